@@ -1,0 +1,3 @@
+from cifcheck.cli import main
+
+main()

@@ -1,0 +1,399 @@
+"""The sandbox org as an ASGI app: an org per scenario, a sign-in service and a channel provider's widget host.
+
+Every role has its own host name on one port, as real orgs differ by host and cookies are kept per host:
+  <scenario>.crm.localhost   the org (app shell, web resources, Web API)
+  login.localhost            the sign-in service
+  widget.localhost           the channel provider's widget pages
+  landing.localhost          a landing host that redirects to the widget host (trusted-domain scenarios)
+  localhost                  an index of the scenarios
+Chromium resolves every *.localhost name to the loopback address itself, so no DNS set-up is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlencode
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from cifcheck.sandbox.scenarios import APPS, CIF_LIBRARY, LOADER_NAME, SCENARIOS, Provider, Scenario
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+SESSION_COOKIE = "CrmOwinAuth"
+CACHE_TOKEN = "637199221580014143"
+SANDBOX_USER = "admin@contoso.sandbox"
+SANDBOX_PASSWORD = "cifcheck-sandbox"
+USER_ID = "6b1a0c0e-7a3f-ee11-bdf4-000d3a5c1e01"
+ORG_ID = "d4b3c2a1-0f9e-4d8c-b7a6-958473625140"
+_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
+
+
+def stable_id(name: str) -> str:
+    """A record id that stays the same across runs, as a real org's would."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"cifcheck-sandbox/{name}"))
+
+
+@dataclass(frozen=True)
+class SandboxUrls:
+    port: int
+
+    def org(self, scenario: str) -> str:
+        return f"http://{scenario}.crm.localhost:{self.port}"
+
+    @property
+    def login(self) -> str:
+        return f"http://login.localhost:{self.port}"
+
+    @property
+    def index(self) -> str:
+        return f"http://localhost:{self.port}/"
+
+    def app_url(self, scenario: Scenario) -> str:
+        return f"{self.org(scenario.name)}/main.aspx?appname={scenario.app}"
+
+    def channel_url(self, scenario: Scenario, provider: Provider) -> str:
+        query = urlencode(
+            {"scenario": scenario.name, "ucilib": f"{self.org(scenario.name)}/webresources/Widget/msdyn_ciLibrary.js"}
+        )
+        return f"http://{provider.channel_host}.localhost:{self.port}/providers/{provider.unique_name}/index.html?{query}"
+
+
+@dataclass
+class SandboxState:
+    """What the sandbox remembers between requests: sign-in codes, sessions, and any write attempt."""
+
+    latency_ms: int = 0
+    codes: dict[str, str] = field(default_factory=dict)
+    # session token -> (user, interactive): a signed-out scenario treats saved (non-interactive) sessions as expired.
+    sessions: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    write_attempts: list[str] = field(default_factory=list)
+
+    def issue_session(self, interactive: bool = False) -> str:
+        token = secrets.token_urlsafe(24)
+        self.sessions[token] = (SANDBOX_USER, interactive)
+        return token
+
+    def expire_sessions(self) -> None:
+        self.sessions.clear()
+
+
+class SandboxApp:
+    """Dispatches each request by host name to the org, sign-in, widget or index handlers."""
+
+    def __init__(self, port: int, latency_ms: int = 0) -> None:
+        self.urls = SandboxUrls(port)
+        self.state = SandboxState(latency_ms=latency_ms)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        if self.state.latency_ms:
+            await asyncio.sleep(self.state.latency_ms / 1000)
+        host = (request.url.hostname or "").lower()
+        if request.url.path == "/favicon.ico":
+            response: Response = Response(status_code=204)
+        elif host.endswith(".crm.localhost"):
+            scenario = SCENARIOS.get(host.removesuffix(".crm.localhost"))
+            response = await self._org(request, scenario) if scenario else _not_found("No such org")
+        elif host == "login.localhost":
+            response = await self._signin(request)
+        elif host in ("widget.localhost", "landing.localhost"):
+            response = self._widget(request, host)
+        else:
+            response = self._index()
+        await response(scope, receive, send)
+
+    # --- the index -------------------------------------------------------------------------------
+    def _index(self) -> Response:
+        page = _TEMPLATES.get_template("index.html").render(
+            scenarios=SCENARIOS.values(), urls=self.urls, user=SANDBOX_USER, password=SANDBOX_PASSWORD
+        )
+        return HTMLResponse(page)
+
+    # --- the org ---------------------------------------------------------------------------------
+    def _signed_in(self, request: Request, scenario: Scenario) -> bool:
+        session = self.state.sessions.get(request.cookies.get(SESSION_COOKIE, ""))
+        if session is None:
+            return False
+        _user, interactive = session
+        return interactive or not scenario.signed_out
+
+    async def _org(self, request: Request, scenario: Scenario) -> Response:
+        path = request.url.path
+        if request.method not in ("GET", "HEAD"):
+            self.state.write_attempts.append(f"{request.method} {request.url}")
+            return PlainTextResponse("The sandbox org is read-only.", status_code=405)
+        if path == "/signin-oidc":
+            return self._finish_signin(request, scenario)
+        if path in ("/", ""):
+            return RedirectResponse(self.urls.app_url(scenario), status_code=302)
+        if path == "/uclient/scripts/app.js":
+            return _static("app.js")
+        webresource = _webresource_name(path)
+        if webresource is not None:
+            return await self._webresource(scenario, webresource, request)
+        if not self._signed_in(request, scenario):
+            if path.startswith("/api/"):
+                return JSONResponse({"error": {"code": "0x80072560", "message": "Not signed in"}}, status_code=401)
+            return self._redirect_to_signin(request)
+        if path.lower() == "/main.aspx":
+            return self._shell(request, scenario)
+        if path.startswith("/api/data/v9.2/"):
+            return self._web_api(request, scenario, path.removeprefix("/api/data/v9.2/"))
+        return _not_found("Not found")
+
+    def _redirect_to_signin(self, request: Request) -> Response:
+        origin = f"{request.url.scheme}://{request.url.netloc}"
+        query = urlencode(
+            {
+                "client_id": "00000007-0000-0000-c000-000000000000",
+                "response_type": "code",
+                "redirect_uri": f"{origin}/signin-oidc",
+                "state": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            }
+        )
+        return RedirectResponse(f"{self.urls.login}/common/oauth2/authorize?{query}", status_code=302)
+
+    def _finish_signin(self, request: Request, scenario: Scenario) -> Response:
+        user = self.state.codes.pop(request.query_params.get("code", ""), None)
+        if user is None:
+            return PlainTextResponse("Sign-in code is invalid or was used already.", status_code=400)
+        target = request.query_params.get("state", "/")
+        if not target.startswith("/") or target.startswith("//"):
+            target = "/"
+        response = RedirectResponse(target, status_code=302)
+        token = self.state.issue_session(interactive=True)
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/")
+        return response
+
+    def _shell(self, request: Request, scenario: Scenario) -> Response:
+        app_name = request.query_params.get("appname")
+        app_id = request.query_params.get("appid")
+        if app_name and app_id:
+            return _not_found("Use appname or appid, not both.", status=400)
+        by_id = {app_id_: name for name, (app_id_, _) in APPS.items()}
+        unique_name = app_name if app_name in APPS else by_id.get((app_id or "").strip("{}").lower())
+        if unique_name is None:
+            return _not_found("App not found: you do not have access to this app, or it does not exist.")
+        app_id_, display_name = APPS[unique_name]
+        bootstrap = {
+            "app": {"id": app_id_, "uniqueName": unique_name, "displayName": display_name},
+            "org": {"url": self.urls.org(scenario.name), "uniqueName": scenario.name, "id": ORG_ID},
+            "user": {"id": USER_ID, "name": SANDBOX_USER},
+            "cacheToken": CACHE_TOKEN,
+            "appReadyMs": scenario.app_ready_ms,
+            "storage": {
+                "prefix": scenario.storage_key_prefix,
+                "format": scenario.storage_format,
+                "writeProviders": scenario.write_providers_key,
+            },
+            "legacyScripts": ["CRMClients/msdyn_internal_ci_library.js"] if scenario.cif1_active else [],
+        }
+        page = _TEMPLATES.get_template("shell.html").render(
+            app={"display_name": display_name}, bootstrap=bootstrap
+        )
+        return HTMLResponse(page)
+
+    async def _webresource(self, scenario: Scenario, name: str, request: Request) -> Response:
+        lowered = name.lower()
+        if lowered == CIF_LIBRARY.lower():
+            if scenario.library_delay_ms:
+                await asyncio.sleep(scenario.library_delay_ms / 1000)
+            if scenario.library_status != 200:
+                return PlainTextResponse("Web resource error", status_code=scenario.library_status)
+            return _static(CIF_LIBRARY)
+        files = {
+            "widgets_container.html": "widgets_container.html",
+            "widget/msdyn_cilibrary.js": "msdyn_ciLibrary.js",
+            "crmclients/msdyn_internal_ci_library.js": "msdyn_internal_ci_library.js",
+        }
+        if lowered in files:
+            return _static(files[lowered])
+        if lowered.endswith(".js") and any(lowered == e["msdyn_webresource_url"].lower().removeprefix("webresources/")
+                                           for e in self._extensions(scenario)):
+            return _static("noop_extension.js")
+        return _not_found(f"Web resource not found: {name}")
+
+    # --- the Web API -----------------------------------------------------------------------------
+    def _providers(self, scenario: Scenario) -> list[dict]:
+        return [
+            {
+                "msdyn_channelproviderid": stable_id(f"{scenario.name}/{p.unique_name}"),
+                "msdyn_name": p.label,
+                "msdyn_uniquename": p.unique_name,
+                "msdyn_label": p.label,
+                "msdyn_channelurl": self.urls.channel_url(scenario, p),
+                "msdyn_enableoutbound": True,
+                "msdyn_enableanalytics": False,
+                "msdyn_sortorder": p.sort_order,
+                "msdyn_apiversion": 162450000,
+                "msdyn_trusteddomain": p.trusted_domain,
+                "msdyn_customparams": p.custom_params,
+                "statecode": 0,
+            }
+            for p in scenario.providers
+        ]
+
+    def _extensions(self, scenario: Scenario) -> list[dict]:
+        extensions = [
+            {
+                "msdyn_applicationextensionid": stable_id("productivity-tools"),
+                "msdyn_name": "Productivity tools",
+                "msdyn_uniquename": "msdyn_ProductivityToolsLoader",
+                "msdyn_webresource_url": "WebResources/msdyn_productivitytools.js",
+                "msdyn_type": "script",
+            }
+        ]
+        loader_file = {"present": CIF_LIBRARY, "wrong-resource": "msdyn_cifloader_custom.js"}.get(scenario.loader)
+        if loader_file:
+            extensions.insert(
+                0,
+                {
+                    "msdyn_applicationextensionid": stable_id("cif-v2-loader"),
+                    "msdyn_name": "Channel Integration Framework v2 loader",
+                    "msdyn_uniquename": LOADER_NAME,
+                    "msdyn_webresource_url": f"WebResources/{loader_file}",
+                    "msdyn_type": "script",
+                },
+            )
+        return extensions
+
+    def _v1_providers(self, scenario: Scenario) -> list[dict]:
+        return [
+            {
+                "msdyn_ciproviderid": stable_id(f"{scenario.name}/v1/{p.unique_name}"),
+                "msdyn_name": p.label,
+                "msdyn_label": p.label,
+                "msdyn_landingurl": self.urls.channel_url(scenario, p),
+                "msdyn_sortorder": p.sort_order,
+                "msdyn_ciproviderapiversion": 0,
+                "msdyn_trusteddomain": p.trusted_domain,
+                "msdyn_customparams": p.custom_params,
+                "msdyn_appselector": APPS[scenario.app][0],
+                # After a finished migration the CIF 1.0 record is deactivated.
+                "statecode": 0 if scenario.cif1_active else 1,
+            }
+            for p in scenario.providers
+        ]
+
+    def _web_api(self, request: Request, scenario: Scenario, entity_set: str) -> Response:
+        base = f"{self.urls.org(scenario.name)}/api/data/v9.2/"
+        if entity_set == "WhoAmI":
+            return JSONResponse(
+                {
+                    "@odata.context": f"{base}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
+                    "BusinessUnitId": stable_id("business-unit"),
+                    "UserId": USER_ID,
+                    "OrganizationId": ORG_ID,
+                }
+            )
+        records = {
+            "msdyn_channelproviders": lambda: self._providers(scenario),
+            "msdyn_applicationextensions": lambda: self._extensions(scenario),
+            "msdyn_ciproviders": lambda: self._v1_providers(scenario),
+            "msdyn_appconfigurations": lambda: self._app_configurations(scenario, request),
+        }
+        if entity_set not in records:
+            return JSONResponse(
+                {"error": {"code": "0x80060888", "message": f"Resource not found for the segment '{entity_set}'."}},
+                status_code=404,
+            )
+        return JSONResponse({"@odata.context": f"{base}$metadata#{entity_set}", "value": records[entity_set]()})
+
+    def _app_configurations(self, scenario: Scenario, request: Request) -> list[dict]:
+        profiles = []
+        for unique_name in APPS:
+            # The user is assigned to the profile of the scenario's app only.
+            assigned = unique_name == scenario.app
+            profiles.append(
+                {
+                    "msdyn_appconfigurationid": stable_id(f"{scenario.name}/profile/{unique_name}"),
+                    "msdyn_name": f"{APPS[unique_name][1]} profile",
+                    "msdyn_uniquename": f"{unique_name}_profile",
+                    "msdyn_appmoduleuniquename": unique_name,
+                    "msdyn_appconfig_msdyn_channelprovider": self._providers(scenario) if assigned else [],
+                    "msdyn_appconfiguration_applicationextension": self._extensions(scenario),
+                }
+            )
+        match = re.search(r"msdyn_appmoduleuniquename eq '([^']*)'", request.query_params.get("$filter", ""))
+        if match:
+            profiles = [p for p in profiles if p["msdyn_appmoduleuniquename"] == match.group(1)]
+        return profiles
+
+    # --- sign-in ---------------------------------------------------------------------------------
+    async def _signin(self, request: Request) -> Response:
+        if request.url.path == "/common/oauth2/authorize":
+            return self._signin_form(
+                request.query_params.get("redirect_uri", ""), request.query_params.get("state", "")
+            )
+        if request.url.path == "/common/login" and request.method == "POST":
+            form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+            redirect_uri, state = form.get("redirect_uri", ""), form.get("state", "")
+            if form.get("loginfmt", "").lower() != SANDBOX_USER or form.get("passwd") != SANDBOX_PASSWORD:
+                return self._signin_form(
+                    redirect_uri, state, login=form.get("loginfmt", ""),
+                    error="Your account or password is incorrect.", status=200,
+                )
+            if not re.fullmatch(r"http://[a-z0-9-]+\.crm\.localhost:\d+/signin-oidc", redirect_uri):
+                return PlainTextResponse("AADSTS50011: The redirect URI is not registered.", status_code=400)
+            code = secrets.token_urlsafe(16)
+            self.state.codes[code] = SANDBOX_USER
+            return RedirectResponse(f"{redirect_uri}?code={code}&state={quote(state, safe='')}", status_code=302)
+        return _not_found("Not found")
+
+    def _signin_form(
+        self, redirect_uri: str, state: str, login: str = "", error: str = "", status: int = 200
+    ) -> Response:
+        page = _TEMPLATES.get_template("signin.html").render(
+            redirect_uri=redirect_uri, state=state, login=login, error=error
+        )
+        return HTMLResponse(page, status_code=status)
+
+    # --- the channel provider's widget host -------------------------------------------------------
+    def _widget(self, request: Request, host: str) -> Response:
+        match = re.fullmatch(r"/providers/([\w-]+)/index\.html", request.url.path)
+        scenario = SCENARIOS.get(request.query_params.get("scenario", ""))
+        provider = next(
+            (p for p in (scenario.providers if scenario else ()) if match and p.unique_name == match.group(1)),
+            None,
+        )
+        if scenario is None or provider is None:
+            return _not_found("No such provider page")
+        if host == "landing.localhost":
+            return RedirectResponse(str(request.url.replace(hostname="widget.localhost")), status_code=302)
+        if provider.widget_status != 200:
+            return _not_found("Provider page not found", status=provider.widget_status)
+        org_url = self.urls.org(scenario.name)
+        page = _TEMPLATES.get_template("provider.html").render(
+            provider=provider, org_url=org_url, library_url=f"{org_url}/webresources/Widget/msdyn_ciLibrary.js"
+        )
+        headers = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"} if (
+            provider.refuses_framing
+        ) else {}
+        return HTMLResponse(page, headers=headers)
+
+
+def _webresource_name(path: str) -> str | None:
+    """The web resource a path names, with or without the cache-token prefix, matched case-insensitively."""
+    match = re.fullmatch(r"(?:/%7b\d+%7d|/\{\d+\})?/webresources/(.+)", path, flags=re.IGNORECASE)
+    return match.group(1) if match else None
+
+
+def _static(name: str) -> Response:
+    media_type = "text/html" if name.endswith(".html") else "application/javascript"
+    return Response((STATIC / name).read_bytes(), media_type=media_type, headers={"Cache-Control": "no-store"})
+
+
+def _not_found(message: str, status: int = 404) -> Response:
+    return HTMLResponse(f"<!DOCTYPE html><title>{status}</title><h1>{html.escape(message)}</h1>", status_code=status)

@@ -1,0 +1,304 @@
+"""The sandbox scenario catalogue: each scenario is an org state plus the verdicts cifcheck must give on it.
+
+The catalogue is data. The end-to-end tests run cifcheck against every scenario and compare its verdicts
+with `expect`; `cifcheck sandbox list` prints it. Where cif-facts.md marks a detail UNKNOWN (storage key
+names, JSON shapes), scenarios vary it on purpose so the validator has to be tolerant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+APPS = {
+    # unique name -> (app id, display name). App ids differ per org; these are the sandbox org's.
+    "msdyn_CustomerServiceWorkspace": ("9bd9e1b1-5c8c-ee11-8179-000d3a7b6f3c", "Customer Service workspace"),
+    "OmniChannelEngagementHub": ("4c2a6b0e-1f3d-ee11-9cb7-000d3a1b2c3d", "Omnichannel for Customer Service"),
+}
+
+CIF_LIBRARY = "msdyn_channelintegrationframework.js"
+LOADER_NAME = "msdyn_CIFV2Loader"
+
+Status = Literal["pass", "fail", "warn", "skip", "error"]
+StorageFormat = Literal["camel", "msdyn", "pascal-map"]
+
+
+@dataclass(frozen=True)
+class Expect:
+    """A verdict cifcheck must give: its status and a phrase its reason must contain (case-insensitive)."""
+
+    status: Status
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A CIF 2.0 channel provider (msdyn_channelprovider) and how its widget page behaves."""
+
+    unique_name: str = "contoso_softphone"
+    label: str = "Contoso Phone"
+    # Host that serves the channel URL: "widget", or "landing" (which redirects to the widget host).
+    channel_host: Literal["widget", "landing"] = "widget"
+    trusted_domain: str = ""
+    sort_order: int = 1
+    # The mode the widget asks for after CIFInitDone; None: it never calls setMode.
+    mode_on_init: int | None = 1
+    widget_status: int = 200
+    refuses_framing: bool = False
+    custom_params: str = '{"queue": "tier1", "token": "sandbox-widget-token-3f9a"}'
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    expect: dict[str, Expect]
+    app: str = "msdyn_CustomerServiceWorkspace"
+    providers: tuple[Provider, ...] = (Provider(),)
+    library_status: int = 200
+    loader: Literal["present", "missing", "wrong-resource"] = "present"
+    write_providers_key: bool = True
+    storage_key_prefix: str = ""
+    storage_format: StorageFormat = "camel"
+    cif1_active: bool = False
+    signed_out: bool = False
+    # Client-side boot time of the app shell, and server-side delay of the CIF library response.
+    app_ready_ms: int = 0
+    library_delay_ms: int = 0
+    tags: tuple[str, ...] = field(default=())
+
+
+_ALL_PASS = {
+    "session.signed_in": Expect("pass"),
+    "app.loaded": Expect("pass"),
+    "cif.library_loaded": Expect("pass", "200"),
+    "profile.channel_providers": Expect("pass", "1 provider"),
+    "profile.cif_v2_loader": Expect("pass", LOADER_NAME),
+    "panel.docked": Expect("pass", "docked"),
+    "widget.loaded": Expect("pass"),
+    "cif.v1_absent": Expect("pass"),
+    "console.cif_errors": Expect("pass"),
+}
+
+
+def _expect(**changes: Expect) -> dict[str, Expect]:
+    """The all-pass table with some verdicts changed; keyword names use `__` for the dot in check ids."""
+    table = dict(_ALL_PASS)
+    for key, verdict in changes.items():
+        check_id = key.replace("__", ".")
+        if check_id not in table:
+            raise KeyError(f"unknown check id in scenario table: {check_id}")
+        table[check_id] = verdict
+    return table
+
+
+_NO_PANEL_BECAUSE = "prerequisite"
+
+
+def _catalogue() -> list[Scenario]:
+    healthy = Scenario(
+        name="healthy-csw",
+        description="Customer Service workspace migrated correctly: library loaded, profile in session "
+        "storage, one provider docked.",
+        expect=_expect(),
+        tags=("healthy",),
+    )
+    skipped_panel = {
+        "panel__docked": Expect("skip", _NO_PANEL_BECAUSE),
+        "widget__loaded": Expect("skip", _NO_PANEL_BECAUSE),
+    }
+    return [
+        healthy,
+        replace(
+            healthy,
+            name="healthy-omnichannel",
+            description="Omnichannel for Customer Service, session storage written with msdyn_ field names.",
+            app="OmniChannelEngagementHub",
+            storage_format="msdyn",
+        ),
+        replace(
+            healthy,
+            name="library-missing",
+            description="The app profile names the CIF 2.0 loader but the web resource answers 404.",
+            library_status=404,
+            expect=_expect(
+                cif__library_loaded=Expect("fail", "404"),
+                console__cif_errors=Expect("warn", "404"),
+                **skipped_panel,
+            ),
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="library-500",
+            description="The CIF 2.0 library web resource answers 500.",
+            library_status=500,
+            expect=_expect(
+                cif__library_loaded=Expect("fail", "500"),
+                console__cif_errors=Expect("warn", "500"),
+                **skipped_panel,
+            ),
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="providers-empty",
+            description="channelProviders is written but empty: the user is not assigned to a profile "
+            "with providers.",
+            providers=(),
+            expect=_expect(profile__channel_providers=Expect("fail", "empty"), **skipped_panel),
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="providers-key-missing",
+            description="Session storage has no channelProviders key at all.",
+            write_providers_key=False,
+            expect=_expect(profile__channel_providers=Expect("fail", "no channelProviders key"), **skipped_panel),
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="loader-missing",
+            description="applicationExtensions lists other extensions but no msdyn_CIFV2Loader, so the CIF 2.0 "
+            "library is never requested.",
+            loader="missing",
+            expect=_expect(
+                cif__library_loaded=Expect("fail", "never requested"),
+                profile__cif_v2_loader=Expect("fail", "no " + LOADER_NAME),
+                **skipped_panel,
+            ),
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="loader-wrong-resource",
+            description="msdyn_CIFV2Loader points at a different web resource.",
+            loader="wrong-resource",
+            expect=_expect(
+                cif__library_loaded=Expect("fail", "never requested"),
+                profile__cif_v2_loader=Expect("fail", "msdyn_cifloader_custom.js"),
+                **skipped_panel,
+            ),
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="panel-minimized",
+            description="The provider calls setMode(0): the panel is minimized.",
+            providers=(Provider(mode_on_init=0),),
+            expect=_expect(panel__docked=Expect("fail", "minimized")),
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="panel-hidden",
+            description="The provider calls setMode(2): the panel is hidden (code runs, nothing shown).",
+            providers=(Provider(mode_on_init=2),),
+            expect=_expect(panel__docked=Expect("fail", "hidden")),
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="panel-collapsed",
+            description="The provider calls setMode(3): the panel is collapsed to its strip.",
+            providers=(Provider(mode_on_init=3),),
+            expect=_expect(panel__docked=Expect("fail", "collapsed")),
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="widget-404",
+            description="The provider's channel URL answers 404.",
+            providers=(Provider(widget_status=404, mode_on_init=None),),
+            expect=_expect(widget__loaded=Expect("fail", "404"), console__cif_errors=Expect("warn", "404")),
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="widget-refuses-framing",
+            description="The provider's page sends X-Frame-Options: DENY and frame-ancestors 'none'.",
+            providers=(Provider(refuses_framing=True, mode_on_init=None),),
+            expect=_expect(
+                widget__loaded=Expect("fail", "refused to be framed"),
+                console__cif_errors=Expect("warn", "frame"),
+            ),
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="trusted-domain-mismatch",
+            description="The channel URL's landing host redirects to another host that is not a trusted "
+            "domain: the host refuses the widget's messages.",
+            providers=(Provider(channel_host="landing"),),
+            expect=_expect(
+                widget__loaded=Expect("fail", "trusted domain"),
+                console__cif_errors=Expect("warn", "Sender domain"),
+            ),
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="cif1-still-active",
+            description="CIF 2.0 works, but the CIF 1.0 host library and an active CIF 1.0 provider remain.",
+            cif1_active=True,
+            expect=_expect(cif__v1_absent=Expect("warn", "msdyn_internal_ci_library.js")),
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="signed-out",
+            description="The session is expired: the org redirects to the sign-in origin.",
+            signed_out=True,
+            expect={
+                check_id: Expect("skip", "session.signed_in") for check_id in _ALL_PASS
+            }
+            | {"session.signed_in": Expect("error", "cifcheck login")},
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="slow-org",
+            description="A healthy org that is slow: the app shell is ready after 2 s, the library 0.5 s later.",
+            app_ready_ms=2000,
+            library_delay_ms=500,
+            tags=("healthy", "slow"),
+        ),
+        replace(
+            healthy,
+            name="several-providers",
+            description="Two providers in the profile; each gets a tab in the docked panel.",
+            providers=(
+                Provider(mode_on_init=None),
+                Provider(unique_name="fabrikam_chat", label="Fabrikam Chat", sort_order=2, mode_on_init=None),
+            ),
+            expect=_expect(profile__channel_providers=Expect("pass", "2 providers")),
+            tags=("healthy",),
+        ),
+        replace(
+            healthy,
+            name="storage-keys-prefixed",
+            description="Both session storage keys carry an org-specific prefix.",
+            storage_key_prefix="CIF.4f1c9a2e.",
+            tags=("healthy",),
+        ),
+        replace(
+            healthy,
+            name="storage-json-variant",
+            description="Session storage values use PascalCase field names and an object keyed by unique name.",
+            storage_format="pascal-map",
+            tags=("healthy",),
+        ),
+    ]
+
+
+SCENARIOS: dict[str, Scenario] = {scenario.name: scenario for scenario in _catalogue()}
+DEFAULT_SCENARIO = "healthy-csw"
+
+
+def get_scenario(name: str) -> Scenario:
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        known = ", ".join(SCENARIOS)
+        raise KeyError(f"unknown sandbox scenario {name!r} (known: {known})") from None
