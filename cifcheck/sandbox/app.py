@@ -65,7 +65,9 @@ class SandboxUrls:
         query = urlencode(
             {"scenario": scenario.name, "ucilib": f"{self.org(scenario.name)}/webresources/Widget/msdyn_ciLibrary.js"}
         )
-        return f"http://{provider.channel_host}.localhost:{self.port}/providers/{provider.unique_name}/index.html?{query}"
+        return (
+            f"http://{provider.channel_host}.localhost:{self.port}/providers/{provider.unique_name}/index.html?{query}"
+        )
 
 
 @dataclass
@@ -200,9 +202,7 @@ class SandboxApp:
             },
             "legacyScripts": ["CRMClients/msdyn_internal_ci_library.js"] if scenario.cif1_active else [],
         }
-        page = _TEMPLATES.get_template("shell.html").render(
-            app={"display_name": display_name}, bootstrap=bootstrap
-        )
+        page = _TEMPLATES.get_template("shell.html").render(app={"display_name": display_name}, bootstrap=bootstrap)
         return HTMLResponse(page)
 
     async def _webresource(self, scenario: Scenario, name: str, request: Request) -> Response:
@@ -220,8 +220,10 @@ class SandboxApp:
         }
         if lowered in files:
             return _static(files[lowered])
-        if lowered.endswith(".js") and any(lowered == e["msdyn_webresource_url"].lower().removeprefix("webresources/")
-                                           for e in self._extensions(scenario)):
+        if lowered.endswith(".js") and any(
+            lowered == e["msdyn_webresource_url"].lower().removeprefix("webresources/")
+            for e in self._extensions(scenario)
+        ):
             return _static("noop_extension.js")
         return _not_found(f"Web resource not found: {name}")
 
@@ -342,8 +344,11 @@ class SandboxApp:
             redirect_uri, state = form.get("redirect_uri", ""), form.get("state", "")
             if form.get("loginfmt", "").lower() != SANDBOX_USER or form.get("passwd") != SANDBOX_PASSWORD:
                 return self._signin_form(
-                    redirect_uri, state, login=form.get("loginfmt", ""),
-                    error="Your account or password is incorrect.", status=200,
+                    redirect_uri,
+                    state,
+                    login=form.get("loginfmt", ""),
+                    error="Your account or password is incorrect.",
+                    status=200,
                 )
             if not re.fullmatch(r"http://[a-z0-9-]+\.crm\.localhost:\d+/signin-oidc", redirect_uri):
                 return PlainTextResponse("AADSTS50011: The redirect URI is not registered.", status_code=400)
@@ -378,9 +383,11 @@ class SandboxApp:
         page = _TEMPLATES.get_template("provider.html").render(
             provider=provider, org_url=org_url, library_url=f"{org_url}/webresources/Widget/msdyn_ciLibrary.js"
         )
-        headers = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"} if (
-            provider.refuses_framing
-        ) else {}
+        headers = (
+            {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
+            if (provider.refuses_framing)
+            else {}
+        )
         return HTMLResponse(page, headers=headers)
 
 

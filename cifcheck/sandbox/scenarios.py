@@ -143,8 +143,7 @@ def _catalogue() -> list[Scenario]:
         replace(
             healthy,
             name="providers-empty",
-            description="channelProviders is written but empty: the user is not assigned to a profile "
-            "with providers.",
+            description="channelProviders is written but empty: the user is not assigned to a profile with providers.",
             providers=(),
             expect=_expect(profile__channel_providers=Expect("fail", "empty"), **skipped_panel),
             tags=(),
@@ -250,9 +249,7 @@ def _catalogue() -> list[Scenario]:
             name="signed-out",
             description="The session is expired: the org redirects to the sign-in origin.",
             signed_out=True,
-            expect={
-                check_id: Expect("skip", "session.signed_in") for check_id in _ALL_PASS
-            }
+            expect={check_id: Expect("skip", "session.signed_in") for check_id in _ALL_PASS}
             | {"session.signed_in": Expect("error", "cifcheck login")},
             tags=(),
         ),

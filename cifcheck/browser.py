@@ -1,0 +1,154 @@
+"""Find a Chromium-family browser and the flags to launch it with.
+
+Order: the config's executable_path, the CIFCHECK_BROWSER variable, the config's channel, an installed
+Chrome or Edge (Playwright channels), Playwright's own Chromium, then a system Chromium (Debian's
+/usr/bin/chromium). Nothing here starts Playwright's driver unless a launch is asked for.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import platform
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cifcheck.config import BrowserConfig
+
+ENV_VAR = "CIFCHECK_BROWSER"
+# Without these, Chromium's background connections fail against a closed network and slow every start.
+QUIET_FLAGS = ("--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+_CHANNEL_PATHS: dict[str, dict[str, list[str]]] = {
+    "chrome": {
+        "linux": ["/opt/google/chrome/chrome"],
+        "darwin": ["/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"],
+        "win32": [
+            r"%PROGRAMFILES%\Google\Chrome\Application\chrome.exe",
+            r"%LOCALAPPDATA%\Google\Chrome\Application\chrome.exe",
+        ],
+    },
+    "msedge": {
+        "linux": ["/opt/microsoft/msedge/msedge"],
+        "darwin": ["/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge"],
+        "win32": [
+            r"%PROGRAMFILES(X86)%\Microsoft\Edge\Application\msedge.exe",
+            r"%PROGRAMFILES%\Microsoft\Edge\Application\msedge.exe",
+        ],
+    },
+}
+_SYSTEM_CHROMIUM = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+@dataclass(frozen=True)
+class BrowserChoice:
+    """A browser to launch: by executable path or by Playwright channel; `source` says how it was found."""
+
+    source: str
+    executable_path: str | None = None
+    channel: str | None = None
+    args: tuple[str, ...] = field(default=())
+
+    def describe(self) -> str:
+        what = self.executable_path or f"channel {self.channel}"
+        return f"{what} (from {self.source})"
+
+
+class BrowserNotFound(Exception):
+    pass
+
+
+def _platform_key() -> str:
+    return "win32" if sys.platform.startswith("win") else ("darwin" if sys.platform == "darwin" else "linux")
+
+
+def _installed_channel(channel: str) -> str | None:
+    for candidate in _CHANNEL_PATHS.get(channel, {}).get(_platform_key(), []):
+        path = os.path.expandvars(candidate)
+        if Path(path).is_file():
+            return path
+    return None
+
+
+def _playwright_chromium() -> str | None:
+    """Playwright's own Chromium download, when `playwright install chromium` was run on this machine."""
+    default_root = {
+        "linux": "~/.cache/ms-playwright",
+        "darwin": "~/Library/Caches/ms-playwright",
+        "win32": "%USERPROFILE%/AppData/Local/ms-playwright",
+    }[_platform_key()]
+    root = os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or os.path.expandvars(os.path.expanduser(default_root))
+    patterns = {
+        "linux": "chromium-*/chrome-linux*/chrome",
+        "darwin": "chromium-*/chrome-mac*/Chromium.app/Contents/MacOS/Chromium",
+        "win32": "chromium-*/chrome-win*/chrome.exe",
+    }
+    found = sorted(glob.glob(os.path.join(root, patterns[_platform_key()])))
+    return found[-1] if found else None
+
+
+def _system_chromium() -> str | None:
+    for name in _SYSTEM_CHROMIUM:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def launch_args(extra: list[str] | tuple[str, ...] = ()) -> tuple[str, ...]:
+    args = list(QUIET_FLAGS)
+    if platform.system() == "Linux" and hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox on
+    return tuple(dict.fromkeys([*args, *extra]))
+
+
+def find_browser(config: BrowserConfig | None = None) -> BrowserChoice:
+    """The first usable browser in discovery order; BrowserNotFound says exactly how to get one."""
+    config = config or BrowserConfig()
+    args = launch_args(config.args)
+    if config.executable_path:
+        if not Path(config.executable_path).is_file():
+            raise BrowserNotFound(f"browser.executable_path {config.executable_path} does not exist")
+        return BrowserChoice("config browser.executable_path", executable_path=config.executable_path, args=args)
+    from_env = os.environ.get(ENV_VAR)
+    if from_env:
+        if not Path(from_env).is_file():
+            raise BrowserNotFound(f"{ENV_VAR}={from_env} does not exist")
+        return BrowserChoice(f"environment {ENV_VAR}", executable_path=from_env, args=args)
+    if config.channel:
+        return BrowserChoice("config browser.channel", channel=config.channel, args=args)
+    for channel in ("chrome", "msedge"):
+        if _installed_channel(channel):
+            return BrowserChoice(f"installed {channel}", channel=channel, args=args)
+    own = _playwright_chromium()
+    if own:
+        return BrowserChoice("Playwright's Chromium", executable_path=own, args=args)
+    system = _system_chromium()
+    if system:
+        return BrowserChoice("system Chromium", executable_path=system, args=args)
+    raise BrowserNotFound(install_hint())
+
+
+def install_hint() -> str:
+    if _platform_key() == "linux" and shutil.which("apt-get"):
+        return "no browser found: install one with `apt-get install -y chromium` (as root), or set CIFCHECK_BROWSER"
+    return (
+        "no browser found: install Google Chrome or Microsoft Edge, or run `python -m playwright install chromium`, "
+        "or set CIFCHECK_BROWSER to a Chromium-family browser"
+    )
+
+
+def discovery_report(config: BrowserConfig | None = None) -> list[tuple[str, str | None]]:
+    """Every place discovery looks, with what it found there (for `cifcheck doctor`)."""
+    config = config or BrowserConfig()
+    return [
+        ("config browser.executable_path", config.executable_path),
+        (f"environment {ENV_VAR}", os.environ.get(ENV_VAR)),
+        ("config browser.channel", config.channel),
+        ("installed chrome", _installed_channel("chrome")),
+        ("installed msedge", _installed_channel("msedge")),
+        ("Playwright's Chromium", _playwright_chromium()),
+        ("system Chromium", _system_chromium()),
+    ]

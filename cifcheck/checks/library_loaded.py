@@ -1,0 +1,80 @@
+"""cif.library_loaded: msdyn_channelintegrationframework.js was requested and answered 2xx, in any frame."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from cifcheck.checks.registry import Verdict, check
+from cifcheck.evidence import Evidence, ResourceLoad
+from cifcheck.results import Detail
+
+REMOVE_AND_READD = (
+    "The app profile is wrong: in the app profile manager remove the channel provider from the agent experience "
+    "profile, add it again, save, and reload the app. Make sure the user is assigned to that profile."
+)
+
+
+def file_name(url: str) -> str:
+    return unquote(urlsplit(url).path).rsplit("/", 1)[-1].lower()
+
+
+def _succeeded(load: ResourceLoad) -> bool:
+    return load.failure is None and load.status is not None and (200 <= load.status < 300 or load.status == 304)
+
+
+def outcome(load: ResourceLoad) -> str:
+    """What happened to a request, HTTP status first: Chromium aborts the body of an error answer too."""
+    if load.status is not None:
+        return f"answered HTTP {load.status}"
+    return f"failed with {load.failure}" if load.failure else "got no answer"
+
+
+def _facts(load: ResourceLoad) -> Detail:
+    return Detail(
+        kind="facts",
+        title="Library request",
+        facts={
+            "URL": load.url,
+            "HTTP status": load.status,
+            "Network error": load.failure,
+            "Frame": load.frame_url,
+            "Size (bytes)": load.size,
+            "Requested at (ms after navigation)": load.started_ms,
+            "Took (ms)": load.duration_ms,
+            "Served under a cache token": "%7b" in load.url.lower() or "{" in load.url,
+        },
+    )
+
+
+@check(
+    id="cif.library_loaded",
+    title="CIF 2.0 library loaded",
+    failure_title="CIF 2.0 library not loaded",
+    remediation=REMOVE_AND_READD,
+    doc_step="Verify step 1: msdyn_channelintegrationframework.js is loaded (DevTools > Sources)",
+    requires=("resources",),
+    prerequisites=("session.signed_in",),
+)
+def judge(evidence: Evidence) -> Verdict:
+    library = evidence.settings.library_file
+    loads = [load for load in evidence.resources or [] if file_name(load.url) == library.lower()]
+    if not loads:
+        scripts = sum(load.resource_type == "script" for load in evidence.resources or [])
+        return Verdict(
+            "fail",
+            f"{library} was never requested (the page loaded {scripts} other scripts): the app profile does not "
+            "load the CIF 2.0 library.",
+        )
+    good = next((load for load in loads if _succeeded(load)), None)
+    if good is not None:
+        took = f" in {good.duration_ms:.0f} ms" if good.duration_ms is not None else ""
+        return Verdict("pass", f"{library} answered HTTP {good.status}{took}.", [_facts(good)])
+    last = loads[-1]
+    what = outcome(last)
+    return Verdict(
+        "fail",
+        f"{library} was requested but {what}.",
+        [_facts(load) for load in loads],
+        remediation=f"The org could not serve the CIF 2.0 library ({what}). Check that the Channel Integration "
+        "Framework 2.0 solution is installed and up to date in the org, then reload. " + REMOVE_AND_READD,
+    )

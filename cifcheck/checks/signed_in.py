@@ -1,0 +1,59 @@
+"""session.signed_in: the target app loaded in a signed-in session, not a sign-in page."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from cifcheck.checks.registry import Verdict, check
+from cifcheck.evidence import Evidence
+from cifcheck.results import Detail
+
+LOGIN_HINT = "run `cifcheck login` to sign in again, then re-run"
+
+
+@check(
+    id="session.signed_in",
+    title="Signed in: the app opened in a logged-in session",
+    failure_title="Not signed in: the app did not open in a logged-in session",
+    remediation=f"Sign in to the org once: {LOGIN_HINT}.",
+    doc_step="Before you begin: sign in to the app as an agent assigned to the app profile",
+)
+def judge(evidence: Evidence) -> Verdict:
+    navigation = evidence.navigation
+    facts = Detail(
+        kind="facts",
+        title="Navigation",
+        facts={
+            "Opened": navigation.requested_url,
+            "Landed on": navigation.final_url,
+            "HTTP status": navigation.status,
+            "Page title": navigation.title,
+            "App ready after (ms)": navigation.ready_ms,
+        },
+    )
+    if navigation.error:
+        return Verdict(
+            "error",
+            f"The org could not be opened: {navigation.error}",
+            [facts],
+            remediation="Check the org URL in playwright.config.json, your network or VPN, and that the org is "
+            f"up; if the session expired, {LOGIN_HINT}.",
+        )
+    if navigation.sign_in_page:
+        host = urlsplit(navigation.final_url).hostname or navigation.final_url
+        return Verdict(
+            "error",
+            f"The browser landed on the sign-in page at {host} instead of the app: the saved session is absent or "
+            f"expired; {LOGIN_HINT}.",
+            [facts],
+        )
+    if not navigation.app_ready:
+        return Verdict(
+            "error",
+            f"The app shell never became ready; the page stayed at {navigation.final_url} ({navigation.title!r}).",
+            [facts],
+            remediation="Open the URL by hand to see what the org shows; raise timeouts.ready_ms for a slow org, or "
+            "override selectors.app_ready if the app's readiness signal changed.",
+        )
+    user = evidence.app.user_name if evidence.app and evidence.app.user_name else "an unnamed user"
+    return Verdict("pass", f"The app opened signed in as {user}.", [facts])

@@ -1,0 +1,188 @@
+"""The `cifcheck` command. Heavy modules (Playwright, pydantic, the sandbox) are imported inside commands
+so that `cifcheck --help` answers at once."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+import click
+
+from cifcheck import __version__
+
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(click.ClickException):
+    """One line on stderr, exit code 2, no traceback."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def show(self, file=None) -> None:
+        click.echo(f"cifcheck: {self.message}", err=True)
+
+
+def _load(config_path: str):
+    from cifcheck.config import ConfigError, load_config
+
+    try:
+        return load_config(config_path)
+    except ConfigError as error:
+        raise BadInput(str(error)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cifcheck")
+def cli() -> None:
+    """Validate a Dynamics 365 Channel Integration Framework 2.0 migration in a real browser.
+
+    With no configuration of your own, `cifcheck run` validates the bundled sandbox org.
+    """
+
+
+@cli.command()
+@click.option("--config", "config_path", default="playwright.config.json", show_default=True, help="Config file.")
+@click.option("--target", "target_names", multiple=True, help="Only this target (repeatable).")
+@click.option("--output", "output_dir", default=None, help="Reports folder (default: config output_dir).")
+@click.option("--scenario", default=None, help="Validate this sandbox scenario instead of the configured targets.")
+@click.option("--quiet", is_flag=True, help="Print only the verdict line.")
+def run(
+    config_path: str, target_names: tuple[str, ...], output_dir: str | None, scenario: str | None, quiet: bool
+) -> None:
+    """Open each target in a browser, check the CIF 2.0 migration, and write a report."""
+    from cifcheck.browser import BrowserNotFound
+    from cifcheck.config import ConfigError, Target
+
+    config = _load(config_path)
+    if scenario:
+        config.targets = [Target(name=scenario, url=f"sandbox://{scenario}", app=_scenario_app(scenario))]
+    if target_names:
+        unknown = sorted(set(target_names) - {t.name for t in config.targets})
+        if unknown:
+            raise BadInput(f"--target: no target named {', '.join(unknown)} in {config_path}")
+        config.targets = [t for t in config.targets if t.name in target_names]
+    from cifcheck.report import write_run
+    from cifcheck.runner import run as run_targets
+    from cifcheck.terminal import Terminal
+
+    terminal = Terminal(quiet=quiet)
+    try:
+        output = run_targets(config, progress=terminal.progress)
+    except ConfigError as error:
+        raise BadInput(str(error)) from None
+    except BrowserNotFound as error:
+        raise BadInput(str(error)) from None
+    run_dir = write_run(output.result, output.evidence, output_dir or config.output_dir)
+    terminal.summary(output.result, run_dir)
+    sys.exit(output.result.exit_code)
+
+
+def _scenario_app(scenario: str) -> str:
+    from cifcheck.sandbox.scenarios import get_scenario
+
+    try:
+        return get_scenario(scenario).app
+    except KeyError as error:
+        raise BadInput(f"--scenario: {error.args[0]}") from None
+
+
+@cli.command()
+@click.argument("evidence_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--output", "output_dir", default="reports", show_default=True, help="Reports folder.")
+@click.option("--quiet", is_flag=True, help="Print only the verdict line.")
+def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool) -> None:
+    """Re-judge saved evidence.json files offline and render a new report (no browser, no org)."""
+    from cifcheck.offline import EvidenceError, rejudge
+    from cifcheck.report import write_run
+    from cifcheck.terminal import Terminal
+
+    try:
+        result, evidence = rejudge([Path(p) for p in evidence_files])
+    except EvidenceError as error:
+        raise BadInput(str(error)) from None
+    run_dir = write_run(result, evidence, output_dir)
+    terminal = Terminal(quiet=quiet)
+    terminal.summary(result, run_dir)
+    sys.exit(result.exit_code)
+
+
+@cli.group()
+def config() -> None:
+    """Inspect the configuration format."""
+
+
+@config.command("schema")
+def config_schema_command() -> None:
+    """Print the JSON Schema of playwright.config.json."""
+    import json
+
+    from cifcheck.config import config_schema
+
+    click.echo(json.dumps(config_schema(), indent=2))
+
+
+@config.command("check")
+@click.option("--config", "config_path", default="playwright.config.json", show_default=True)
+def config_check(config_path: str) -> None:
+    """Validate a config file and list its targets."""
+    loaded = _load(config_path)
+    for target in loaded.targets:
+        click.echo(f"{target.name}: {target.url} app={target.app}")
+
+
+@cli.command()
+@click.option("--config", "config_path", default="playwright.config.json", show_default=True)
+@click.option("--launch/--no-launch", default=True, help="Also start the browser once to prove it runs.")
+def doctor(config_path: str, launch: bool) -> None:
+    """Show which browser cifcheck would use, where it looked, and how to fix what is missing."""
+    from cifcheck.doctor import diagnose
+
+    config_file = Path(config_path)
+    browser_config = _load(config_path).browser if config_file.exists() else None
+    sys.exit(diagnose(browser_config, launch=launch))
+
+
+@cli.group()
+def sandbox() -> None:
+    """The bundled sandbox org: a local emulation of a Dynamics 365 org running CIF 2.0."""
+
+
+@sandbox.command("list")
+def sandbox_list() -> None:
+    """List the scenarios and the verdicts each one expects."""
+    from cifcheck.sandbox.scenarios import SCENARIOS
+
+    for scenario in SCENARIOS.values():
+        broken = [f"{check_id}={e.status}" for check_id, e in scenario.expect.items() if e.status != "pass"]
+        click.echo(f"{scenario.name:26} {scenario.description}")
+        click.echo(f"{'':26} expects: {', '.join(broken) or 'all pass'}")
+
+
+@sandbox.command("serve")
+@click.option("--scenario", default="healthy-csw", show_default=True, help="Scenario whose app URL to print.")
+@click.option("--port", default=8400, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
+@click.option("--latency-ms", default=0, show_default=True, help="Delay added to every response.")
+def sandbox_serve(scenario: str, port: int, latency_ms: int) -> None:
+    """Serve the sandbox org until Ctrl-C. Every scenario is served at once, each on its own org host."""
+    from cifcheck.sandbox.app import SANDBOX_PASSWORD, SANDBOX_USER
+    from cifcheck.sandbox.scenarios import get_scenario
+    from cifcheck.sandbox.server import SandboxServer
+
+    try:
+        chosen = get_scenario(scenario)
+    except KeyError as error:
+        raise BadInput(f"--scenario: {error.args[0]}") from None
+    try:
+        server = SandboxServer(port=port, latency_ms=latency_ms)
+    except OSError as error:
+        raise BadInput(f"--port: cannot listen on 127.0.0.1:{port}: {error.strerror}") from None
+    click.echo(f"Sandbox org for scenario {chosen.name}: {server.urls.app_url(chosen)}")
+    click.echo(f"All scenarios: {server.urls.index}")
+    click.echo(f"Sign in as {SANDBOX_USER} with password {SANDBOX_PASSWORD}. Ctrl-C stops.")
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+
+
+def main() -> None:
+    cli(prog_name="cifcheck")

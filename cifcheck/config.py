@@ -1,0 +1,218 @@
+"""The user's configuration, `playwright.config.json`, as pydantic models.
+
+Every selector and storage-key name the validator relies on lives here with a default and can be
+overridden, because cif-facts.md marks today's DOM and storage shapes UNKNOWN and release waves rename things.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+SANDBOX_SCHEME = "sandbox://"
+DEFAULT_CONFIG = "playwright.config.json"
+
+PanelMode = Literal["docked", "minimized", "hidden", "collapsed"]
+
+
+class ConfigError(Exception):
+    """Bad input: reported as one line naming the file and the field, exit code 2."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Expectations(_Strict):
+    """What a target must show beyond the defaults; tightens the checks for this target."""
+
+    providers: list[str] = Field(
+        default_factory=list, description="Provider unique names or labels that must be configured."
+    )
+    channel_urls: list[str] = Field(
+        default_factory=list, description="Channel URL prefixes the providers must use (case-insensitive)."
+    )
+    panel_mode: PanelMode = Field("docked", description="The panel mode the migration must end in.")
+    min_panel_width: int = Field(300, ge=0, description="Smallest panel width (CSS px) that counts as docked.")
+    min_panel_height: int = Field(200, ge=0, description="Smallest panel height (CSS px) that counts as docked.")
+
+
+class Target(_Strict):
+    """One org and app to validate."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
+    url: str = Field(
+        description="Org URL (https://contoso.crm.dynamics.com), or sandbox://<scenario> for the bundled sandbox org."
+    )
+    app: str = Field(
+        "msdyn_CustomerServiceWorkspace", description="App unique name (appname) or app id (appid, a GUID)."
+    )
+    checks: list[str] | None = Field(None, description="Check ids to run; all when absent.")
+    expect: Expectations = Field(default_factory=Expectations)
+    storage_state: str | None = Field(None, description="Playwright storage state for this target's identity.")
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http_or_sandbox(cls, url: str) -> str:
+        if not re.match(r"^(https?://[^/\s]+|sandbox://[a-z0-9-]+)/?$", url):
+            raise ValueError("must be an org root URL like https://contoso.crm.dynamics.com or sandbox://<scenario>")
+        return url.rstrip("/")
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.url.startswith(SANDBOX_SCHEME)
+
+    @property
+    def sandbox_scenario(self) -> str:
+        return self.url.removeprefix(SANDBOX_SCHEME)
+
+    @property
+    def app_query(self) -> str:
+        """`appid=<guid>` when app is a GUID, else `appname=<unique name>` (never both)."""
+        try:
+            return f"appid={uuid.UUID(self.app.strip('{}'))}"
+        except ValueError:
+            return f"appname={self.app}"
+
+
+class BrowserConfig(_Strict):
+    executable_path: str | None = Field(None, description="Browser binary; overrides discovery.")
+    channel: str | None = Field(None, description="Playwright channel: chrome, msedge, chromium, ...")
+    headless: bool = True
+    args: list[str] = Field(default_factory=list, description="Extra command-line flags.")
+    cdp_endpoint: str | None = Field(None, description="Attach to a running browser, e.g. http://127.0.0.1:9222.")
+    viewport_width: int = Field(1366, ge=320)
+    viewport_height: int = Field(768, ge=240)
+
+
+class AuthConfig(_Strict):
+    storage_state: str = Field(
+        ".cifcheck/auth/state.json", description="Playwright storage state saved by `cifcheck login`."
+    )
+    user_data_dir: str | None = Field(None, description="A persistent browser profile directory instead.")
+
+
+class Timeouts(_Strict):
+    navigation_ms: int = Field(60_000, ge=1, description="Opening the org URL.")
+    ready_ms: int = Field(60_000, ge=1, description="The app shell becoming ready after navigation.")
+    settle_ms: int = Field(
+        1_500, ge=0, description="How long an absent signal is awaited once the app is ready and quiet."
+    )
+
+
+class Selectors(_Strict):
+    app_ready: str = Field(
+        "typeof Xrm !== 'undefined' && !!Xrm.Utility && typeof Xrm.Utility.getGlobalContext === 'function'",
+        description="JavaScript expression, true once the app shell is ready.",
+    )
+    panel_frame: str = "#SidePanelIFrame, iframe[title='SidePanelIFrame']"
+    widget_frame: str = "#widgetControlDiv iframe"
+    collapse_button: str = "[aria-label='Collapse Communication Panel']"
+    expand_button: str = "[aria-label='Expand Communication Panel']"
+    session_tab: str = "li[id^='sessionContainer-session-id-'], [id^='tab-wrapper-tab-id-']"
+
+
+def _compiles(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"not a valid regular expression: {error}") from None
+    return pattern
+
+
+class StorageKeys(_Strict):
+    channel_providers: str = "channelProviders"
+    application_extensions: str = "applicationExtensions"
+    channel_providers_pattern: str = Field(
+        r"(?i)(^|[^a-z0-9])channelProviders$", description="Regex for a prefixed channelProviders key."
+    )
+    application_extensions_pattern: str = Field(
+        r"(?i)(^|[^a-z0-9])applicationExtensions$", description="Regex for a prefixed applicationExtensions key."
+    )
+    loader_name: str = "msdyn_CIFV2Loader"
+    library_file: str = "msdyn_channelintegrationframework.js"
+
+    @field_validator("channel_providers_pattern", "application_extensions_pattern")
+    @classmethod
+    def _pattern_compiles(cls, pattern: str) -> str:
+        return _compiles(pattern)
+
+
+class SignIn(_Strict):
+    hosts: list[str] = Field(
+        default_factory=lambda: [
+            "login.microsoftonline.com",
+            "login.microsoft.com",
+            "login.windows.net",
+            "login.live.com",
+            "*.b2clogin.com",
+        ],
+        description="Host names of sign-in pages; landing on one means the session is absent or expired.",
+    )
+
+
+class SandboxOptions(_Strict):
+    latency_ms: int = Field(0, ge=0, description="Added to every sandbox response.")
+
+
+class Config(_Strict):
+    schema_: str | None = Field(None, alias="$schema")
+    targets: list[Target] = Field(min_length=1)
+    browser: BrowserConfig = Field(default_factory=BrowserConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    selectors: Selectors = Field(default_factory=Selectors)
+    storage_keys: StorageKeys = Field(default_factory=StorageKeys)
+    sign_in: SignIn = Field(default_factory=SignIn)
+    sandbox: SandboxOptions = Field(default_factory=SandboxOptions)
+    output_dir: str = Field("reports", description="Where run folders are written.")
+
+    @field_validator("targets")
+    @classmethod
+    def _target_names_unique(cls, targets: list[Target]) -> list[Target]:
+        names = [t.name for t in targets]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"target names must be unique; repeated: {', '.join(duplicates)}")
+        return targets
+
+
+def _field_path(location: tuple[str | int, ...]) -> str:
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def parse_config(data: object, source: str) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
+        more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+        raise ConfigError(f"{source}: {_field_path(first['loc'])}: {message}{more}") from None
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config file: {error.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{path}: not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    return parse_config(data, str(path))
+
+
+def config_schema() -> dict:
+    return Config.model_json_schema(by_alias=True)

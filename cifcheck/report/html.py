@@ -1,0 +1,38 @@
+"""The HTML report: one self-contained, autoescaped Jinja page per run (inline CSS, no scripts, no fonts)."""
+
+from __future__ import annotations
+
+import json
+
+import jinja2
+
+from cifcheck.evidence import Evidence
+from cifcheck.redact import redact_text
+from cifcheck.results import RunResult
+
+MAX_SHOWN = 4_000
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("cifcheck.report", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _shown(value: object, limit: int = MAX_SHOWN) -> str:
+    """A value as shown in the report: redacted, and truncated with its full length stated."""
+    text = "—" if value is None or value == "" else str(value)
+    text = redact_text(text)
+    if len(text) > limit:
+        return f"{text[:limit]}… ({len(text):,} characters in all)"
+    return text
+
+
+_ENV.filters["shown"] = _shown
+
+
+def render_html(result: RunResult, evidence: list[Evidence]) -> str:
+    evidence_by_target = {item.target.name: json.dumps(item.model_dump(mode="json"), indent=2) for item in evidence}
+    return _ENV.get_template("report.html.j2").render(run=result, evidence=evidence_by_target)

@@ -1,0 +1,82 @@
+"""Verdicts: what each check decided for each target, and the run as a whole."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal["pass", "fail", "warn", "skip", "error"]
+STATUSES: tuple[Status, ...] = ("pass", "fail", "warn", "skip", "error")
+
+
+class Detail(BaseModel):
+    """One piece of shown evidence: a key-value list, a table with typed columns, an image, or code."""
+
+    kind: Literal["facts", "table", "image", "code"]
+    title: str = ""
+    facts: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    headings: list[dict[str, str]] = Field(
+        default_factory=list, description="Table columns: {key, label, type: text|url|code|ms|bytes}."
+    )
+    rows: list[dict[str, str | int | float | bool | None]] = Field(default_factory=list)
+    image_png_base64: str = ""
+    code: str = ""
+
+
+class CheckResult(BaseModel):
+    id: str
+    title: str
+    status: Status
+    reason: str = Field(description="One sentence: what was found.")
+    remediation: str = Field("", description="What to do, for a failure, warning or error.")
+    doc_step: str = ""
+    doc_url: str = ""
+    details: list[Detail] = Field(default_factory=list)
+
+
+class TargetResult(BaseModel):
+    target: str
+    url: str
+    app: str
+    checks: list[CheckResult]
+    evidence_file: str = ""
+
+    @property
+    def status(self) -> Status:
+        return worst(c.status for c in self.checks)
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(c.status == s for c in self.checks) for s in STATUSES}
+
+
+class RunResult(BaseModel):
+    run_id: str
+    cifcheck_version: str
+    started_at: str
+    duration_ms: float
+    browser: str = ""
+    targets: list[TargetResult]
+
+    @property
+    def status(self) -> Status:
+        return worst(t.status for t in self.targets)
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(t.counts()[s] for t in self.targets) for s in STATUSES}
+
+    @property
+    def exit_code(self) -> int:
+        """0 when everything passed, warned or was skipped; 1 on any failure; 2 on any error."""
+        return {"error": 2, "fail": 1}.get(self.status, 0)
+
+
+_SEVERITY: dict[str, int] = {"pass": 0, "skip": 0, "warn": 1, "fail": 2, "error": 3}
+
+
+def worst(statuses) -> Status:
+    result: Status = "pass"
+    for status in statuses:
+        if _SEVERITY[status] > _SEVERITY[result]:
+            result = status
+    return result
