@@ -43,9 +43,9 @@ def new_run_id(now: datetime) -> str:
 
 
 @contextlib.contextmanager
-def _sandbox_if_needed(config: Config) -> Iterator[object | None]:
-    if not any(target.is_sandbox for target in config.targets):
-        yield None
+def _sandbox_if_needed(config: Config, running: object | None) -> Iterator[object | None]:
+    if running is not None or not any(target.is_sandbox for target in config.targets):
+        yield running
         return
     from cifcheck.sandbox.server import SandboxServer
 
@@ -89,14 +89,15 @@ def _context_options(target: Target, config: Config) -> dict:
     return options
 
 
-def run(config: Config, progress: Progress | None = None) -> RunOutput:
+def run(config: Config, progress: Progress | None = None, sandbox: object | None = None) -> RunOutput:
+    """Validate every target; `sandbox` is an already running sandbox server to use instead of a new one."""
     validate_selection(config)
     choice = find_browser(config.browser) if not config.browser.cdp_endpoint else BrowserChoice("cdp")
     started_at = datetime.now(UTC)
     started = time.monotonic()
     results: list[TargetResult] = []
     evidences: list[Evidence] = []
-    with _sandbox_if_needed(config) as sandbox, sync_playwright() as playwright:
+    with _sandbox_if_needed(config, sandbox) as sandbox, sync_playwright() as playwright:
         browser = _launch(playwright, config, choice)
         info = BrowserInfo(name=browser.browser_type.name, version=browser.version, source=choice.describe())
         try:

@@ -1,0 +1,85 @@
+from cifcheck.checks import REGISTRY
+from cifcheck.checks.registry import evaluate
+from tests.evidence_factory import healthy_evidence, library_load
+
+CHECK = REGISTRY["cif.library_loaded"]
+
+
+def judge(evidence):
+    return evaluate(CHECK, evidence, {})
+
+
+def test_passes_when_the_library_answered_200():
+    result = judge(healthy_evidence())
+    assert result.status == "pass"
+    assert "HTTP 200" in result.reason
+
+
+def test_passes_on_a_304_from_the_browser_cache():
+    evidence = healthy_evidence()
+    evidence.resources = [library_load(status=304)]
+    assert judge(evidence).status == "pass"
+
+
+def test_fails_naming_the_status_when_the_library_answered_404():
+    evidence = healthy_evidence()
+    evidence.resources = [library_load(status=404, failure="net::ERR_ABORTED")]
+    result = judge(evidence)
+    assert result.status == "fail"
+    assert "HTTP 404" in result.reason
+    assert "solution is installed" in result.remediation
+
+
+def test_fails_naming_the_network_error_when_there_was_no_answer():
+    evidence = healthy_evidence()
+    evidence.resources = [library_load(status=None, failure="net::ERR_CONNECTION_RESET")]
+    result = judge(evidence)
+    assert result.status == "fail"
+    assert "net::ERR_CONNECTION_RESET" in result.reason
+
+
+def test_fails_as_never_requested_when_no_request_names_the_library():
+    evidence = healthy_evidence()
+    evidence.resources = evidence.resources[:1]
+    result = judge(evidence)
+    assert result.status == "fail"
+    assert "never requested" in result.reason
+    assert "remove the channel provider" in result.remediation
+
+
+def test_a_later_successful_retry_passes():
+    evidence = healthy_evidence()
+    evidence.resources = [library_load(status=500), library_load(status=200)]
+    assert judge(evidence).status == "pass"
+
+
+def test_matches_the_file_name_case_insensitively_and_without_the_cache_token():
+    evidence = healthy_evidence()
+    evidence.resources = [
+        library_load(url="https://contoso.crm.dynamics.com/WebResources/MSDYN_ChannelIntegrationFramework.js?v=2")
+    ]
+    assert judge(evidence).status == "pass"
+
+
+def test_a_similarly_named_file_does_not_count():
+    evidence = healthy_evidence()
+    evidence.resources = [
+        library_load(url="https://contoso.crm.dynamics.com/webresources/old_msdyn_channelintegrationframework.js")
+    ]
+    assert judge(evidence).status == "fail"
+
+
+def test_uses_the_configured_library_file_name():
+    evidence = healthy_evidence()
+    evidence.settings.library_file = "contoso_cif_loader.js"
+    evidence.resources = [library_load(url="https://contoso.crm.dynamics.com/webresources/contoso_cif_loader.js")]
+    assert judge(evidence).status == "pass"
+
+
+def test_is_an_error_not_a_failure_when_the_network_probe_failed():
+    evidence = healthy_evidence()
+    evidence.resources = None
+    evidence.probe_errors["resources"] = "TargetClosedError: page closed"
+    result = judge(evidence)
+    assert result.status == "error"
+    assert "page closed" in result.reason

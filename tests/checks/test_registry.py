@@ -1,0 +1,56 @@
+import pytest
+
+from cifcheck.checks import ORDER, REGISTRY, run_checks
+from cifcheck.checks.registry import Check, Verdict, check, evaluate
+from tests.evidence_factory import healthy_evidence
+
+
+def test_the_migration_order_lists_every_registered_check_once():
+    assert sorted(ORDER) == sorted(REGISTRY)
+    assert len(ORDER) == len(set(ORDER))
+
+
+def test_registering_an_id_twice_is_an_error():
+    with pytest.raises(ValueError, match="registered twice"):
+        check(id="session.signed_in", title="t", failure_title="f", remediation="r", doc_step="d")(
+            lambda evidence: Verdict("pass", "ok")
+        )
+
+
+def _crashing(evidence):
+    raise KeyError("surprise")
+
+
+def test_a_check_that_raises_becomes_an_error_verdict():
+    crashing = Check("test.crash", "t", "f", "r", "d", _crashing)
+    result = evaluate(crashing, healthy_evidence(), {})
+    assert result.status == "error"
+    assert "KeyError" in result.reason
+
+
+def test_missing_required_evidence_is_an_error_not_a_failure():
+    needs_storage = Check("test.storage", "t", "f", "r", "d", lambda e: Verdict("fail", "no"), requires=("storage",))
+    evidence = healthy_evidence()
+    evidence.storage = None
+    assert evaluate(needs_storage, evidence, {}).status == "error"
+
+
+def test_every_check_but_sign_in_is_skipped_naming_the_prerequisite_when_signed_out():
+    evidence = healthy_evidence()
+    evidence.navigation.app_ready = False
+    evidence.navigation.sign_in_page = True
+    results = {r.id: r for r in run_checks(evidence)}
+    assert results["session.signed_in"].status == "error"
+    for check_id, result in results.items():
+        if check_id != "session.signed_in":
+            assert result.status == "skip"
+            assert "session.signed_in" in result.reason
+
+
+def test_only_the_selected_checks_run():
+    results = run_checks(healthy_evidence(), ["cif.library_loaded"])
+    assert [r.id for r in results] == ["cif.library_loaded"]
+
+
+def test_passing_checks_carry_no_remediation():
+    assert all(r.remediation == "" for r in run_checks(healthy_evidence()) if r.status == "pass")

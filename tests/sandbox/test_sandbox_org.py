@@ -1,0 +1,125 @@
+"""The sandbox org itself, driven in real Chromium as a person would: its fidelity is cifcheck's credibility."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from cifcheck.sandbox.app import SANDBOX_PASSWORD, SANDBOX_USER, SESSION_COOKIE
+from cifcheck.sandbox.scenarios import SCENARIOS
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page: Page, sandbox, scenario: str) -> None:
+    page.goto(sandbox.urls.app_url(SCENARIOS[scenario]))
+    expect(page).to_have_title("Sign in to your account")
+    page.get_by_label("Email").fill(SANDBOX_USER)
+    page.get_by_label("Password").fill(SANDBOX_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/main.aspx?appid=*")
+
+
+def panel_mode(page: Page) -> int:
+    return page.evaluate("Xrm.Panel.state")
+
+
+def test_without_a_session_the_org_redirects_to_the_sign_in_origin(page: Page, sandbox):
+    page.goto(sandbox.urls.app_url(SCENARIOS["healthy-csw"]))
+    assert page.url.startswith(sandbox.urls.login + "/common/oauth2/authorize?")
+
+
+def test_a_wrong_password_is_refused_on_the_sign_in_page(page: Page, sandbox):
+    page.goto(sandbox.urls.app_url(SCENARIOS["healthy-csw"]))
+    page.get_by_label("Email").fill(SANDBOX_USER)
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("Your account or password is incorrect.")
+
+
+def test_healthy_csw_docks_the_panel_with_the_widget_inside_and_writes_both_keys(page: Page, sandbox):
+    sign_in(page, sandbox, "healthy-csw")
+    widget = page.frame_locator("#SidePanelIFrame").frame_locator("iframe[title='Contoso Phone']")
+    expect(widget.get_by_role("status")).to_have_text("Ready")
+    assert panel_mode(page) == 1
+    box = page.locator("#SidePanelIFrame").bounding_box()
+    assert box is not None and box["width"] >= 370 and box["height"] > 600
+    providers = json.loads(page.evaluate("sessionStorage.getItem('channelProviders')"))
+    assert [p["uniqueName"] for p in providers] == ["contoso_softphone"]
+    extensions = json.loads(page.evaluate("sessionStorage.getItem('applicationExtensions')"))
+    loader = next(e for e in extensions if e["uniqueName"] == "msdyn_CIFV2Loader")
+    assert loader["webResourceUrl"] == "WebResources/msdyn_channelintegrationframework.js"
+
+
+def test_the_app_id_replaces_the_app_name_in_the_url_once_loaded(page: Page, sandbox):
+    sign_in(page, sandbox, "healthy-omnichannel")
+    assert "appid=4c2a6b0e-1f3d-ee11-9cb7-000d3a1b2c3d" in page.url
+    assert page.evaluate("Xrm.Utility.getGlobalContext().getCurrentAppProperties()")["uniqueName"] == (
+        "OmniChannelEngagementHub"
+    )
+
+
+@pytest.mark.parametrize(("scenario", "mode"), [("panel-minimized", 0), ("panel-hidden", 2), ("panel-collapsed", 3)])
+def test_the_provider_sets_the_panel_mode_it_asks_for(page: Page, sandbox, scenario: str, mode: int):
+    sign_in(page, sandbox, scenario)
+    page.wait_for_function(f"Xrm.Panel.state === {mode}")
+    assert page.locator("#panelHost").get_attribute("data-mode") == str(mode)
+
+
+def test_the_collapse_and_expand_buttons_change_the_mode(page: Page, sandbox):
+    sign_in(page, sandbox, "healthy-csw")
+    page.frame_locator("#SidePanelIFrame").frame_locator("iframe").get_by_text("Ready").wait_for()
+    page.get_by_role("button", name="Collapse Communication Panel").click()
+    assert panel_mode(page) == 3
+    page.get_by_role("button", name="Expand Communication Panel").click()
+    assert panel_mode(page) == 1
+
+
+def test_a_sender_outside_the_channel_and_trusted_domains_is_refused(page: Page, sandbox):
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(message.text))
+    sign_in(page, sandbox, "trusted-domain-mismatch")
+    widget = page.frame_locator("#SidePanelIFrame").frame_locator("iframe")
+    expect(widget.get_by_role("status")).to_contain_text("Sender domain is not a recognised or is invalid")
+    assert any("Sender domain is not a recognised" in text for text in messages)
+
+
+def test_prefixed_keys_and_the_pascal_case_variant_are_written_as_declared(page: Page, sandbox):
+    sign_in(page, sandbox, "storage-keys-prefixed")
+    page.wait_for_function("Object.keys(sessionStorage).length >= 2")
+    assert sorted(page.evaluate("Object.keys(sessionStorage)")) == [
+        "CIF.4f1c9a2e.applicationExtensions",
+        "CIF.4f1c9a2e.channelProviders",
+    ]
+    sign_in(page, sandbox, "storage-json-variant")
+    page.wait_for_function("sessionStorage.getItem('channelProviders') !== null")
+    stored = json.loads(page.evaluate("sessionStorage.getItem('channelProviders')"))
+    assert stored["Providers"]["contoso_softphone"]["ChannelUrl"].startswith("http://widget.localhost")
+
+
+def test_the_web_api_answers_gets_with_the_session_cookie(sandbox):
+    token = sandbox.app.state.issue_session()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{sandbox.port}/api/data/v9.2/msdyn_channelproviders",
+        headers={"Host": f"healthy-csw.crm.localhost:{sandbox.port}", "Cookie": f"{SESSION_COOKIE}={token}"},
+    )
+    with urllib.request.urlopen(request) as response:
+        body = json.load(response)
+    assert body["value"][0]["msdyn_apiversion"] == 162450000
+
+
+def test_the_web_api_refuses_writes_and_records_them(sandbox):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{sandbox.port}/api/data/v9.2/msdyn_channelproviders",
+        method="POST",
+        data=b"{}",
+        headers={"Host": f"healthy-csw.crm.localhost:{sandbox.port}"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request)
+    assert refused.value.code == 405
+    assert any(attempt.startswith("POST ") for attempt in sandbox.app.state.write_attempts)
+    sandbox.app.state.write_attempts.clear()

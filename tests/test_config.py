@@ -1,0 +1,77 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from cifcheck.config import ConfigError, config_schema, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_committed_config_targets_the_sandbox_org():
+    config = load_config(ROOT / "playwright.config.json")
+    assert config.targets[0].is_sandbox
+
+
+def test_the_shipped_schema_matches_the_models():
+    shipped = json.loads((ROOT / "cifcheck" / "config.schema.json").read_text())
+    assert shipped == config_schema(), "run: cifcheck config schema > cifcheck/config.schema.json"
+
+
+def _error(data: object) -> str:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(data, "broken.json")
+    return str(raised.value)
+
+
+def test_an_unknown_field_is_named():
+    message = _error({"targets": [{"name": "a", "url": "sandbox://healthy-csw", "colour": "red"}]})
+    assert message == "broken.json: targets[0].colour: unknown field"
+
+
+def test_a_wrong_type_is_named():
+    message = _error({"targets": [{"name": "a", "url": "sandbox://healthy-csw"}], "timeouts": {"ready_ms": "soon"}})
+    assert message.startswith("broken.json: timeouts.ready_ms: Input should be a valid integer")
+
+
+def test_an_org_url_with_a_path_is_refused():
+    message = _error({"targets": [{"name": "a", "url": "https://contoso.crm.dynamics.com/main.aspx"}]})
+    assert "targets[0].url: must be an org root URL" in message
+
+
+def test_repeated_target_names_are_refused():
+    target = {"name": "a", "url": "sandbox://healthy-csw"}
+    assert "repeated: a" in _error({"targets": [target, target]})
+
+
+def test_an_invalid_storage_key_pattern_is_refused():
+    message = _error(
+        {"targets": [{"name": "a", "url": "sandbox://x"}], "storage_keys": {"channel_providers_pattern": "("}}
+    )
+    assert "storage_keys.channel_providers_pattern: not a valid regular expression" in message
+
+
+def test_invalid_json_names_the_line(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"targets": [\n  {"name": "a",,}\n]}')
+    with pytest.raises(ConfigError, match=r"broken.json: not valid JSON: .* line 2"):
+        load_config(broken)
+
+
+def test_a_missing_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="missing.json: config file not found"):
+        load_config(tmp_path / "missing.json")
+
+
+def test_an_app_guid_opens_by_appid_and_a_name_by_appname():
+    config = parse_config(
+        {
+            "targets": [
+                {"name": "a", "url": "sandbox://x", "app": "{9BD9E1B1-5C8C-EE11-8179-000D3A7B6F3C}"},
+                {"name": "b", "url": "sandbox://x", "app": "OmniChannelEngagementHub"},
+            ]
+        },
+        "c.json",
+    )
+    assert config.targets[0].app_query == "appid=9bd9e1b1-5c8c-ee11-8179-000d3a7b6f3c"
+    assert config.targets[1].app_query == "appname=OmniChannelEngagementHub"
