@@ -59,7 +59,7 @@ def test_invalid_json_names_the_line(tmp_path):
 
 
 def test_a_missing_file_is_named(tmp_path):
-    with pytest.raises(ConfigError, match="missing.json: config file not found"):
+    with pytest.raises(ConfigError, match=r"missing\.json: config file not found"):
         load_config(tmp_path / "missing.json")
 
 
