@@ -89,42 +89,64 @@ def _context_options(target: Target, config: Config) -> dict:
     return options
 
 
-def run(config: Config, progress: Progress | None = None, sandbox: object | None = None) -> RunOutput:
-    """Validate every target; `sandbox` is an already running sandbox server to use instead of a new one."""
-    validate_selection(config)
+def _validate_target(
+    browser: Browser, info: BrowserInfo, target: Target, config: Config, sandbox: object | None
+) -> tuple[TargetResult, Evidence]:
+    """One target in a fresh context: one page load, its evidence, and the verdicts on it."""
+    opened, cookies = _open(target, config, sandbox)
+    context = browser.new_context(**_context_options(target, config))
+    try:
+        if cookies:
+            context.add_cookies(cookies)
+        evidence = gather(context, opened, config, info)
+    finally:
+        context.close()
+    result = TargetResult(
+        target=target.name,
+        url=target.url,
+        app=target.app,
+        checks=run_checks(evidence, target.checks),
+        evidence_file=f"evidence/{target.name}.json",
+    )
+    return result, evidence
+
+
+@contextlib.contextmanager
+def _browser(config: Config, running: Browser | None) -> Iterator[tuple[Browser, BrowserInfo]]:
+    if running is not None:
+        yield running, BrowserInfo(name=running.browser_type.name, version=running.version, source="given")
+        return
     choice = find_browser(config.browser) if not config.browser.cdp_endpoint else BrowserChoice("cdp")
+    with sync_playwright() as playwright:
+        browser = _launch(playwright, config, choice)
+        try:
+            yield (
+                browser,
+                BrowserInfo(name=browser.browser_type.name, version=browser.version, source=choice.describe()),
+            )
+        finally:
+            browser.close()
+
+
+def run(
+    config: Config, progress: Progress | None = None, sandbox: object | None = None, browser: Browser | None = None
+) -> RunOutput:
+    """Validate every target. `sandbox` (a running sandbox server) and `browser` (a launched browser, left open)
+    are reused when given, as the test suite and a pytest plugin do."""
+    validate_selection(config)
     started_at = datetime.now(UTC)
     started = time.monotonic()
     results: list[TargetResult] = []
     evidences: list[Evidence] = []
-    with _sandbox_if_needed(config, sandbox) as sandbox, sync_playwright() as playwright:
-        browser = _launch(playwright, config, choice)
-        info = BrowserInfo(name=browser.browser_type.name, version=browser.version, source=choice.describe())
-        try:
-            for target in config.targets:
-                opened, cookies = _open(target, config, sandbox)
-                if progress:
-                    progress(target.name, None)
-                context = browser.new_context(**_context_options(target, config))
-                try:
-                    if cookies:
-                        context.add_cookies(cookies)
-                    evidence = gather(context, opened, config, info)
-                finally:
-                    context.close()
-                result = TargetResult(
-                    target=target.name,
-                    url=target.url,
-                    app=target.app,
-                    checks=run_checks(evidence, target.checks),
-                    evidence_file=f"evidence/{target.name}.json",
-                )
-                evidences.append(evidence)
-                results.append(result)
-                if progress:
-                    progress(target.name, result)
-        finally:
-            browser.close()
+    with _sandbox_if_needed(config, sandbox) as sandbox, _browser(config, browser) as (browser, info):
+        for target in config.targets:
+            if progress:
+                progress(target.name, None)
+            result, evidence = _validate_target(browser, info, target, config, sandbox)
+            results.append(result)
+            evidences.append(evidence)
+            if progress:
+                progress(target.name, result)
     run_result = RunResult(
         run_id=new_run_id(started_at),
         cifcheck_version=__version__,

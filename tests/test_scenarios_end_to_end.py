@@ -14,12 +14,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def catalogue_run(sandbox) -> RunOutput:
+def catalogue_run(sandbox, browser) -> RunOutput:
     """One run with every scenario as a target: each scenario gets its own context and page load."""
     config = Config(
         targets=[Target(name=s.name, url=f"sandbox://{s.name}", app=s.app) for s in SCENARIOS.values()],
     )
-    return run(config, sandbox=sandbox)
+    return run(config, sandbox=sandbox, browser=browser)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS.values(), ids=list(SCENARIOS))
