@@ -99,3 +99,10 @@ def test_report_on_a_broken_evidence_file_is_one_line_and_exit_2(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().startswith(f"cifcheck: {broken}: target")
     assert "Traceback" not in done.stderr
+
+
+def test_help_does_not_import_the_browser_or_model_libraries():
+    heavy = "('playwright', 'pydantic', 'starlette', 'rich')"
+    code = f"import sys, cifcheck.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
