@@ -101,7 +101,10 @@ class Timeouts(_Strict):
     navigation_ms: int = Field(60_000, ge=1, description="Opening the org URL.")
     ready_ms: int = Field(60_000, ge=1, description="The app shell becoming ready after navigation.")
     settle_ms: int = Field(
-        1_500, ge=0, description="How long an absent signal is awaited once the app is ready and quiet."
+        1_500, ge=0, description="How long an absent signal is awaited after the last CIF-related change."
+    )
+    quiet_ms: int = Field(
+        250, ge=0, description="Quiet moment after every signal is in, so a late panel mode change is seen."
     )
 
 

@@ -65,6 +65,9 @@ class ResourceLoad(_Model):
     duration_ms: float | None = None
     size: int | None = Field(None, description="Response body bytes, when known.")
     redirected_to: str | None = None
+    frame_options: str | None = Field(
+        None, description="Framing headers of a document answer (X-Frame-Options, CSP frame-ancestors)."
+    )
 
 
 class AppInfo(_Model):
@@ -79,6 +82,62 @@ class AppInfo(_Model):
     session_tabs: int | None = None
 
 
+class Box(_Model):
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+class CifMessage(_Model):
+    at_ms: float | None = None
+    origin: str = ""
+    type: str | None = Field(None, description="messageType of a request or event (setmode, getmode, ...).")
+    outcome: str | None = Field(None, description="messageOutcome of an answer (success, failure).")
+    value: int | float | str | None = Field(None, description="messageData.value (the mode for setmode).")
+    text: str | None = Field(None, description="messageData when it is text (failure messages).")
+
+
+class WidgetFrame(_Model):
+    """One provider iframe inside the communication panel."""
+
+    title: str = ""
+    src: str = Field("", description="The iframe's src attribute: the channel URL the host asked for.")
+    url: str = Field("", description="The frame's document URL now (chrome-error://... when the load was refused).")
+    tab_id: str = Field("", description="Id of the enclosing tab panel (the provider id in the 2023 host).")
+    visible: bool = False
+    box: Box | None = None
+    cif_init_done: bool = False
+    allowed_domains: list[str] = Field(default_factory=list, description="CIFInitDone's detail.")
+    messages: list[CifMessage] = Field(default_factory=list, description="CIF answers the widget received.")
+    error: str | None = Field(None, description="Why the frame could not be read.")
+
+
+class PanelEvidence(_Model):
+    found: bool = False
+    selector: str = ""
+    xrm_state: int | None = Field(None, description="Xrm.Panel.state: 0 minimized, 1 docked, 2 hidden, 3 collapsed.")
+    visible: bool = False
+    in_viewport: bool = False
+    box: Box | None = None
+    viewport_width: int = 0
+    viewport_height: int = 0
+    collapse_button_visible: bool | None = None
+    expand_button_visible: bool | None = None
+    host_messages: list[CifMessage] = Field(default_factory=list, description="CIF requests the host window received.")
+    screenshot_png_base64: str = ""
+    widgets: list[WidgetFrame] = Field(default_factory=list)
+
+
+class DataverseEvidence(_Model):
+    """Read-only Web API answers about the CIF records (same-origin GETs with the page's session)."""
+
+    user_id: str | None = None
+    v1_providers: list[dict] | None = None
+    v2_providers: list[dict] | None = None
+    errors: dict[str, str] = Field(default_factory=dict)
+
+
 class StorageEvidence(_Model):
     origin: str = ""
     keys: list[str] = Field(default_factory=list, description="Every session storage key name (names only).")
@@ -86,6 +145,7 @@ class StorageEvidence(_Model):
         default_factory=dict, description="Values of the keys that may be CIF keys, capped in length."
     )
     value_lengths: dict[str, int] = Field(default_factory=dict, description="Full length of each value.")
+    truncated: list[str] = Field(default_factory=list, description="Keys whose value was longer than cifcheck reads.")
 
 
 class ConsoleEntry(_Model):
@@ -107,6 +167,8 @@ class Evidence(_Model):
     app: AppInfo | None = None
     resources: list[ResourceLoad] | None = None
     storage: StorageEvidence | None = None
+    panel: PanelEvidence | None = None
+    dataverse: DataverseEvidence | None = None
     console: list[ConsoleEntry] | None = None
     probe_errors: dict[str, str] = Field(
         default_factory=dict, description="Probes that failed, with their error; the checks needing them error."

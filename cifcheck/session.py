@@ -8,7 +8,6 @@ the same page. A probe that fails is recorded as evidence; the run goes on.
 from __future__ import annotations
 
 import fnmatch
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,9 +22,11 @@ from cifcheck.config import Config, Target
 from cifcheck.evidence import BrowserInfo, CheckSettings, Evidence, Navigation, TargetInfo
 from cifcheck.probes.app import read_app
 from cifcheck.probes.console import ConsoleRecorder
+from cifcheck.probes.dataverse import read_dataverse
 from cifcheck.probes.network import NetworkRecorder
-from cifcheck.probes.storage import read_storage, storage_keys
-from cifcheck.redact import redact_url
+from cifcheck.probes.panel import OBSERVER_SCRIPT, observed_in, read_panel, widget_elements
+from cifcheck.probes.storage import read_storage
+from cifcheck.redact import redact_text, redact_url
 
 POLL_MS = 50
 
@@ -84,28 +85,89 @@ def _wait_for_app(page: Page, opened: OpenedTarget, config: Config, navigation: 
         page.wait_for_timeout(POLL_MS)
 
 
+_EMPTY_VALUES = ("", "[]", "{}", "null", '""')
+
+_SIGNALS = """([providersPattern, extensionsPattern, providersKey, extensionsKey, libraryFile, panelSelector]) => {
+  const keys = Object.keys(sessionStorage);
+  const find = (exact, pattern) => keys.includes(exact) ? exact : keys.find((k) => new RegExp(pattern, "i").test(k));
+  const providers = find(providersKey, providersPattern);
+  const extensions = find(extensionsKey, extensionsPattern);
+  const panel = typeof Xrm !== "undefined" ? Xrm.Panel : undefined;
+  const state = panel && typeof panel.state === "number" ? panel.state : null;
+  return {
+    keys,
+    providers: providers === undefined ? null : (sessionStorage.getItem(providers) || "").trim().slice(0, 64),
+    extensionsPresent: extensions !== undefined,
+    extensionsMentionLibrary: extensions !== undefined &&
+      (sessionStorage.getItem(extensions) || "").toLowerCase().includes(libraryFile.toLowerCase()),
+    panelFound: !!document.querySelector(panelSelector),
+    panelState: state,
+    hostMessages: window.__cifcheck ? window.__cifcheck.messages.length : 0,
+  };
+}"""
+
+
+def _js_pattern(pattern: str) -> str:
+    """A Python regex as JavaScript's RegExp reads it (the inline (?i) flag is passed separately)."""
+    return pattern.removeprefix("(?i)")
+
+
+def _widgets_decided(page: Page, config: Config, network: NetworkRecorder) -> tuple[bool, tuple]:
+    """Whether every provider frame has finished (CIF init done, or its load failed), and their states."""
+    states = []
+    for element in widget_elements(page, config.selectors):
+        frame = element.content_frame()
+        src = redact_url(element.get_attribute("src") or "")
+        observed = observed_in(frame)
+        init_done = bool(observed and observed["initDone"])
+        failed = frame is None or frame.url.startswith("chrome-error:") or network.document_failed(src)
+        states.append((src, init_done, failed, len(observed["messages"]) if observed else 0))
+    decided = bool(states) and all(init_done or failed for _, init_done, failed, _ in states)
+    return decided, tuple(states)
+
+
 def _settle(page: Page, config: Config, settings: CheckSettings, network: NetworkRecorder) -> None:
-    """Until every awaited signal is decided, or nothing changed for the settle window."""
-    provider_key = re.compile(settings.channel_providers_pattern)
-    extension_key = re.compile(settings.application_extensions_pattern)
+    """Wait until every signal the evidence needs is decided, then a short quiet moment for late mode changes.
+
+    Signals: the CIF library's answer (or the profile showing it will never be requested), both storage keys
+    (or the app having finished without one), and, when a panel is expected, every provider frame done.
+    Whatever stays undecided gets `settle_ms` after the last CIF-related change, not the whole timeout.
+    """
+    arguments = [
+        _js_pattern(settings.channel_providers_pattern),
+        _js_pattern(settings.application_extensions_pattern),
+        settings.channel_providers_key,
+        settings.application_extensions_key,
+        settings.library_file,
+        config.selectors.panel_frame,
+    ]
+    quiet_s = config.timeouts.quiet_ms / 1000
     settle_s = config.timeouts.settle_ms / 1000
     last_state: object = None
-    quiet_since = time.monotonic()
+    changed_at = time.monotonic()
     while True:
         try:
-            keys = storage_keys(page)
+            signals = page.evaluate(_SIGNALS, arguments)
+            widgets_done, widget_states = _widgets_decided(page, config, network)
         except PlaywrightError:
-            keys = []
-        library_done = network.finished(settings.library_file)
-        keys_done = any(k == settings.channel_providers_key or provider_key.search(k) for k in keys) and any(
-            k == settings.application_extensions_key or extension_key.search(k) for k in keys
-        )
-        if library_done and keys_done:
-            return
-        state = (network.changes, tuple(keys))
+            signals, widgets_done, widget_states = None, False, ()
+        now = time.monotonic()
+        state = (network.cif_changes, repr(signals), widget_states)
         if state != last_state:
-            last_state, quiet_since = state, time.monotonic()
-        elif time.monotonic() - quiet_since >= settle_s:
+            last_state, changed_at = state, now
+        if signals is not None:
+            library_ok = network.succeeded(settings.library_file)
+            library_decided = network.finished(settings.library_file) or (
+                signals["extensionsPresent"] and not signals["extensionsMentionLibrary"]
+            )
+            panel_expected = library_ok and signals["providers"] not in (None, *_EMPTY_VALUES)
+            panel_decided = not panel_expected or (signals["panelFound"] and widgets_done)
+            keys_decided = (signals["providers"] is not None and signals["extensionsPresent"]) or (
+                library_decided and panel_decided and signals["extensionsPresent"]
+            )
+            if library_decided and panel_decided and keys_decided and now - changed_at >= quiet_s:
+                return
+        if now - changed_at >= settle_s:
             return
         page.wait_for_timeout(POLL_MS)
 
@@ -118,12 +180,22 @@ def _probe(evidence: Evidence, name: str, read: Callable[[], object]) -> None:
 
 
 def gather(context: BrowserContext, opened: OpenedTarget, config: Config, browser: BrowserInfo) -> Evidence:
+    """Open the target in a new page of `context`, gather its evidence, and close the page."""
+    page = context.new_page()
+    try:
+        return gather_on_page(page, opened, config, browser)
+    finally:
+        page.close()
+
+
+def gather_on_page(page: Page, opened: OpenedTarget, config: Config, browser: BrowserInfo) -> Evidence:
+    """One page load of the target in `page`, then every probe on that same page."""
     target = opened.target
     settings = check_settings(config, target)
     started_wall = time.time()
     started = time.monotonic()
-    page = context.new_page()
-    network = NetworkRecorder(page, started_wall)
+    page.add_init_script(OBSERVER_SCRIPT)
+    network = NetworkRecorder(page, started_wall, settings.library_file)
     console = ConsoleRecorder(page)
     navigation = Navigation(requested_url=redact_url(opened.app_url))
     evidence = Evidence(
@@ -149,14 +221,15 @@ def gather(context: BrowserContext, opened: OpenedTarget, config: Config, browse
         load.url for load in network.loads() if load.resource_type == "document" and load.redirected_to
     ]
     try:
-        navigation.title = page.title()
+        navigation.title = redact_text(page.title())
     except PlaywrightError:
         navigation.title = ""
     if navigation.app_ready:
         _probe(evidence, "app", lambda: read_app(page, config.selectors.session_tab))
         _probe(evidence, "storage", lambda: read_storage(page, settings))
+        _probe(evidence, "panel", lambda: read_panel(page, config.selectors))
+        _probe(evidence, "dataverse", lambda: read_dataverse(page))
     evidence.resources = network.loads()
     evidence.console = console.entries()
     evidence.duration_ms = _now_ms(started)
-    page.close()
     return evidence

@@ -4,13 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cifcheck.checks import library_loaded, signed_in  # noqa: F401 - importing registers the checks
+from cifcheck.checks import (  # noqa: F401 - importing registers the checks
+    app_loaded,
+    channel_providers,
+    cif_v2_loader,
+    console_errors,
+    library_loaded,
+    panel_docked,
+    signed_in,
+    v1_absent,
+    widget_loaded,
+)
 from cifcheck.checks.registry import REGISTRY, Check, evaluate
 from cifcheck.evidence import Evidence
 from cifcheck.results import CheckResult
 
 # Migration order: the report and every output list checks this way.
-ORDER = ("session.signed_in", "cif.library_loaded")
+ORDER = (
+    "session.signed_in",
+    "app.loaded",
+    "cif.library_loaded",
+    "profile.channel_providers",
+    "profile.cif_v2_loader",
+    "panel.docked",
+    "widget.loaded",
+    "cif.v1_absent",
+    "console.cif_errors",
+)
 
 
 def all_checks() -> list[Check]:

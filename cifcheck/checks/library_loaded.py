@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit
-
 from cifcheck.checks.registry import Verdict, check
+from cifcheck.checks.resources import named, outcome, succeeded
 from cifcheck.evidence import Evidence, ResourceLoad
 from cifcheck.results import Detail
 
@@ -12,21 +11,6 @@ REMOVE_AND_READD = (
     "The app profile is wrong: in the app profile manager remove the channel provider from the agent experience "
     "profile, add it again, save, and reload the app. Make sure the user is assigned to that profile."
 )
-
-
-def file_name(url: str) -> str:
-    return unquote(urlsplit(url).path).rsplit("/", 1)[-1].lower()
-
-
-def _succeeded(load: ResourceLoad) -> bool:
-    return load.failure is None and load.status is not None and (200 <= load.status < 300 or load.status == 304)
-
-
-def outcome(load: ResourceLoad) -> str:
-    """What happened to a request, HTTP status first: Chromium aborts the body of an error answer too."""
-    if load.status is not None:
-        return f"answered HTTP {load.status}"
-    return f"failed with {load.failure}" if load.failure else "got no answer"
 
 
 def _facts(load: ResourceLoad) -> Detail:
@@ -57,7 +41,7 @@ def _facts(load: ResourceLoad) -> Detail:
 )
 def judge(evidence: Evidence) -> Verdict:
     library = evidence.settings.library_file
-    loads = [load for load in evidence.resources or [] if file_name(load.url) == library.lower()]
+    loads = named(evidence.resources or [], library)
     if not loads:
         scripts = sum(load.resource_type == "script" for load in evidence.resources or [])
         return Verdict(
@@ -65,7 +49,7 @@ def judge(evidence: Evidence) -> Verdict:
             f"{library} was never requested (the page loaded {scripts} other scripts): the app profile does not "
             "load the CIF 2.0 library.",
         )
-    good = next((load for load in loads if _succeeded(load)), None)
+    good = next((load for load in loads if succeeded(load)), None)
     if good is not None:
         took = f" in {good.duration_ms:.0f} ms" if good.duration_ms is not None else ""
         return Verdict("pass", f"{library} answered HTTP {good.status}{took}.", [_facts(good)])

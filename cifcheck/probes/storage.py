@@ -44,4 +44,5 @@ def read_storage(page: Page, settings: CheckSettings) -> StorageEvidence:
         keys=snapshot["keys"],
         values={key: redact_text(value) for key, value in snapshot["values"].items()},
         value_lengths=snapshot["lengths"],
+        truncated=[key for key, length in snapshot["lengths"].items() if length > MAX_VALUE],
     )

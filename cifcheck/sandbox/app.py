@@ -200,7 +200,7 @@ class SandboxApp:
                 "format": scenario.storage_format,
                 "writeProviders": scenario.write_providers_key,
             },
-            "legacyScripts": ["CRMClients/msdyn_internal_ci_library.js"] if scenario.cif1_active else [],
+            "legacyScripts": ["WebResources/CRMClients/msdyn_internal_ci_library.js"] if scenario.cif1_active else [],
         }
         page = _TEMPLATES.get_template("shell.html").render(app={"display_name": display_name}, bootstrap=bootstrap)
         return HTMLResponse(page)

@@ -103,7 +103,9 @@
     sessionStorage.setItem(prefix + "applicationExtensions", serialiseExtensions(extensions));
     mark("storage-written");
     window.Microsoft = window.Microsoft || {};
-    Microsoft.AppRuntime = { Internal: { getChannelProviders: () => Promise.resolve(providers) } };
+    // Without the cached profile the runtime has no providers to hand to the CIF library either.
+    const cached = boot.storage.writeProviders ? providers : [];
+    Microsoft.AppRuntime = { Internal: { getChannelProviders: () => Promise.resolve(cached) } };
     for (const extension of extensions) {
       if (extension.msdyn_type === "script") loadScript(extension.msdyn_webresource_url);
     }

@@ -1,0 +1,25 @@
+// Added to every frame before the page's own scripts: it only listens. It notes CIFInitDone (in a widget)
+// and the CIF postMessage traffic a window receives, so cifcheck knows when the widget and host are done.
+(() => {
+  if (window.__cifcheck) return;
+  const state = { initDone: null, messages: [] };
+  Object.defineProperty(window, "__cifcheck", { value: state, enumerable: false });
+  window.addEventListener("CIFInitDone", (event) => {
+    const detail = Array.isArray(event.detail) ? event.detail.map(String) : [];
+    state.initDone = { at: performance.now(), detail };
+  });
+  window.addEventListener("message", (event) => {
+    const data = event.data;
+    if (!data || typeof data !== "object" || state.messages.length >= 200) return;
+    if (!("messageType" in data) && !("messageOutcome" in data)) return;
+    const payload = data.messageData;
+    state.messages.push({
+      at_ms: performance.now(),
+      origin: String(event.origin),
+      type: typeof data.messageType === "string" ? data.messageType : null,
+      outcome: typeof data.messageOutcome === "string" ? data.messageOutcome : null,
+      value: payload && typeof payload === "object" && "value" in payload ? payload.value : null,
+      text: typeof payload === "string" ? payload.slice(0, 500) : null,
+    });
+  }, true);
+})();

@@ -1,0 +1,132 @@
+"""The communication panel: its frame, mode, geometry and a cropped screenshot; and the provider frames in it.
+
+Selectors come from the config (cif-facts.md: today's DOM is UNKNOWN in detail). Widget frames are found
+structurally too: every child frame of the panel frame counts when the widget selector matches nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Frame, Page
+
+from cifcheck.config import Selectors
+from cifcheck.evidence import Box, CifMessage, PanelEvidence, WidgetFrame
+from cifcheck.redact import redact_text, redact_url
+
+OBSERVER_SCRIPT = (Path(__file__).parent / "observer.js").read_text(encoding="utf-8")
+
+_READ_PANEL = """([panelSelector, collapseSelector, expandSelector]) => {
+  const shown = (element) => {
+    if (!element) return null;
+    const r = element.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && getComputedStyle(element).visibility !== "hidden";
+  };
+  const panel = typeof Xrm !== "undefined" ? Xrm.Panel : undefined;
+  const state = panel && typeof panel.state === "number" ? panel.state : null;
+  const observed = window.__cifcheck || { messages: [] };
+  const out = { found: false, selector: panelSelector, xrm_state: state, viewport_width: innerWidth,
+                viewport_height: innerHeight, host_messages: observed.messages,
+                collapse_button_visible: shown(document.querySelector(collapseSelector)),
+                expand_button_visible: shown(document.querySelector(expandSelector)) };
+  const frame = document.querySelector(panelSelector);
+  if (!frame) return out;
+  const r = frame.getBoundingClientRect();
+  out.found = true;
+  out.box = { x: r.x, y: r.y, width: r.width, height: r.height };
+  out.visible = !!shown(frame) && (frame.checkVisibility ? frame.checkVisibility() : true);
+  out.in_viewport = r.right > 0 && r.bottom > 0 && r.left < innerWidth && r.top < innerHeight;
+  return out;
+}"""
+
+_READ_WIDGET_ELEMENT = """(element) => {
+  const r = element.getBoundingClientRect();
+  const tab = element.closest("[role=tabpanel]");
+  return { title: element.title || "", src: element.getAttribute("src") || "", tab_id: tab ? tab.id : "",
+           visible: r.width > 0 && r.height > 0 && (element.checkVisibility ? element.checkVisibility() : true),
+           box: { x: r.x, y: r.y, width: r.width, height: r.height } };
+}"""
+
+_READ_OBSERVED = (
+    "() => window.__cifcheck ? { initDone: window.__cifcheck.initDone, messages: window.__cifcheck.messages } : null"
+)
+
+
+def panel_frame(page: Page, selectors: Selectors) -> Frame | None:
+    element = page.query_selector(selectors.panel_frame)
+    return element.content_frame() if element else None
+
+
+def widget_elements(page: Page, selectors: Selectors) -> list:
+    """The provider iframes: by the configured selector inside the panel frame, else all its child iframes."""
+    container = panel_frame(page, selectors)
+    if container is None:
+        return []
+    elements = container.query_selector_all(selectors.widget_frame)
+    return elements or container.query_selector_all("iframe")
+
+
+def observed_in(frame: Frame | None) -> dict | None:
+    if frame is None:
+        return None
+    try:
+        return frame.evaluate(_READ_OBSERVED)
+    except PlaywrightError:
+        return None  # an error page or a frame being replaced
+
+
+def _messages(raw: list[dict]) -> list[CifMessage]:
+    return [
+        CifMessage.model_validate(message | {"text": redact_text(message["text"]) if message.get("text") else None})
+        for message in raw
+    ]
+
+
+def read_widget(element) -> WidgetFrame:
+    facts = element.evaluate(_READ_WIDGET_ELEMENT)
+    frame = element.content_frame()
+    widget = WidgetFrame(
+        title=redact_text(facts["title"]),
+        src=redact_url(facts["src"]),
+        url=redact_url(frame.url) if frame else "",
+        tab_id=facts["tab_id"],
+        visible=facts["visible"],
+        box=Box(**facts["box"]),
+    )
+    observed = observed_in(frame)
+    if observed is None:
+        widget.error = "the frame's document could not be read (an error page, or it never loaded)"
+        return widget
+    if observed["initDone"]:
+        widget.cif_init_done = True
+        widget.allowed_domains = observed["initDone"]["detail"]
+    widget.messages = _messages(observed["messages"])
+    return widget
+
+
+def read_panel(page: Page, selectors: Selectors, screenshot: bool = True) -> PanelEvidence:
+    raw = page.evaluate(_READ_PANEL, [selectors.panel_frame, selectors.collapse_button, selectors.expand_button])
+    raw["host_messages"] = _messages(raw["host_messages"])
+    panel = PanelEvidence.model_validate(raw)
+    panel.widgets = [read_widget(element) for element in widget_elements(page, selectors)]
+    if screenshot:
+        panel.screenshot_png_base64 = _screenshot(page, panel)
+    return panel
+
+
+def _screenshot(page: Page, panel: PanelEvidence) -> str:
+    """The panel cropped, with a margin; the left part of the viewport when the panel shows nothing."""
+    if panel.visible and panel.box and panel.in_viewport:
+        box = panel.box
+        x, y = max(box.x - 8, 0), max(box.y - 8, 0)
+        clip = {
+            "x": x,
+            "y": y,
+            "width": min(box.width + 16, panel.viewport_width - x),
+            "height": min(box.height + 16, panel.viewport_height - y),
+        }
+    else:
+        clip = {"x": 0, "y": 0, "width": min(640, panel.viewport_width), "height": panel.viewport_height}
+    return base64.b64encode(page.screenshot(clip=clip, animations="disabled")).decode("ascii")
