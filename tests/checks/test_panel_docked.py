@@ -1,0 +1,79 @@
+import json
+
+import pytest
+
+from cifcheck.evidence import Box
+from tests.evidence_factory import PROVIDERS, healthy_evidence
+
+CHECK = "panel.docked"
+
+
+def test_passes_when_docked_and_large_enough(judge):
+    result = judge(CHECK, healthy_evidence())
+    assert result.status == "pass"
+    assert "docked" in result.reason
+
+
+@pytest.mark.parametrize(("state", "name"), [(0, "minimized"), (2, "hidden"), (3, "collapsed")])
+def test_other_modes_fail_naming_the_mode_and_the_setmode_fix(judge, state, name):
+    evidence = healthy_evidence()
+    evidence.panel.xrm_state = state
+    result = judge(CHECK, evidence)
+    assert result.status == "fail"
+    assert f"is {name}" in result.reason
+    assert "setMode(1)" in result.remediation
+
+
+def test_a_mode_the_target_expects_passes(judge):
+    evidence = healthy_evidence()
+    evidence.panel.xrm_state = 2
+    evidence.panel.visible = False
+    evidence.settings.expect = {"panel_mode": "hidden"}
+    result = judge(CHECK, evidence)
+    assert result.status == "pass"
+    assert "as this target expects" in result.reason
+
+
+def test_with_several_providers_the_fix_mentions_the_home_session(judge):
+    evidence = healthy_evidence()
+    evidence.panel.xrm_state = 0
+    evidence.storage.values["channelProviders"] = json.dumps(PROVIDERS * 2)
+    assert "home session" in judge(CHECK, evidence).remediation
+
+
+def test_no_panel_frame_fails(judge):
+    evidence = healthy_evidence()
+    evidence.panel.found = False
+    result = judge(CHECK, evidence)
+    assert result.status == "fail"
+    assert "no communication panel" in result.reason
+
+
+def test_docked_by_state_but_invisible_fails_on_geometry(judge):
+    evidence = healthy_evidence()
+    evidence.panel.visible = False
+    result = judge(CHECK, evidence)
+    assert result.status == "fail"
+    assert "looks hidden" in result.reason
+
+
+def test_without_xrm_the_mode_comes_from_geometry(judge):
+    evidence = healthy_evidence()
+    evidence.panel.xrm_state = None
+    evidence.panel.box = Box(x=48, y=734, width=378, height=34)
+    result = judge(CHECK, evidence)
+    assert result.status == "fail"
+    assert "minimized" in result.reason
+
+
+def test_narrower_than_the_configured_minimum_fails(judge):
+    evidence = healthy_evidence()
+    evidence.settings.expect = {"min_panel_width": 500}
+    result = judge(CHECK, evidence)
+    assert result.status == "fail"
+
+
+def test_the_screenshot_is_part_of_the_evidence(judge):
+    evidence = healthy_evidence()
+    evidence.panel.screenshot_png_base64 = "iVBORw0KGgo="
+    assert any(d.kind == "image" for d in judge(CHECK, evidence).details)

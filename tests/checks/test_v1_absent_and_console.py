@@ -1,0 +1,68 @@
+from cifcheck.evidence import ConsoleEntry, DataverseEvidence, ResourceLoad
+from tests.evidence_factory import CHANNEL_URL, ORG, healthy_evidence
+
+
+def test_v1_absent_passes_without_v1_pieces(judge):
+    assert judge("cif.v1_absent", healthy_evidence()).status == "pass"
+
+
+def test_a_loaded_v1_library_warns_naming_it(judge):
+    evidence = healthy_evidence()
+    evidence.resources.append(
+        ResourceLoad(
+            url=f"{ORG}/webresources/CRMClients/msdyn_internal_ci_library.js", resource_type="script", status=200
+        )
+    )
+    result = judge("cif.v1_absent", evidence)
+    assert result.status == "warn"
+    assert "msdyn_internal_ci_library.js loaded" in result.reason
+
+
+def test_an_active_v1_provider_record_warns(judge):
+    evidence = healthy_evidence()
+    evidence.dataverse.v1_providers = [{"msdyn_label": "Old Phone", "statecode": 0}]
+    result = judge("cif.v1_absent", evidence)
+    assert result.status == "warn"
+    assert "Old Phone" in result.reason
+
+
+def test_unreadable_v1_records_are_said_but_do_not_fail(judge):
+    evidence = healthy_evidence()
+    evidence.dataverse = DataverseEvidence(errors={"msdyn_ciproviders": "HTTP 403 for msdyn_ciproviders"})
+    result = judge("cif.v1_absent", evidence)
+    assert result.status == "pass"
+    assert "HTTP 403" in result.reason
+
+
+def test_console_passes_ignoring_unrelated_errors(judge):
+    evidence = healthy_evidence()
+    evidence.console = [ConsoleEntry(level="error", text="Telemetry upload failed", source_url=f"{ORG}/telemetry.js")]
+    result = judge("console.cif_errors", evidence)
+    assert result.status == "pass"
+    assert "1 other errors ignored" in result.reason
+
+
+def test_console_warns_quoting_a_cif_error(judge):
+    evidence = healthy_evidence()
+    evidence.console = [
+        ConsoleEntry(
+            level="error",
+            text="Failed to load resource: the server responded with a status of 404",
+            source_url=f"{ORG}/webresources/msdyn_channelintegrationframework.js",
+        )
+    ]
+    result = judge("console.cif_errors", evidence)
+    assert result.status == "warn"
+    assert "“Failed to load resource" in result.reason
+
+
+def test_console_counts_errors_from_a_provider_host(judge):
+    evidence = healthy_evidence()
+    evidence.console = [ConsoleEntry(level="pageerror", text="TypeError: x is undefined", source_url=CHANNEL_URL)]
+    assert judge("console.cif_errors", evidence).status == "warn"
+
+
+def test_console_ignores_warnings_and_info(judge):
+    evidence = healthy_evidence()
+    evidence.console = [ConsoleEntry(level="warning", text="CIF deprecated API")]
+    assert judge("console.cif_errors", evidence).status == "pass"

@@ -1,0 +1,95 @@
+from cifcheck.evidence import CifMessage, ConsoleEntry, ResourceLoad
+from tests.evidence_factory import CHANNEL_URL, WIDGET_LIBRARY_URL, healthy_evidence, widget
+
+CHECK = "widget.loaded"
+
+
+def test_passes_when_every_frame_loaded_and_initialised(judge):
+    result = judge(CHECK, healthy_evidence())
+    assert result.status == "pass"
+    assert "Contoso Phone" in result.reason
+
+
+def test_a_404_channel_url_fails_with_the_status(judge):
+    evidence = healthy_evidence()
+    evidence.resources[2] = ResourceLoad(url=CHANNEL_URL, resource_type="document", status=404)
+    evidence.panel.widgets = [widget(cif_init_done=False, messages=[])]
+    result = judge(CHECK, evidence)
+    assert result.status == "fail"
+    assert "HTTP 404" in result.reason
+
+
+def test_a_page_that_refuses_framing_fails_as_such(judge):
+    evidence = healthy_evidence()
+    evidence.resources[2] = ResourceLoad(
+        url=CHANNEL_URL, resource_type="document", status=200, frame_options="X-Frame-Options: DENY"
+    )
+    evidence.panel.widgets = [widget(url="chrome-error://chromewebdata/", cif_init_done=False, error="unreadable")]
+    result = judge(CHECK, evidence)
+    assert result.status == "fail"
+    assert "refused to be framed (X-Frame-Options: DENY)" in result.reason
+    assert "frame-ancestors" in result.remediation
+
+
+def test_sender_domain_refusals_fail_with_the_trusted_domain_fix(judge):
+    evidence = healthy_evidence()
+    landing = "https://landing.contoso.com/widget"
+    evidence.resources[2] = ResourceLoad(url=landing, resource_type="document", status=302, redirected_to=CHANNEL_URL)
+    evidence.resources.append(ResourceLoad(url=CHANNEL_URL, resource_type="document", status=200))
+    refused = "Sender domain is not a recognised or is invalid and hence the message cant be processed"
+    evidence.panel.widgets = [widget(src=landing, messages=[CifMessage(outcome="failure", text=refused)])]
+    result = judge(CHECK, evidence)
+    assert result.status == "fail"
+    assert "trusted domain" in result.reason
+    assert "Trusted Domain field" in result.remediation
+
+
+def test_a_refusal_seen_only_on_the_console_counts(judge):
+    evidence = healthy_evidence()
+    evidence.console = [ConsoleEntry(level="trace", text="Ignoring message from unknown event source: https://x")]
+    assert judge(CHECK, evidence).status == "fail"
+
+
+def test_a_missing_widget_library_fails(judge):
+    evidence = healthy_evidence()
+    evidence.resources = [r for r in evidence.resources if r.url != WIDGET_LIBRARY_URL]
+    result = judge(CHECK, evidence)
+    assert result.status == "fail"
+    assert "never requested msdyn_ciLibrary.js" in result.reason
+
+
+def test_a_redirected_widget_library_points_at_third_party_cookies(judge):
+    evidence = healthy_evidence()
+    evidence.resources[3] = ResourceLoad(
+        url=WIDGET_LIBRARY_URL,
+        resource_type="script",
+        status=302,
+        frame_url=CHANNEL_URL,
+        redirected_to="https://login.microsoftonline.com/common/oauth2/authorize",
+    )
+    result = judge(CHECK, evidence)
+    assert result.status == "fail"
+    assert "third-party cookies" in result.remediation
+
+
+def test_no_cif_init_fails(judge):
+    evidence = healthy_evidence()
+    evidence.panel.widgets = [widget(cif_init_done=False)]
+    result = judge(CHECK, evidence)
+    assert result.status == "fail"
+    assert "CIFInitDone" in result.reason
+
+
+def test_a_configured_provider_without_a_frame_fails(judge):
+    evidence = healthy_evidence()
+    evidence.panel.widgets = [widget(title="Other", src="https://other.example.com/")]
+    evidence.resources.append(ResourceLoad(url="https://other.example.com/", resource_type="document", status=200))
+    result = judge(CHECK, evidence)
+    assert result.status == "fail"
+    assert "no frame for it" in result.reason
+
+
+def test_no_frames_at_all_fails(judge):
+    evidence = healthy_evidence()
+    evidence.panel.widgets = []
+    assert judge(CHECK, evidence).status == "fail"
