@@ -163,7 +163,11 @@ def sandbox_list() -> None:
 @click.option("--scenario", default="healthy-csw", show_default=True, help="Scenario whose app URL to print.")
 @click.option("--port", default=8400, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
 @click.option("--latency-ms", default=0, show_default=True, help="Delay added to every response.")
-def sandbox_serve(scenario: str, port: int, latency_ms: int) -> None:
+@click.option("--app-ready-ms", type=int, default=None, help="App shell boot time for every scenario.")
+@click.option("--library-delay-ms", type=int, default=None, help="CIF library answer delay for every scenario.")
+def sandbox_serve(
+    scenario: str, port: int, latency_ms: int, app_ready_ms: int | None, library_delay_ms: int | None
+) -> None:
     """Serve the sandbox org until Ctrl-C. Every scenario is served at once, each on its own org host."""
     from cifcheck.sandbox.app import SANDBOX_PASSWORD, SANDBOX_USER
     from cifcheck.sandbox.scenarios import get_scenario
@@ -174,7 +178,9 @@ def sandbox_serve(scenario: str, port: int, latency_ms: int) -> None:
     except KeyError as error:
         raise BadInput(f"--scenario: {error.args[0]}") from None
     try:
-        server = SandboxServer(port=port, latency_ms=latency_ms)
+        server = SandboxServer(
+            port=port, latency_ms=latency_ms, app_ready_ms=app_ready_ms, library_delay_ms=library_delay_ms
+        )
     except OSError as error:
         raise BadInput(f"--port: cannot listen on 127.0.0.1:{port}: {error.strerror}") from None
     click.echo(f"Sandbox org for scenario {chosen.name}: {server.urls.app_url(chosen)}")

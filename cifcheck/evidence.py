@@ -49,6 +49,9 @@ class Navigation(_Model):
     title: str = ""
     error: str | None = Field(None, description="Why the page could not be opened, when it could not.")
     sign_in_page: bool = Field(False, description="The page ended on a configured sign-in host.")
+    navigation_start_ms: float | None = Field(
+        None, description="When navigation began, after the recorders were attached (ms since gathering began)."
+    )
     app_ready: bool = False
     ready_ms: float | None = Field(None, description="Time from navigation start to the app shell being ready.")
 

@@ -207,6 +207,7 @@ def gather_on_page(page: Page, opened: OpenedTarget, config: Config, browser: Br
         navigation=navigation,
     )
     try:
+        navigation.navigation_start_ms = _now_ms(started)
         response = page.goto(opened.app_url, wait_until="commit", timeout=config.timeouts.navigation_ms)
         navigation.status = response.status if response else None
         _wait_for_app(page, opened, config, navigation, started)

@@ -75,6 +75,9 @@ class SandboxState:
     """What the sandbox remembers between requests: sign-in codes, sessions, and any write attempt."""
 
     latency_ms: int = 0
+    # When set, every scenario boots its app shell / answers the CIF library after these delays (benchmarks).
+    app_ready_ms: int | None = None
+    library_delay_ms: int | None = None
     codes: dict[str, str] = field(default_factory=dict)
     # session token -> (user, interactive): a signed-out scenario treats saved (non-interactive) sessions as expired.
     sessions: dict[str, tuple[str, bool]] = field(default_factory=dict)
@@ -92,9 +95,11 @@ class SandboxState:
 class SandboxApp:
     """Dispatches each request by host name to the org, sign-in, widget or index handlers."""
 
-    def __init__(self, port: int, latency_ms: int = 0) -> None:
+    def __init__(
+        self, port: int, latency_ms: int = 0, app_ready_ms: int | None = None, library_delay_ms: int | None = None
+    ) -> None:
         self.urls = SandboxUrls(port)
-        self.state = SandboxState(latency_ms=latency_ms)
+        self.state = SandboxState(latency_ms=latency_ms, app_ready_ms=app_ready_ms, library_delay_ms=library_delay_ms)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -194,7 +199,7 @@ class SandboxApp:
             "org": {"url": self.urls.org(scenario.name), "uniqueName": scenario.name, "id": ORG_ID},
             "user": {"id": USER_ID, "name": SANDBOX_USER},
             "cacheToken": CACHE_TOKEN,
-            "appReadyMs": scenario.app_ready_ms,
+            "appReadyMs": scenario.app_ready_ms if self.state.app_ready_ms is None else self.state.app_ready_ms,
             "storage": {
                 "prefix": scenario.storage_key_prefix,
                 "format": scenario.storage_format,
@@ -208,8 +213,9 @@ class SandboxApp:
     async def _webresource(self, scenario: Scenario, name: str, request: Request) -> Response:
         lowered = name.lower()
         if lowered == CIF_LIBRARY.lower():
-            if scenario.library_delay_ms:
-                await asyncio.sleep(scenario.library_delay_ms / 1000)
+            delay_ms = scenario.library_delay_ms if self.state.library_delay_ms is None else self.state.library_delay_ms
+            if delay_ms:
+                await asyncio.sleep(delay_ms / 1000)
             if scenario.library_status != 200:
                 return PlainTextResponse("Web resource error", status_code=scenario.library_status)
             return _static(CIF_LIBRARY)

@@ -15,12 +15,16 @@ from cifcheck.sandbox.app import SandboxApp
 class SandboxServer:
     """The sandbox org on 127.0.0.1, served by uvicorn from a background thread; a context manager."""
 
-    def __init__(self, port: int = 0, latency_ms: int = 0) -> None:
+    def __init__(
+        self, port: int = 0, latency_ms: int = 0, app_ready_ms: int | None = None, library_delay_ms: int | None = None
+    ) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", port))
         self.port: int = self._socket.getsockname()[1]
-        self.app = SandboxApp(self.port, latency_ms=latency_ms)
+        self.app = SandboxApp(
+            self.port, latency_ms=latency_ms, app_ready_ms=app_ready_ms, library_delay_ms=library_delay_ms
+        )
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
