@@ -27,10 +27,11 @@ from cifcheck.session import gather_on_page
 TARGET_RATIO = 1.25
 
 # cifcheck's own Web API reads (probes/dataverse.py) come after the wait; they are not the sandbox's work.
-_SANDBOX_READY = """() => {
+_SANDBOX_READY = r"""() => {
   const own = /\/api\/data\/v9\.2\/(WhoAmI|msdyn_ciproviders|msdyn_channelproviders)/;
   const last = (entries) => Math.max(0, ...entries.filter((e) => !own.test(e.name)).map((e) => e.responseEnd || 0));
-  let ready = Math.max(last(performance.getEntriesByType("navigation")), last(performance.getEntriesByType("resource")));
+  const entries = (type) => performance.getEntriesByType(type);
+  let ready = Math.max(last(entries("navigation")), last(entries("resource")));
   if (window.__sandbox) ready = Math.max(ready, ...window.__sandbox.timeline.map((e) => e.at));
   const panel = document.getElementById("SidePanelIFrame");
   try { if (panel) ready = Math.max(ready, last(panel.contentWindow.performance.getEntriesByType("resource"))); }
