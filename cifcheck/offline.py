@@ -9,9 +9,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from cifcheck import __version__
-from cifcheck.checks import run_checks
+from cifcheck.checks import judge_target
 from cifcheck.evidence import Evidence
-from cifcheck.results import RunResult, TargetResult
+from cifcheck.results import RunResult
 from cifcheck.runner import new_run_id
 
 
@@ -38,16 +38,7 @@ def load_evidence(path: Path) -> Evidence:
 
 def rejudge(paths: list[Path]) -> tuple[RunResult, list[Evidence]]:
     evidence = [load_evidence(path) for path in paths]
-    targets = [
-        TargetResult(
-            target=item.target.name,
-            url=item.target.url,
-            app=item.target.app,
-            checks=run_checks(item),
-            evidence_file=f"evidence/{item.target.name}.json",
-        )
-        for item in evidence
-    ]
+    targets = [judge_target(item) for item in evidence]
     now = datetime.now(UTC)
     result = RunResult(
         run_id=new_run_id(now),

@@ -28,6 +28,7 @@ class CheckResult(BaseModel):
     id: str
     title: str
     status: Status
+    checked: str = Field("", description="What the check looks at.")
     reason: str = Field(description="One sentence: what was found.")
     remediation: str = Field("", description="What to do, for a failure, warning or error.")
     doc_step: str = ""
@@ -39,6 +40,9 @@ class TargetResult(BaseModel):
     target: str
     url: str
     app: str
+    user: str | None = Field(None, description="The signed-in user, as the page names it.")
+    opened_url: str = ""
+    duration_ms: float = 0
     checks: list[CheckResult]
     evidence_file: str = ""
 

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from cifcheck import __version__
 from cifcheck.browser import BrowserChoice, find_browser
-from cifcheck.checks import REGISTRY, run_checks
+from cifcheck.checks import REGISTRY, judge_target
 from cifcheck.config import Config, ConfigError, Target
 from cifcheck.evidence import BrowserInfo, Evidence
 from cifcheck.results import RunResult, TargetResult
@@ -101,14 +101,7 @@ def _validate_target(
         evidence = gather(context, opened, config, info)
     finally:
         context.close()
-    result = TargetResult(
-        target=target.name,
-        url=target.url,
-        app=target.app,
-        checks=run_checks(evidence, target.checks),
-        evidence_file=f"evidence/{target.name}.json",
-    )
-    return result, evidence
+    return judge_target(evidence, target.checks), evidence
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from cifcheck.checks import (  # noqa: F401 - importing registers the checks
 )
 from cifcheck.checks.registry import REGISTRY, Check, evaluate
 from cifcheck.evidence import Evidence
-from cifcheck.results import CheckResult
+from cifcheck.results import CheckResult, TargetResult
 
 # Migration order: the report and every output list checks this way.
 ORDER = (
@@ -44,3 +44,17 @@ def run_checks(evidence: Evidence, selected: Iterable[str] | None = None) -> lis
         if wanted is None or check.id in wanted:
             results[check.id] = evaluate(check, evidence, results)
     return list(results.values())
+
+
+def judge_target(evidence: Evidence, selected: Iterable[str] | None = None) -> TargetResult:
+    """The verdicts on one target's evidence, as every output shows them."""
+    return TargetResult(
+        target=evidence.target.name,
+        url=evidence.target.url,
+        app=evidence.target.app,
+        user=evidence.app.user_name if evidence.app else None,
+        opened_url=evidence.target.opened_url,
+        duration_ms=evidence.duration_ms,
+        checks=run_checks(evidence, selected),
+        evidence_file=f"evidence/{evidence.target.name}.json",
+    )

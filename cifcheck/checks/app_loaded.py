@@ -22,6 +22,7 @@ def _guid(text: str | None) -> str | None:
     failure_title="The requested app did not load in multisession mode",
     remediation="Open the app the provider is configured for (Customer Service workspace or Omnichannel for Customer "
     "Service) and make sure the user's security role grants access to it. CIF 2.0 runs only in multisession apps.",
+    checked="Reads the loaded app's unique name and id from Xrm and the URL, and counts the session tabs.",
     doc_step="Before you begin: the provider is added to the agent experience profile of a multisession app",
     requires=("app",),
     prerequisites=("session.signed_in",),

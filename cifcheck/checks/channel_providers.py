@@ -63,6 +63,8 @@ def _missing_expectations(evidence: Evidence, providers: list) -> list[str]:
     title="Channel providers in session storage",
     failure_title="No channel providers in session storage",
     remediation=NOT_ASSIGNED,
+    checked="Reads session storage key channelProviders (exact name, else the configured pattern) and parses the "
+    "providers it lists.",
     doc_step="Verify step 2: session storage key channelProviders is not empty",
     requires=("storage",),
     prerequisites=("session.signed_in",),

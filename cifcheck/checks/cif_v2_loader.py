@@ -77,6 +77,8 @@ def _textual(text: str, loader: str, library: str, details: list[Detail]) -> Ver
     title="CIF 2.0 loader in the app profile",
     failure_title="CIF 2.0 loader missing from the app profile",
     remediation=NOT_ASSIGNED,
+    checked="Reads session storage key applicationExtensions and looks for the msdyn_CIFV2Loader entry and the "
+    "web resource it loads.",
     doc_step="Verify step 2: applicationExtensions references msdyn_channelintegrationframework.js "
     "as msdyn_CIFV2Loader",
     requires=("storage",),

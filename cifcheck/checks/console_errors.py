@@ -30,6 +30,8 @@ def _related(entry: ConsoleEntry, hosts: set[str], library: str) -> bool:
     failure_title="CIF errors on the console",
     remediation="Read the quoted messages: they usually name the failing file, frame or domain. Errors from the "
     "provider's own page are the provider's to fix; share them with the provider.",
+    checked="Collects console errors and uncaught page errors from every frame that mention CIF, the library or "
+    "a provider's host.",
     doc_step="Troubleshooting: check the browser console (F12) for errors",
     requires=("console",),
     prerequisites=("session.signed_in",),

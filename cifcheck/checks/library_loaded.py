@@ -35,6 +35,8 @@ def _facts(load: ResourceLoad) -> Detail:
     title="CIF 2.0 library loaded",
     failure_title="CIF 2.0 library not loaded",
     remediation=REMOVE_AND_READD,
+    checked="Looks for a request for the CIF 2.0 library from any frame, with or without the cache token, and "
+    "its answer.",
     doc_step="Verify step 1: msdyn_channelintegrationframework.js is loaded (DevTools > Sources)",
     requires=("resources",),
     prerequisites=("session.signed_in",),

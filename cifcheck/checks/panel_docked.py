@@ -64,6 +64,7 @@ def _facts(panel: PanelEvidence, mode: str, source: str) -> Detail:
     title="Communication panel docked",
     failure_title="Communication panel not docked",
     remediation=SET_MODE_1 + DELIBERATE,
+    checked="Reads the panel's mode (Xrm.Panel.state) and the panel frame's geometry, and takes a cropped screenshot.",
     doc_step="Verify step 3: the communication panel is visible and docked (the provider calls setMode(1))",
     requires=("panel",),
     prerequisites=("session.signed_in", "cif.library_loaded", "profile.channel_providers"),

@@ -35,6 +35,7 @@ class Check:
     id: str
     title: str
     failure_title: str
+    checked: str
     remediation: str
     doc_step: str
     judge: Judge
@@ -51,6 +52,7 @@ def check(
     id: str,
     title: str,
     failure_title: str,
+    checked: str,
     remediation: str,
     doc_step: str,
     requires: tuple[str, ...] = (),
@@ -61,7 +63,7 @@ def check(
     def register(judge: Judge) -> Judge:
         if id in REGISTRY:
             raise ValueError(f"check {id!r} is registered twice")
-        REGISTRY[id] = Check(id, title, failure_title, remediation, doc_step, judge, requires, prerequisites)
+        REGISTRY[id] = Check(id, title, failure_title, checked, remediation, doc_step, judge, requires, prerequisites)
         return judge
 
     return register
@@ -74,6 +76,7 @@ def _result(check_: Check, verdict: Verdict) -> CheckResult:
         id=check_.id,
         title=title,
         status=verdict.status,
+        checked=check_.checked,
         reason=verdict.reason,
         remediation=remediation,
         doc_step=check_.doc_step,

@@ -16,6 +16,8 @@ LOGIN_HINT = "run `cifcheck login` to sign in again, then re-run"
     title="Signed in: the app opened in a logged-in session",
     failure_title="Not signed in: the app did not open in a logged-in session",
     remediation=f"Sign in to the org once: {LOGIN_HINT}.",
+    checked="Opens the app URL and waits for the app shell; a landing on a sign-in host, an unreachable org or a "
+    "shell that never becomes ready is caught here.",
     doc_step="Before you begin: sign in to the app as an agent assigned to the app profile",
 )
 def judge(evidence: Evidence) -> Verdict:

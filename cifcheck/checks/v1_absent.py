@@ -16,6 +16,8 @@ V1_FILES = ("msdyn_internal_ci_library.js", "msdyn_core_ci_library.js")
     failure_title="CIF 1.0 is still active beside CIF 2.0",
     remediation="Once the CIF 2.0 provider works, deactivate the CIF 1.0 provider record (Channel Integration "
     "Framework v1.0 Provider, msdyn_ciprovider) for this app, so agents do not get two communication panels.",
+    checked="Looks for CIF 1.0 host libraries among the page's requests and for active CIF 1.0 provider records "
+    "(Web API GET).",
     doc_step="After migrating: retire the CIF 1.0 provider",
     requires=("resources",),
     prerequisites=("session.signed_in",),

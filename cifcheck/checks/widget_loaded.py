@@ -136,6 +136,8 @@ def _table(widgets: list[WidgetFrame], evidence: Evidence) -> Detail:
     title="Provider widgets loaded",
     failure_title="A provider widget did not load",
     remediation=FIX_URL,
+    checked="Follows each provider frame in the panel: its channel URL's answer, msdyn_ciLibrary.js, "
+    "CIFInitDone, and the host's answers to its messages.",
     doc_step="Verify step 3: the provider's widget shows in the communication panel",
     requires=("panel", "resources"),
     prerequisites=("session.signed_in", "cif.library_loaded", "profile.channel_providers"),

@@ -12,7 +12,7 @@ def test_the_migration_order_lists_every_registered_check_once():
 
 def test_registering_an_id_twice_is_an_error():
     with pytest.raises(ValueError, match="registered twice"):
-        check(id="session.signed_in", title="t", failure_title="f", remediation="r", doc_step="d")(
+        check(id="session.signed_in", title="t", failure_title="f", checked="c", remediation="r", doc_step="d")(
             lambda evidence: Verdict("pass", "ok")
         )
 
@@ -22,14 +22,16 @@ def _crashing(evidence):
 
 
 def test_a_check_that_raises_becomes_an_error_verdict():
-    crashing = Check("test.crash", "t", "f", "r", "d", _crashing)
+    crashing = Check("test.crash", "t", "f", "c", "r", "d", _crashing)
     result = evaluate(crashing, healthy_evidence(), {})
     assert result.status == "error"
     assert "KeyError" in result.reason
 
 
 def test_missing_required_evidence_is_an_error_not_a_failure():
-    needs_storage = Check("test.storage", "t", "f", "r", "d", lambda e: Verdict("fail", "no"), requires=("storage",))
+    needs_storage = Check(
+        "test.storage", "t", "f", "c", "r", "d", lambda e: Verdict("fail", "no"), requires=("storage",)
+    )
     evidence = healthy_evidence()
     evidence.storage = None
     assert evaluate(needs_storage, evidence, {}).status == "error"
