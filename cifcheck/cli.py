@@ -47,8 +47,14 @@ def cli() -> None:
 @click.option("--output", "output_dir", default=None, help="Reports folder (default: config output_dir).")
 @click.option("--scenario", default=None, help="Validate this sandbox scenario instead of the configured targets.")
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
+@click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout (progress goes to stderr).")
 def run(
-    config_path: str, target_names: tuple[str, ...], output_dir: str | None, scenario: str | None, quiet: bool
+    config_path: str,
+    target_names: tuple[str, ...],
+    output_dir: str | None,
+    scenario: str | None,
+    quiet: bool,
+    as_json: bool,
 ) -> None:
     """Open each target in a browser, check the CIF 2.0 migration, and write a report."""
     from cifcheck.browser import BrowserNotFound
@@ -66,7 +72,7 @@ def run(
     from cifcheck.runner import run as run_targets
     from cifcheck.terminal import Terminal
 
-    terminal = Terminal(quiet=quiet)
+    terminal = Terminal(quiet=quiet, as_json=as_json)
     try:
         output = run_targets(config, progress=terminal.progress)
     except ConfigError as error:
@@ -91,7 +97,8 @@ def _scenario_app(scenario: str) -> str:
 @click.argument("evidence_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--output", "output_dir", default="reports", show_default=True, help="Reports folder.")
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
-def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout.")
+def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool, as_json: bool) -> None:
     """Re-judge saved evidence.json files offline and render a new report (no browser, no org)."""
     from cifcheck.offline import EvidenceError, rejudge
     from cifcheck.report import write_run
@@ -102,9 +109,20 @@ def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool) -> Non
     except EvidenceError as error:
         raise BadInput(str(error)) from None
     run_dir = write_run(result, evidence, output_dir)
-    terminal = Terminal(quiet=quiet)
+    terminal = Terminal(quiet=quiet, as_json=as_json)
     terminal.summary(result, run_dir)
     sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(["config", "result", "evidence"]))
+def schema(kind: str) -> None:
+    """Print the JSON Schema of playwright.config.json, result.json or evidence.json."""
+    import json
+
+    from cifcheck.schemas import SCHEMAS
+
+    click.echo(json.dumps(SCHEMAS[kind](), indent=2))
 
 
 @cli.group()

@@ -17,7 +17,8 @@ _JSON_FIELD = re.compile(
 )
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]+=*")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
-_QUERY_PAIR = re.compile(r"(?P<name>[A-Za-z0-9_.\-]{1,80})=(?P<value>[^&\s\"'#]*)")
+# The look-behind makes a match start only where a name starts: long runs of letters (base64) stay linear.
+_QUERY_PAIR = re.compile(r"(?<![A-Za-z0-9_.\-])(?P<name>[A-Za-z0-9_.\-]{1,80})=(?P<value>[^&\s\"'#]*)")
 
 
 def is_secret_name(name: str) -> bool:
@@ -57,3 +58,22 @@ def redact_text(text: str) -> str:
     text = _QUERY_PAIR.sub(query_pair, text)
     text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
     return _JWT.sub(REDACTED, text)
+
+
+# Fields that hold binary data (screenshots) rather than text: never rewritten.
+_BINARY_FIELDS = ("image_png_base64", "screenshot_png_base64")
+
+
+def redact_values(data: object) -> object:
+    """Every string in a JSON-like structure redacted; keys and binary fields kept as they are.
+
+    Files cifcheck writes pass through this, so evidence that reached a writer without going through the
+    probes (hand-made, or saved by an older cifcheck) still leaves no secret on disk.
+    """
+    if isinstance(data, str):
+        return redact_text(data)
+    if isinstance(data, list):
+        return [redact_values(item) for item in data]
+    if isinstance(data, dict):
+        return {key: value if key in _BINARY_FIELDS else redact_values(value) for key, value in data.items()}
+    return data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 Status = Literal["pass", "fail", "warn", "skip", "error"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "warn", "skip", "error")
@@ -46,15 +46,22 @@ class TargetResult(BaseModel):
     checks: list[CheckResult]
     evidence_file: str = ""
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def status(self) -> Status:
         return worst(c.status for c in self.checks)
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def counts(self) -> dict[str, int]:
         return {s: sum(c.status == s for c in self.checks) for s in STATUSES}
 
 
+RESULT_SCHEMA_VERSION = 1
+
+
 class RunResult(BaseModel):
+    schema_version: int = RESULT_SCHEMA_VERSION
     run_id: str
     cifcheck_version: str
     started_at: str
@@ -62,13 +69,17 @@ class RunResult(BaseModel):
     browser: str = ""
     targets: list[TargetResult]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def status(self) -> Status:
         return worst(t.status for t in self.targets)
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def counts(self) -> dict[str, int]:
-        return {s: sum(t.counts()[s] for t in self.targets) for s in STATUSES}
+        return {s: sum(t.counts[s] for t in self.targets) for s in STATUSES}
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def exit_code(self) -> int:
         """0 when everything passed, warned or was skipped; 1 on any failure; 2 on any error."""

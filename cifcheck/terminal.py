@@ -13,9 +13,11 @@ STYLES = {"pass": "green", "fail": "red", "warn": "yellow", "skip": "dim", "erro
 
 
 class Terminal:
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet
-        self.console = Console(stderr=False, highlight=False)
+    def __init__(self, quiet: bool = False, as_json: bool = False) -> None:
+        self.quiet = quiet or as_json
+        self.as_json = as_json
+        # With --json, stdout carries only the JSON document; everything for people goes to stderr.
+        self.console = Console(stderr=as_json, highlight=False)
 
     def progress(self, target: str, result: TargetResult | None) -> None:
         if self.quiet:
@@ -37,8 +39,10 @@ class Terminal:
                     style = STYLES[check.status]
                     table.add_row(target.target, check.id, f"[{style}]{check.status}[/]", check.reason)
             self.console.print(table)
-        counts = ", ".join(f"{n} {s}" for s, n in run.counts().items() if n)
+        counts = ", ".join(f"{n} {s}" for s, n in run.counts.items() if n)
         self.console.print(
             f"[{STYLES[run.status]}]{run.status.upper()}[/] ({counts}) — report: {run_dir / 'index.html'}",
             soft_wrap=True,
         )
+        if self.as_json:
+            print(run.model_dump_json(indent=2))

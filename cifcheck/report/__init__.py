@@ -1,15 +1,33 @@
-"""Writers for a finished run: reports/<run-id>/ with index.html, result.json and evidence/<target>.json,
-and reports/latest pointing at the newest run. A run folder appears only when complete."""
+"""Writers for a finished run: reports/<run-id>/ with index.html, result.json, junit.xml and
+evidence/<target>.json; reports/latest pointing at the newest run; reports/index.html listing every run.
+
+A run folder appears only when complete (written under a hidden name, then renamed), and the shared files
+are replaced atomically, so an interrupted run never leaves a half-written report over a good one.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from cifcheck.evidence import Evidence
+from cifcheck.redact import redact_values
+from cifcheck.report.history import render_history
 from cifcheck.report.html import render_html
+from cifcheck.report.junit import render_junit
 from cifcheck.results import RunResult
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def _replace_latest(output_dir: Path, run_dir: Path) -> None:
@@ -17,7 +35,7 @@ def _replace_latest(output_dir: Path, run_dir: Path) -> None:
     temporary = output_dir / f".latest-{run_dir.name}"
     try:
         temporary.symlink_to(run_dir.name, target_is_directory=True)
-        os.replace(temporary, latest)  # atomic: readers see the old or the new run, never neither
+        os.replace(temporary, latest)  # readers see the old or the new run, never neither
     except OSError:  # no symlinks (some Windows set-ups): keep a copy instead
         temporary.unlink(missing_ok=True)
         if latest.is_symlink() or latest.is_file():
@@ -27,7 +45,14 @@ def _replace_latest(output_dir: Path, run_dir: Path) -> None:
         shutil.copytree(run_dir, latest)
 
 
+def _redacted(model: ModelT) -> ModelT:
+    return type(model).model_validate(redact_values(model.model_dump(mode="json")))
+
+
 def write_run(result: RunResult, evidence: list[Evidence], output_dir: str | Path) -> Path:
+    """Write every output of a run; all of it is redacted once more on the way to disk."""
+    result = _redacted(result)
+    evidence = [_redacted(item) for item in evidence]
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     run_dir = output_dir / result.run_id
@@ -36,7 +61,9 @@ def write_run(result: RunResult, evidence: list[Evidence], output_dir: str | Pat
     for item in evidence:
         (partial / "evidence" / f"{item.target.name}.json").write_text(item.model_dump_json(indent=2), encoding="utf-8")
     (partial / "result.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    (partial / "junit.xml").write_text(render_junit(result), encoding="utf-8")
     (partial / "index.html").write_text(render_html(result, evidence), encoding="utf-8")
     partial.rename(run_dir)
     _replace_latest(output_dir, run_dir)
+    write_atomically(output_dir / "index.html", render_history(output_dir))
     return run_dir

@@ -12,7 +12,7 @@ from cifcheck.results import RunResult
 
 MAX_SHOWN = 4_000
 
-_ENV = jinja2.Environment(
+ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("cifcheck.report", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
@@ -30,9 +30,17 @@ def _shown(value: object, limit: int = MAX_SHOWN) -> str:
     return text
 
 
-_ENV.filters["shown"] = _shown
+ENVIRONMENT.filters["shown"] = _shown
+
+
+def _raw(item: Evidence) -> str:
+    """The evidence as JSON for the raw section; the screenshot is shown as an image already."""
+    data = item.model_dump(mode="json")
+    if item.panel and item.panel.screenshot_png_base64:
+        data["panel"]["screenshot_png_base64"] = f"(PNG, {len(item.panel.screenshot_png_base64):,} base64 characters)"
+    return json.dumps(data, indent=2)
 
 
 def render_html(result: RunResult, evidence: list[Evidence]) -> str:
-    evidence_by_target = {item.target.name: json.dumps(item.model_dump(mode="json"), indent=2) for item in evidence}
-    return _ENV.get_template("report.html.j2").render(run=result, evidence=evidence_by_target)
+    evidence_by_target = {item.target.name: _raw(item) for item in evidence}
+    return ENVIRONMENT.get_template("report.html.j2").render(run=result, evidence=evidence_by_target)

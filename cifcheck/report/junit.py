@@ -1,0 +1,63 @@
+"""junit.xml: one testcase per target x check, for Azure DevOps, GitHub Actions and Jenkins.
+
+fail -> <failure>, error -> <error>, skip -> <skipped>; warn passes, with the warning in <system-out> and a
+cifcheck.status property, since JUnit has no warning outcome.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from cifcheck.redact import redact_text
+from cifcheck.results import RunResult
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _clean(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", redact_text(text))
+
+
+def render_junit(result: RunResult) -> str:
+    counts = result.counts
+    suites = ET.Element(
+        "testsuites",
+        name="cifcheck",
+        tests=str(sum(counts.values())),
+        failures=str(counts["fail"]),
+        errors=str(counts["error"]),
+        skipped=str(counts["skip"]),
+        time=f"{result.duration_ms / 1000:.3f}",
+    )
+    for target in result.targets:
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=target.target,
+            tests=str(len(target.checks)),
+            failures=str(target.counts["fail"]),
+            errors=str(target.counts["error"]),
+            skipped=str(target.counts["skip"]),
+            time=f"{target.duration_ms / 1000:.3f}",
+            timestamp=result.started_at,
+        )
+        properties = ET.SubElement(suite, "properties")
+        for name, value in (("url", target.url), ("app", target.app), ("user", target.user or "")):
+            ET.SubElement(properties, "property", name=name, value=_clean(value))
+        for check in target.checks:
+            case = ET.SubElement(suite, "testcase", classname=f"cifcheck.{target.target}", name=check.id, time="0")
+            message = _clean(check.reason)
+            body = _clean(f"{check.reason}\n\nWhat to do: {check.remediation}\n({check.doc_step})")
+            if check.status == "fail":
+                ET.SubElement(case, "failure", message=message, type="fail").text = body
+            elif check.status == "error":
+                ET.SubElement(case, "error", message=message, type="error").text = body
+            elif check.status == "skip":
+                ET.SubElement(case, "skipped", message=message)
+            elif check.status == "warn":
+                case_properties = ET.SubElement(case, "properties")
+                ET.SubElement(case_properties, "property", name="cifcheck.status", value="warn")
+                ET.SubElement(case, "system-out").text = f"WARN: {body}"
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
