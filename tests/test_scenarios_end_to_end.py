@@ -39,3 +39,18 @@ def test_validating_never_writes_to_the_org(catalogue_run: RunOutput, sandbox):
 
 def test_every_target_has_its_evidence(catalogue_run: RunOutput):
     assert [e.target.name for e in catalogue_run.evidence] == list(SCENARIOS)
+
+
+def test_no_file_a_run_writes_holds_a_session_cookie_or_a_provider_token(catalogue_run: RunOutput, sandbox, tmp_path):
+    from cifcheck.report import write_run
+
+    healthy = next(e for e in catalogue_run.evidence if e.target.name == "healthy-csw")
+    assert "[redacted]" in healthy.storage.values["channelProviders"], "the page did carry a token to redact"
+    run_dir = write_run(catalogue_run.result, catalogue_run.evidence, tmp_path)
+    secrets = [*sandbox.app.state.sessions, "sandbox-widget-token-3f9a"]
+    written = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert len(written) >= len(SCENARIOS) + 3
+    for path in written:
+        text = path.read_text(encoding="utf-8")
+        for secret in secrets:
+            assert secret not in text, f"{secret[:6]}... found in {path.relative_to(run_dir.parent)}"
