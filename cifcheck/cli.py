@@ -187,9 +187,9 @@ def sandbox_serve(
     scenario: str, port: int, latency_ms: int, app_ready_ms: int | None, library_delay_ms: int | None
 ) -> None:
     """Serve the sandbox org until Ctrl-C. Every scenario is served at once, each on its own org host."""
-    from cifcheck.sandbox.app import SANDBOX_PASSWORD, SANDBOX_USER
     from cifcheck.sandbox.scenarios import get_scenario
     from cifcheck.sandbox.server import SandboxServer
+    from cifcheck.sandbox.signin import SANDBOX_PASSWORD, SANDBOX_USER
 
     try:
         chosen = get_scenario(scenario)

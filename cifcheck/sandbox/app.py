@@ -18,7 +18,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlencode
+from urllib.parse import urlencode
 
 import jinja2
 from starlette.requests import Request
@@ -26,13 +26,12 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.types import Receive, Scope, Send
 
 from cifcheck.sandbox.scenarios import APPS, CIF_LIBRARY, LOADER_NAME, SCENARIOS, Provider, Scenario
+from cifcheck.sandbox.signin import SANDBOX_PASSWORD, SANDBOX_TOTP_SECRET, SANDBOX_USER, SignInService
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 SESSION_COOKIE = "CrmOwinAuth"
 CACHE_TOKEN = "637199221580014143"
-SANDBOX_USER = "admin@contoso.sandbox"
-SANDBOX_PASSWORD = "cifcheck-sandbox"
 USER_ID = "6b1a0c0e-7a3f-ee11-bdf4-000d3a5c1e01"
 ORG_ID = "d4b3c2a1-0f9e-4d8c-b7a6-958473625140"
 _TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
@@ -83,9 +82,9 @@ class SandboxState:
     sessions: dict[str, tuple[str, bool]] = field(default_factory=dict)
     write_attempts: list[str] = field(default_factory=list)
 
-    def issue_session(self, interactive: bool = False) -> str:
+    def issue_session(self, interactive: bool = False, user: str = SANDBOX_USER) -> str:
         token = secrets.token_urlsafe(24)
-        self.sessions[token] = (SANDBOX_USER, interactive)
+        self.sessions[token] = (user, interactive)
         return token
 
     def expire_sessions(self) -> None:
@@ -100,6 +99,7 @@ class SandboxApp:
     ) -> None:
         self.urls = SandboxUrls(port)
         self.state = SandboxState(latency_ms=latency_ms, app_ready_ms=app_ready_ms, library_delay_ms=library_delay_ms)
+        self.signin = SignInService(_TEMPLATES, self.state.codes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -114,7 +114,7 @@ class SandboxApp:
             scenario = SCENARIOS.get(host.removesuffix(".crm.localhost"))
             response = await self._org(request, scenario) if scenario else _not_found("No such org")
         elif host == "login.localhost":
-            response = await self._signin(request)
+            response = await self.signin.handle(request)
         elif host in ("widget.localhost", "landing.localhost"):
             response = self._widget(request, host)
         else:
@@ -124,7 +124,11 @@ class SandboxApp:
     # --- the index -------------------------------------------------------------------------------
     def _index(self) -> Response:
         page = _TEMPLATES.get_template("index.html").render(
-            scenarios=SCENARIOS.values(), urls=self.urls, user=SANDBOX_USER, password=SANDBOX_PASSWORD
+            scenarios=SCENARIOS.values(),
+            urls=self.urls,
+            user=SANDBOX_USER,
+            password=SANDBOX_PASSWORD,
+            totp_secret=SANDBOX_TOTP_SECRET,
         )
         return HTMLResponse(page)
 
@@ -155,7 +159,8 @@ class SandboxApp:
                 return JSONResponse({"error": {"code": "0x80072560", "message": "Not signed in"}}, status_code=401)
             return self._redirect_to_signin(request)
         if path.lower() == "/main.aspx":
-            return self._shell(request, scenario)
+            user, _interactive = self.state.sessions[request.cookies[SESSION_COOKIE]]
+            return self._shell(request, scenario, user)
         if path.startswith("/api/data/v9.2/"):
             return self._web_api(request, scenario, path.removeprefix("/api/data/v9.2/"))
         return _not_found("Not found")
@@ -180,11 +185,11 @@ class SandboxApp:
         if not target.startswith("/") or target.startswith("//"):
             target = "/"
         response = RedirectResponse(target, status_code=302)
-        token = self.state.issue_session(interactive=True)
+        token = self.state.issue_session(interactive=True, user=user)
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/")
         return response
 
-    def _shell(self, request: Request, scenario: Scenario) -> Response:
+    def _shell(self, request: Request, scenario: Scenario, user: str) -> Response:
         app_name = request.query_params.get("appname")
         app_id = request.query_params.get("appid")
         if app_name and app_id:
@@ -197,7 +202,7 @@ class SandboxApp:
         bootstrap = {
             "app": {"id": app_id_, "uniqueName": unique_name, "displayName": display_name},
             "org": {"url": self.urls.org(scenario.name), "uniqueName": scenario.name, "id": ORG_ID},
-            "user": {"id": USER_ID, "name": SANDBOX_USER},
+            "user": {"id": USER_ID, "name": user},
             "cacheToken": CACHE_TOKEN,
             "appReadyMs": scenario.app_ready_ms if self.state.app_ready_ms is None else self.state.app_ready_ms,
             "storage": {
@@ -338,38 +343,6 @@ class SandboxApp:
         if match:
             profiles = [p for p in profiles if p["msdyn_appmoduleuniquename"] == match.group(1)]
         return profiles
-
-    # --- sign-in ---------------------------------------------------------------------------------
-    async def _signin(self, request: Request) -> Response:
-        if request.url.path == "/common/oauth2/authorize":
-            return self._signin_form(
-                request.query_params.get("redirect_uri", ""), request.query_params.get("state", "")
-            )
-        if request.url.path == "/common/login" and request.method == "POST":
-            form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
-            redirect_uri, state = form.get("redirect_uri", ""), form.get("state", "")
-            if form.get("loginfmt", "").lower() != SANDBOX_USER or form.get("passwd") != SANDBOX_PASSWORD:
-                return self._signin_form(
-                    redirect_uri,
-                    state,
-                    login=form.get("loginfmt", ""),
-                    error="Your account or password is incorrect.",
-                    status=200,
-                )
-            if not re.fullmatch(r"http://[a-z0-9-]+\.crm\.localhost:\d+/signin-oidc", redirect_uri):
-                return PlainTextResponse("AADSTS50011: The redirect URI is not registered.", status_code=400)
-            code = secrets.token_urlsafe(16)
-            self.state.codes[code] = SANDBOX_USER
-            return RedirectResponse(f"{redirect_uri}?code={code}&state={quote(state, safe='')}", status_code=302)
-        return _not_found("Not found")
-
-    def _signin_form(
-        self, redirect_uri: str, state: str, login: str = "", error: str = "", status: int = 200
-    ) -> Response:
-        page = _TEMPLATES.get_template("signin.html").render(
-            redirect_uri=redirect_uri, state=state, login=login, error=error
-        )
-        return HTMLResponse(page, status_code=status)
 
     # --- the channel provider's widget host -------------------------------------------------------
     def _widget(self, request: Request, host: str) -> Response:

@@ -5,21 +5,28 @@ from __future__ import annotations
 import json
 import urllib.request
 
+import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from cifcheck.sandbox.app import SANDBOX_PASSWORD, SANDBOX_USER, SESSION_COOKIE
+from cifcheck.sandbox.app import SESSION_COOKIE
 from cifcheck.sandbox.scenarios import SCENARIOS
+from cifcheck.sandbox.signin import SANDBOX_PASSWORD, SANDBOX_TOTP_SECRET, SANDBOX_USER
 
 pytestmark = pytest.mark.browser
 
 
+def enter_account_and_password(page: Page, account: str, password: str = SANDBOX_PASSWORD) -> None:
+    expect(page).to_have_title("Sign in to your account")
+    page.get_by_label("Email").fill(account)
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def sign_in(page: Page, sandbox, scenario: str) -> None:
     page.goto(sandbox.urls.app_url(SCENARIOS[scenario]))
-    expect(page).to_have_title("Sign in to your account")
-    page.get_by_label("Email").fill(SANDBOX_USER)
-    page.get_by_label("Password").fill(SANDBOX_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    enter_account_and_password(page, SANDBOX_USER)
     page.wait_for_url("**/main.aspx?appid=*")
 
 
@@ -34,10 +41,26 @@ def test_without_a_session_the_org_redirects_to_the_sign_in_origin(page: Page, s
 
 def test_a_wrong_password_is_refused_on_the_sign_in_page(page: Page, sandbox):
     page.goto(sandbox.urls.app_url(SCENARIOS["healthy-csw"]))
-    page.get_by_label("Email").fill(SANDBOX_USER)
-    page.get_by_label("Password").fill("wrong")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("alert")).to_have_text("Your account or password is incorrect.")
+    enter_account_and_password(page, SANDBOX_USER, "wrong")
+    expect(page.get_by_role("alert")).to_contain_text("Your account or password is incorrect.")
+
+
+def test_an_mfa_account_signs_in_with_the_authenticator_code(page: Page, sandbox):
+    page.goto(sandbox.urls.app_url(SCENARIOS["healthy-csw"]))
+    enter_account_and_password(page, "mfa@contoso.sandbox")
+    page.get_by_label("Code").fill("000000")
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("alert")).to_contain_text("expected verification code")
+    page.get_by_label("Code").fill(pyotp.TOTP(SANDBOX_TOTP_SECRET).now())
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_url("**/main.aspx?appid=*")
+    expect(page.locator("#userName")).to_have_text("mfa@contoso.sandbox")
+
+
+def test_a_push_account_waits_for_an_approval_that_never_comes(page: Page, sandbox):
+    page.goto(sandbox.urls.app_url(SCENARIOS["healthy-csw"]))
+    enter_account_and_password(page, "push@contoso.sandbox")
+    expect(page.get_by_role("heading")).to_have_text("Approve sign in request")
 
 
 def test_healthy_csw_docks_the_panel_with_the_widget_inside_and_writes_both_keys(page: Page, sandbox):
