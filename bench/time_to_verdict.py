@@ -19,7 +19,7 @@ from cifcheck.browser import find_browser
 from cifcheck.checks import run_checks
 from cifcheck.config import Config, Target
 from cifcheck.evidence import BrowserInfo
-from cifcheck.runner import _open
+from cifcheck.runner import open_target
 from cifcheck.sandbox.scenarios import SCENARIOS
 from cifcheck.sandbox.server import SandboxServer
 from cifcheck.session import gather_on_page
@@ -64,7 +64,7 @@ def main() -> None:
         info = BrowserInfo(name="chromium", version=browser.version)
         for scenario in SCENARIOS.values():
             config = Config(targets=[Target(name=scenario.name, url=f"sandbox://{scenario.name}", app=scenario.app)])
-            opened, cookies = _open(config.targets[0], config, sandbox)
+            opened, cookies = open_target(config.targets[0], config, sandbox)
             context = browser.new_context()
             context.add_cookies(cookies)
             page = context.new_page()

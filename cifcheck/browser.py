@@ -152,3 +152,13 @@ def discovery_report(config: BrowserConfig | None = None) -> list[tuple[str, str
         ("Playwright's Chromium", _playwright_chromium()),
         ("system Chromium", _system_chromium()),
     ]
+
+
+def launch_options(choice: BrowserChoice, headless: bool = True) -> dict:
+    """Keyword arguments for Playwright's launch() and launch_persistent_context()."""
+    return {
+        "executable_path": choice.executable_path,
+        "channel": choice.channel,
+        "headless": headless,
+        "args": list(choice.args),
+    }

@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 SANDBOX_SCHEME = "sandbox://"
 DEFAULT_CONFIG = "playwright.config.json"
@@ -42,6 +42,19 @@ class Expectations(_Strict):
     min_panel_height: int = Field(200, ge=0, description="Smallest panel height (CSS px) that counts as docked.")
 
 
+class Credentials(_Strict):
+    """Where unattended sign-in finds its secrets: environment variables or a file, never this config file."""
+
+    username_env: str = Field("CIFCHECK_USERNAME", description="Environment variable holding the account name.")
+    password_env: str = Field("CIFCHECK_PASSWORD", description="Environment variable holding the password.")
+    totp_secret_env: str = Field(
+        "CIFCHECK_TOTP_SECRET", description="Environment variable holding the authenticator (TOTP) secret, if any."
+    )
+    file: str | None = Field(
+        None, description="JSON file {username, password, totp_secret} readable by its owner only (mode 0600)."
+    )
+
+
 class Target(_Strict):
     """One org and app to validate."""
 
@@ -55,6 +68,7 @@ class Target(_Strict):
     checks: list[str] | None = Field(None, description="Check ids to run; all when absent.")
     expect: Expectations = Field(default_factory=Expectations)
     storage_state: str | None = Field(None, description="Playwright storage state for this target's identity.")
+    credentials: Credentials | None = Field(None, description="This target's identity for unattended sign-in.")
 
     @field_validator("url")
     @classmethod
@@ -95,6 +109,8 @@ class AuthConfig(_Strict):
         ".cifcheck/auth/state.json", description="Playwright storage state saved by `cifcheck login`."
     )
     user_data_dir: str | None = Field(None, description="A persistent browser profile directory instead.")
+    credentials: Credentials = Field(default_factory=Credentials)
+    login_timeout_s: int = Field(300, ge=1, description="How long `cifcheck login` waits for the person.")
 
 
 class Timeouts(_Strict):
@@ -157,6 +173,15 @@ class SignIn(_Strict):
         ],
         description="Host names of sign-in pages; landing on one means the session is absent or expired.",
     )
+    # Unattended sign-in finds the fields by these selectors (Microsoft Entra ID's sign-in page by default).
+    username_field: str = "input[name='loginfmt']"
+    password_field: str = "input[name='passwd']"
+    code_field: str = "input[name='otc']"
+    submit_button: str = "#idSIButton9, #idSubmit_SAOTCC_Continue, button[type='submit'], input[type='submit']"
+    error_text: str = "#usernameError, #passwordError, #idSpan_SAOTCC_Error_OTC, [role='alert']"
+    push_approval: str = "#idRichContext_DisplaySign, #idDiv_SAOTCAS_Title"
+    stay_signed_in_no: str = "#idBtn_Back"
+    consent: str = "#consentHeader, form[action*='consent']"
 
 
 class SandboxOptions(_Strict):
@@ -175,6 +200,20 @@ class Config(_Strict):
     sandbox: SandboxOptions = Field(default_factory=SandboxOptions)
     output_dir: str = Field("reports", description="Where run folders are written.")
 
+    @model_validator(mode="after")
+    def _sessions_stay_out_of_reports(self) -> Config:
+        reports = Path(self.output_dir).resolve()
+        states = [("auth.storage_state", self.auth.storage_state)]
+        states += [
+            (f"targets[{i}].storage_state", t.storage_state) for i, t in enumerate(self.targets) if t.storage_state
+        ]
+        for name, state in states:
+            if Path(state).resolve().is_relative_to(reports):
+                raise ValueError(
+                    f"{name}: a saved session must not be kept inside the reports folder {self.output_dir}"
+                )
+        return self
+
     @field_validator("targets")
     @classmethod
     def _target_names_unique(cls, targets: list[Target]) -> list[Target]:
@@ -189,7 +228,7 @@ def _field_path(location: tuple[str | int, ...]) -> str:
     path = ""
     for part in location:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(top level)"
+    return path
 
 
 def parse_config(data: object, source: str) -> Config:
@@ -199,7 +238,8 @@ def parse_config(data: object, source: str) -> Config:
         first = error.errors()[0]
         message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
         more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-        raise ConfigError(f"{source}: {_field_path(first['loc'])}: {message}{more}") from None
+        where = _field_path(first["loc"])
+        raise ConfigError(f"{source}: {where + ': ' if where else ''}{message}{more}") from None
 
 
 def load_config(path: str | Path) -> Config:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cifcheck.browser import BrowserNotFound, discovery_report, find_browser
+from cifcheck.browser import BrowserNotFound, discovery_report, find_browser, launch_options
 from cifcheck.config import BrowserConfig
 
 
@@ -26,9 +26,7 @@ def diagnose(config: BrowserConfig | None, launch: bool) -> int:
 
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=choice.executable_path, channel=choice.channel, args=list(choice.args)
-            )
+            browser = playwright.chromium.launch(**launch_options(choice))
             click.echo(f"Launched: {browser.browser_type.name} {browser.version} — OK")
             browser.close()
     except Error as error:

@@ -41,6 +41,15 @@ class BrowserInfo(_Model):
     source: str = Field("", description="How the browser was found (config, env, channel, system, ...).")
 
 
+class SignInAttempt(_Model):
+    """What unattended sign-in did on a sign-in page (never the secrets it used)."""
+
+    succeeded: bool = False
+    steps: list[str] = Field(default_factory=list, description="Steps answered: account, password, code, ...")
+    stopped_at: str | None = Field(None, description="The step it could not get past.")
+    message: str = ""
+
+
 class Navigation(_Model):
     requested_url: str = ""
     final_url: str = ""
@@ -49,6 +58,7 @@ class Navigation(_Model):
     title: str = ""
     error: str | None = Field(None, description="Why the page could not be opened, when it could not.")
     sign_in_page: bool = Field(False, description="The page ended on a configured sign-in host.")
+    sign_in: SignInAttempt | None = Field(None, description="Unattended sign-in, when credentials were configured.")
     navigation_start_ms: float | None = Field(
         None, description="When navigation began, after the recorders were attached (ms since gathering began)."
     )

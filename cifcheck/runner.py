@@ -1,5 +1,5 @@
-"""Run the configured targets: start the sandbox org when a target needs it, launch the browser, gather
-evidence per target in its own context, judge it, and hand everything to the report writers."""
+"""Run the configured targets: start the sandbox org when a target needs it, get a browser (launched, attached
+over CDP, or a persistent profile), gather evidence per target, judge it, and return it for the writers."""
 
 from __future__ import annotations
 
@@ -10,15 +10,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from cifcheck import __version__
-from cifcheck.browser import BrowserChoice, find_browser
+from cifcheck.browser import find_browser, launch_options
 from cifcheck.checks import REGISTRY, judge_target
 from cifcheck.config import Config, ConfigError, Target
-from cifcheck.evidence import BrowserInfo, Evidence
+from cifcheck.credentials import load_secrets
+from cifcheck.evidence import BrowserInfo, Evidence, Navigation, TargetInfo
+from cifcheck.redact import redact_url
 from cifcheck.results import RunResult, TargetResult
-from cifcheck.session import OpenedTarget, gather
+from cifcheck.session import OpenedTarget, check_settings, gather
 
 Progress = Callable[[str, TargetResult | None], None]
 
@@ -27,6 +30,10 @@ Progress = Callable[[str, TargetResult | None], None]
 class RunOutput:
     result: RunResult
     evidence: list[Evidence]
+
+
+class SavedSessionError(Exception):
+    """A storage state file that cannot be used: reported as the target's `error`, with the refresh hint."""
 
 
 def validate_selection(config: Config) -> None:
@@ -43,7 +50,8 @@ def new_run_id(now: datetime) -> str:
 
 
 @contextlib.contextmanager
-def _sandbox_if_needed(config: Config, running: object | None) -> Iterator[object | None]:
+def sandbox_if_needed(config: Config, running: object | None = None) -> Iterator[object | None]:
+    """The sandbox org for sandbox:// targets: the one given, or one started for this run."""
     if running is not None or not any(target.is_sandbox for target in config.targets):
         yield running
         return
@@ -53,22 +61,20 @@ def _sandbox_if_needed(config: Config, running: object | None) -> Iterator[objec
         yield server
 
 
-def _launch(playwright: Playwright, config: Config, choice: BrowserChoice) -> Browser:
-    if config.browser.cdp_endpoint:
-        return playwright.chromium.connect_over_cdp(config.browser.cdp_endpoint)
-    return playwright.chromium.launch(
-        executable_path=choice.executable_path,
-        channel=choice.channel,
-        headless=config.browser.headless,
-        args=list(choice.args),
-    )
+def storage_state_path(target: Target, config: Config) -> Path:
+    return Path(target.storage_state or config.auth.storage_state)
 
 
-def _open(target: Target, config: Config, sandbox: object | None) -> tuple[OpenedTarget, list[dict]]:
-    """The URL to open and the cookies to start with (the sandbox issues its own saved session)."""
+def open_target(target: Target, config: Config, sandbox: object | None) -> tuple[OpenedTarget, list[dict]]:
+    """Where the target is, its sign-in secrets, and the cookies to start with.
+
+    A sandbox target without a saved session of its own gets a session the sandbox issues, as a saved sign-in
+    would give; one that names a storage state uses it, so sign-in and expiry are tested for real.
+    """
+    secrets = load_secrets(target.credentials or config.auth.credentials)
     sign_in_hosts = tuple(config.sign_in.hosts)
     if not target.is_sandbox:
-        return OpenedTarget(target, target.url, sign_in_hosts), []
+        return OpenedTarget(target, target.url, sign_in_hosts, secrets), []
     from cifcheck.sandbox.app import SESSION_COOKIE
     from cifcheck.sandbox.scenarios import get_scenario
 
@@ -77,48 +83,105 @@ def _open(target: Target, config: Config, sandbox: object | None) -> tuple[Opene
     except KeyError as error:
         raise ConfigError(f"target {target.name}: url: {error.args[0]}") from None
     org_url = sandbox.urls.org(target.sandbox_scenario)  # type: ignore[attr-defined]
-    cookie = {"name": SESSION_COOKIE, "value": sandbox.app.state.issue_session(), "url": org_url}  # type: ignore[attr-defined]
-    return OpenedTarget(target, org_url, (*sign_in_hosts, "login.localhost")), [cookie]
+    opened = OpenedTarget(target, org_url, (*sign_in_hosts, "login.localhost"), secrets)
+    if target.storage_state or secrets or config.browser.cdp_endpoint or config.auth.user_data_dir:
+        return opened, []
+    token = sandbox.app.state.issue_session()  # type: ignore[attr-defined]
+    return opened, [{"name": SESSION_COOKIE, "value": token, "url": org_url}]
 
 
-def _context_options(target: Target, config: Config) -> dict:
-    options: dict = {"viewport": {"width": config.browser.viewport_width, "height": config.browser.viewport_height}}
-    state = Path(target.storage_state or config.auth.storage_state)
-    if not target.is_sandbox and state.is_file():
-        options["storage_state"] = str(state)
-    return options
+@dataclass
+class Browsers:
+    """How each target gets its browser context.
 
+    A launched (or given) browser gives every target a fresh context with its own saved session. A browser
+    attached over CDP or a persistent profile is the user's own: its context is used as it is, never closed.
+    """
 
-def _validate_target(
-    browser: Browser, info: BrowserInfo, target: Target, config: Config, sandbox: object | None
-) -> tuple[TargetResult, Evidence]:
-    """One target in a fresh context: one page load, its evidence, and the verdicts on it."""
-    opened, cookies = _open(target, config, sandbox)
-    context = browser.new_context(**_context_options(target, config))
-    try:
-        if cookies:
-            context.add_cookies(cookies)
-        evidence = gather(context, opened, config, info)
-    finally:
-        context.close()
-    return judge_target(evidence, target.checks), evidence
+    info: BrowserInfo
+    browser: Browser | None = None
+    shared: BrowserContext | None = None
+
+    @contextlib.contextmanager
+    def context_for(self, target: Target, config: Config, cookies: list[dict]) -> Iterator[BrowserContext]:
+        if self.shared is not None:
+            yield self.shared
+            return
+        assert self.browser is not None
+        options: dict = {"viewport": {"width": config.browser.viewport_width, "height": config.browser.viewport_height}}
+        state = storage_state_path(target, config)
+        if state.is_file() and (target.storage_state or not target.is_sandbox):
+            options["storage_state"] = str(state)
+        try:
+            context = self.browser.new_context(**options)
+        except (PlaywrightError, ValueError, OSError) as error:
+            why = str(error).splitlines()[0]
+            raise SavedSessionError(f"the saved session {state} could not be loaded ({why})") from None
+        try:
+            if cookies:
+                context.add_cookies(cookies)
+            yield context
+        finally:
+            context.close()
 
 
 @contextlib.contextmanager
-def _browser(config: Config, running: Browser | None) -> Iterator[tuple[Browser, BrowserInfo]]:
+def browsers(config: Config, running: Browser | None = None) -> Iterator[Browsers]:
     if running is not None:
-        yield running, BrowserInfo(name=running.browser_type.name, version=running.version, source="given")
+        yield Browsers(BrowserInfo(name=running.browser_type.name, version=running.version, source="given"), running)
         return
-    choice = find_browser(config.browser) if not config.browser.cdp_endpoint else BrowserChoice("cdp")
     with sync_playwright() as playwright:
-        browser = _launch(playwright, config, choice)
+        if config.browser.cdp_endpoint:
+            attached = playwright.chromium.connect_over_cdp(config.browser.cdp_endpoint)
+            info = BrowserInfo(name="chromium", version=attached.version, source=f"CDP {config.browser.cdp_endpoint}")
+            context = attached.contexts[0] if attached.contexts else attached.new_context()
+            yield Browsers(info, shared=context)  # leaving sync_playwright only disconnects: the user's tabs stay
+            return
+        choice = find_browser(config.browser)
+        options = launch_options(choice, config.browser.headless)
+        if config.auth.user_data_dir:
+            viewport = {"width": config.browser.viewport_width, "height": config.browser.viewport_height}
+            profile = playwright.chromium.launch_persistent_context(
+                config.auth.user_data_dir, viewport=viewport, **options
+            )
+            version = profile.browser.version if profile.browser else ""
+            try:
+                yield Browsers(BrowserInfo(name="chromium", version=version, source=choice.describe()), shared=profile)
+            finally:
+                profile.close()
+            return
+        browser = playwright.chromium.launch(**options)
         try:
-            yield (
-                browser,
-                BrowserInfo(name=browser.browser_type.name, version=browser.version, source=choice.describe()),
+            yield Browsers(
+                BrowserInfo(name=browser.browser_type.name, version=browser.version, source=choice.describe()), browser
             )
         finally:
             browser.close()
+
+
+def _unusable_session(target: Target, opened: OpenedTarget, config: Config, info: BrowserInfo, why: str) -> Evidence:
+    """Evidence for a target whose saved session could not even be loaded: every check but sign-in skips."""
+    return Evidence(
+        cifcheck_version=__version__,
+        target=TargetInfo(name=target.name, url=target.url, app=target.app, opened_url=redact_url(opened.app_url)),
+        settings=check_settings(config, target),
+        browser=info,
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        navigation=Navigation(requested_url=redact_url(opened.app_url), error=why),
+    )
+
+
+def _validate_target(
+    browsers_: Browsers, target: Target, config: Config, sandbox: object | None
+) -> tuple[TargetResult, Evidence]:
+    """One target: one page load, its evidence, and the verdicts on it."""
+    opened, cookies = open_target(target, config, sandbox)
+    try:
+        with browsers_.context_for(target, config, cookies) as context:
+            evidence = gather(context, opened, config, browsers_.info)
+    except SavedSessionError as error:
+        evidence = _unusable_session(target, opened, config, browsers_.info, str(error))
+    return judge_target(evidence, target.checks), evidence
 
 
 def run(
@@ -127,15 +190,17 @@ def run(
     """Validate every target. `sandbox` (a running sandbox server) and `browser` (a launched browser, left open)
     are reused when given, as the test suite and a pytest plugin do."""
     validate_selection(config)
+    for target in config.targets:  # bad credentials settings are bad input: found before any browser starts
+        load_secrets(target.credentials or config.auth.credentials)
     started_at = datetime.now(UTC)
     started = time.monotonic()
     results: list[TargetResult] = []
     evidences: list[Evidence] = []
-    with _sandbox_if_needed(config, sandbox) as sandbox, _browser(config, browser) as (browser, info):
+    with sandbox_if_needed(config, sandbox) as sandbox, browsers(config, browser) as browsers_:
         for target in config.targets:
             if progress:
                 progress(target.name, None)
-            result, evidence = _validate_target(browser, info, target, config, sandbox)
+            result, evidence = _validate_target(browsers_, target, config, sandbox)
             results.append(result)
             evidences.append(evidence)
             if progress:
@@ -145,7 +210,7 @@ def run(
         cifcheck_version=__version__,
         started_at=started_at.isoformat(timespec="seconds"),
         duration_ms=round((time.monotonic() - started) * 1000, 1),
-        browser=f"{info.name} {info.version}",
+        browser=f"{browsers_.info.name} {browsers_.info.version}",
         targets=results,
     )
     return RunOutput(run_result, evidences)

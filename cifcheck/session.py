@@ -19,6 +19,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from cifcheck import __version__
 from cifcheck.config import Config, Target
+from cifcheck.credentials import SignInSecrets
 from cifcheck.evidence import BrowserInfo, CheckSettings, Evidence, Navigation, TargetInfo
 from cifcheck.probes.app import read_app
 from cifcheck.probes.console import ConsoleRecorder
@@ -27,6 +28,7 @@ from cifcheck.probes.network import NetworkRecorder
 from cifcheck.probes.panel import OBSERVER_SCRIPT, observed_in, read_panel, widget_elements
 from cifcheck.probes.storage import read_storage
 from cifcheck.redact import redact_text, redact_url
+from cifcheck.signin import sign_in
 
 POLL_MS = 50
 
@@ -38,6 +40,7 @@ class OpenedTarget:
     target: Target
     org_url: str
     sign_in_hosts: tuple[str, ...]
+    secrets: SignInSecrets | None = None
 
     @property
     def app_url(self) -> str:
@@ -73,8 +76,17 @@ def _wait_for_app(page: Page, opened: OpenedTarget, config: Config, navigation: 
     deadline = time.monotonic() + config.timeouts.ready_ms / 1000
     while time.monotonic() < deadline:
         if is_sign_in_host(page.url, opened.sign_in_hosts):
-            navigation.sign_in_page = True
-            return
+            if opened.secrets is None or navigation.sign_in is not None:
+                navigation.sign_in_page = True
+                return
+            navigation.sign_in = sign_in(
+                page,
+                opened.secrets,
+                config.sign_in,
+                lambda: is_sign_in_host(page.url, opened.sign_in_hosts),
+                deadline,
+            )
+            continue
         try:
             if page.evaluate(ready_expression):
                 navigation.app_ready = True

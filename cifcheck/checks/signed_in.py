@@ -8,14 +8,16 @@ from cifcheck.checks.registry import Verdict, check
 from cifcheck.evidence import Evidence
 from cifcheck.results import Detail
 
-LOGIN_HINT = "run `cifcheck login` to sign in again, then re-run"
+
+def login_hint(evidence: Evidence) -> str:
+    return f"run `cifcheck login --target {evidence.target.name}` to sign in again, then re-run"
 
 
 @check(
     id="session.signed_in",
     title="Signed in: the app opened in a logged-in session",
     failure_title="Not signed in: the app did not open in a logged-in session",
-    remediation=f"Sign in to the org once: {LOGIN_HINT}.",
+    remediation="Sign in to the org once with `cifcheck login`, then re-run.",
     checked="Opens the app URL and waits for the app shell; a landing on a sign-in host, an unreachable org or a "
     "shell that never becomes ready is caught here.",
     doc_step="Before you begin: sign in to the app as an agent assigned to the app profile",
@@ -39,15 +41,28 @@ def judge(evidence: Evidence) -> Verdict:
             f"The org could not be opened: {navigation.error}",
             [facts],
             remediation="Check the org URL in playwright.config.json, your network or VPN, and that the org is "
-            f"up; if the session expired, {LOGIN_HINT}.",
+            f"up; if the session expired, {login_hint(evidence)}.",
+        )
+    attempt = navigation.sign_in
+    if attempt is not None:
+        facts.facts["Unattended sign-in"] = ", ".join(attempt.steps) or "nothing answered"
+    if navigation.sign_in_page and attempt is not None and not attempt.succeeded:
+        return Verdict(
+            "error",
+            f"Unattended sign-in stopped at the {attempt.stopped_at} step: {attempt.message}.",
+            [facts],
+            remediation="Check the credentials (environment variables or the credentials file named in "
+            f"auth.credentials), or {login_hint(evidence)}.",
         )
     if navigation.sign_in_page:
         host = urlsplit(navigation.final_url).hostname or navigation.final_url
         return Verdict(
             "error",
             f"The browser landed on the sign-in page at {host} instead of the app: the saved session is absent or "
-            f"expired; {LOGIN_HINT}.",
+            f"expired; {login_hint(evidence)}.",
             [facts],
+            remediation=f"Sign in once: {login_hint(evidence)}. For unattended runs, configure credentials "
+            "(auth.credentials) so cifcheck can sign in itself.",
         )
     if not navigation.app_ready:
         return Verdict(
@@ -58,4 +73,5 @@ def judge(evidence: Evidence) -> Verdict:
             "override selectors.app_ready if the app's readiness signal changed.",
         )
     user = evidence.app.user_name if evidence.app and evidence.app.user_name else "an unnamed user"
-    return Verdict("pass", f"The app opened signed in as {user}.", [facts])
+    how = " (signed in unattended)" if attempt is not None and attempt.succeeded else ""
+    return Verdict("pass", f"The app opened signed in as {user}{how}.", [facts])

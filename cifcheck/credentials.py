@@ -1,0 +1,65 @@
+"""Secrets for unattended sign-in, read from environment variables or an owner-only file at the moment of use.
+
+They are never stored in the config, the evidence or a report, and their repr hides them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cifcheck.config import ConfigError, Credentials
+
+
+@dataclass(frozen=True)
+class SignInSecrets:
+    username: str
+    password: str = field(repr=False)
+    totp_secret: str | None = field(default=None, repr=False)
+
+
+def _from_file(path: Path) -> SignInSecrets:
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: credentials file not found") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read credentials file: {error.strerror}") from None
+    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"{path}: credentials file is readable by others; run: chmod 600 {path}")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{path}: not valid JSON at line {error.lineno} column {error.colno}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must be a JSON object with username and password")
+    unknown = sorted(set(data) - {"username", "password", "totp_secret"})
+    if unknown:
+        raise ConfigError(f"{path}: {unknown[0]}: unknown field")
+    for name in ("username", "password"):
+        if not isinstance(data.get(name), str) or not data[name]:
+            raise ConfigError(f"{path}: {name}: missing or not a string")
+    secret = data.get("totp_secret")
+    if secret is not None and not isinstance(secret, str):
+        raise ConfigError(f"{path}: totp_secret: not a string")
+    return SignInSecrets(data["username"], data["password"], secret or None)
+
+
+def load_secrets(spec: Credentials) -> SignInSecrets | None:
+    """The secrets `spec` points at, or None when none are configured (the run then relies on a saved session)."""
+    if spec.file:
+        return _from_file(Path(spec.file))
+    username = os.environ.get(spec.username_env)
+    password = os.environ.get(spec.password_env)
+    if not username and not password:
+        return None
+    if not username or not password:
+        present, missing = (
+            (spec.username_env, spec.password_env) if username else (spec.password_env, spec.username_env)
+        )
+        raise ConfigError(f"environment: {present} is set but {missing} is not")
+    return SignInSecrets(username, password, os.environ.get(spec.totp_secret_env) or None)
