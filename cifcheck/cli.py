@@ -48,6 +48,7 @@ def cli() -> None:
 @click.option("--scenario", default=None, help="Validate this sandbox scenario instead of the configured targets.")
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout (progress goes to stderr).")
+@click.option("--cdp", "cdp_endpoint", default=None, help="Attach to a running browser, e.g. http://127.0.0.1:9222.")
 def run(
     config_path: str,
     target_names: tuple[str, ...],
@@ -55,12 +56,17 @@ def run(
     scenario: str | None,
     quiet: bool,
     as_json: bool,
+    cdp_endpoint: str | None,
 ) -> None:
     """Open each target in a browser, check the CIF 2.0 migration, and write a report."""
+    from playwright.sync_api import Error as PlaywrightError
+
     from cifcheck.browser import BrowserNotFound
     from cifcheck.config import ConfigError, Target
 
     config = _load(config_path)
+    if cdp_endpoint:
+        config.browser.cdp_endpoint = cdp_endpoint
     if scenario:
         config.targets = [Target(name=scenario, url=f"sandbox://{scenario}", app=_scenario_app(scenario))]
     if target_names:
@@ -79,9 +85,39 @@ def run(
         raise BadInput(str(error)) from None
     except BrowserNotFound as error:
         raise BadInput(str(error)) from None
+    except PlaywrightError as error:  # the browser would not start, or --cdp found nothing to attach to
+        raise BadInput(f"browser: {str(error).splitlines()[0]}") from None
     run_dir = write_run(output.result, output.evidence, output_dir or config.output_dir)
     terminal.summary(output.result, run_dir)
     sys.exit(output.result.exit_code)
+
+
+@cli.command()
+@click.option("--config", "config_path", default="playwright.config.json", show_default=True, help="Config file.")
+@click.option("--target", "target_name", default=None, help="The target to sign in to (default: the first).")
+@click.option("--check", "check_only", is_flag=True, help="Only tell whether the saved session still works.")
+@click.option("--headless/--headed", default=None, help="Default: headed, or headless when credentials are set.")
+def login(config_path: str, target_name: str | None, check_only: bool, headless: bool | None) -> None:
+    """Sign in once (MFA included) and save the session for later headless runs."""
+    from cifcheck.browser import BrowserNotFound
+    from cifcheck.config import ConfigError
+    from cifcheck.login import LoginError, check_saved_session
+    from cifcheck.login import login as sign_in
+
+    config = _load(config_path)
+    target = next((t for t in config.targets if t.name == target_name), None) if target_name else config.targets[0]
+    if target is None:
+        raise BadInput(f"--target: no target named {target_name} in {config_path}")
+    try:
+        if check_only:
+            valid, message = check_saved_session(config, target)
+            click.echo(message)
+            sys.exit(0 if valid else EXIT_BAD_INPUT)
+        outcome = sign_in(config, target, headless=headless)
+    except (ConfigError, BrowserNotFound, LoginError) as error:
+        raise BadInput(str(error)) from None
+    where = f"session saved to {outcome.saved_to} (owner-only)" if outcome.saved_to else "profile signed in"
+    click.echo(f"Signed in as {outcome.user}; {where}.")
 
 
 def _scenario_app(scenario: str) -> str:

@@ -70,10 +70,12 @@ def _now_ms(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
 
-def _wait_for_app(page: Page, opened: OpenedTarget, config: Config, navigation: Navigation, started: float) -> None:
+def _wait_for_app(
+    page: Page, opened: OpenedTarget, config: Config, navigation: Navigation, started: float, ready_ms: int
+) -> None:
     """Until the app shell is ready or a sign-in page shows; fills `navigation`."""
     ready_expression = f"() => !!({config.selectors.app_ready})"
-    deadline = time.monotonic() + config.timeouts.ready_ms / 1000
+    deadline = time.monotonic() + ready_ms / 1000
     while time.monotonic() < deadline:
         if is_sign_in_host(page.url, opened.sign_in_hosts):
             if opened.secrets is None or navigation.sign_in is not None:
@@ -191,6 +193,32 @@ def _probe(evidence: Evidence, name: str, read: Callable[[], object]) -> None:
         evidence.probe_errors[name] = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
+def open_app(
+    page: Page,
+    opened: OpenedTarget,
+    config: Config,
+    navigation: Navigation,
+    started: float,
+    ready_ms: int | None = None,
+) -> Navigation:
+    """Open the app URL and wait until the app shell is ready or a sign-in page stays; fills `navigation`."""
+    try:
+        navigation.navigation_start_ms = _now_ms(started)
+        response = page.goto(opened.app_url, wait_until="commit", timeout=config.timeouts.navigation_ms)
+        navigation.status = response.status if response else None
+        _wait_for_app(page, opened, config, navigation, started, ready_ms or config.timeouts.ready_ms)
+        if navigation.sign_in_page:
+            page.wait_for_load_state("domcontentloaded", timeout=config.timeouts.navigation_ms)
+    except PlaywrightError as error:
+        navigation.error = str(error).splitlines()[0]
+    navigation.final_url = redact_url(page.url)
+    try:
+        navigation.title = redact_text(page.title())
+    except PlaywrightError:
+        navigation.title = ""
+    return navigation
+
+
 def gather(context: BrowserContext, opened: OpenedTarget, config: Config, browser: BrowserInfo) -> Evidence:
     """Open the target in a new page of `context`, gather its evidence, and close the page."""
     page = context.new_page()
@@ -218,25 +246,15 @@ def gather_on_page(page: Page, opened: OpenedTarget, config: Config, browser: Br
         started_at=datetime.fromtimestamp(started_wall, UTC).isoformat(timespec="seconds"),
         navigation=navigation,
     )
-    try:
-        navigation.navigation_start_ms = _now_ms(started)
-        response = page.goto(opened.app_url, wait_until="commit", timeout=config.timeouts.navigation_ms)
-        navigation.status = response.status if response else None
-        _wait_for_app(page, opened, config, navigation, started)
-        if navigation.sign_in_page:
-            page.wait_for_load_state("domcontentloaded", timeout=config.timeouts.navigation_ms)
-        elif navigation.app_ready:
+    open_app(page, opened, config, navigation, started)
+    if navigation.app_ready:
+        try:
             _settle(page, config, settings, network)
-    except PlaywrightError as error:
-        navigation.error = str(error).splitlines()[0]
-    navigation.final_url = redact_url(page.url)
+        except PlaywrightError as error:
+            navigation.error = str(error).splitlines()[0]
     navigation.redirects = [
         load.url for load in network.loads() if load.resource_type == "document" and load.redirected_to
     ]
-    try:
-        navigation.title = redact_text(page.title())
-    except PlaywrightError:
-        navigation.title = ""
     if navigation.app_ready:
         _probe(evidence, "app", lambda: read_app(page, config.selectors.session_tab))
         _probe(evidence, "storage", lambda: read_storage(page, settings))

@@ -1,0 +1,181 @@
+"""`cifcheck login`: sign in once and save the session for later headless runs; `--check` tells whether a
+saved session still opens the app.
+
+The session is Playwright's storage state (cookies and local storage), written owner-only (file 0600,
+folder 0700), never inside the reports folder. Session storage is not part of it (Playwright does not save
+it), which is why every run reads the CIF keys from a freshly loaded page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+
+from cifcheck.browser import find_browser, launch_options
+from cifcheck.config import Config, Target
+from cifcheck.evidence import Navigation
+from cifcheck.runner import open_target, sandbox_if_needed, storage_state_path
+from cifcheck.session import OpenedTarget, is_sign_in_host, open_app
+from cifcheck.signin import sign_in
+
+POLL_MS = 250
+Person = Callable[[Page], None]
+
+
+class LoginError(Exception):
+    """Sign-in did not complete: one line for the person, exit code 2."""
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    saved_to: Path | None
+    user: str
+
+
+def save_owner_only(path: Path, data: dict) -> None:
+    """Write JSON readable by its owner only, atomically: the folder is made 0700, the file 0600."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump(data, file)
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, path)
+
+
+def _user_name(page: Page) -> str:
+    try:
+        return page.evaluate("() => Xrm.Utility.getGlobalContext().userSettings.userName") or "an unnamed user"
+    except PlaywrightError:
+        return "an unnamed user"
+
+
+def _wait_until_signed_in(page: Page, config: Config, sign_in_hosts: tuple[str, ...], timeout_s: float) -> None:
+    ready = f"() => !!({config.selectors.app_ready})"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not is_sign_in_host(page.url, sign_in_hosts):
+            try:
+                if page.evaluate(ready):
+                    return
+            except PlaywrightError:
+                pass  # between documents
+        page.wait_for_timeout(POLL_MS)
+    raise LoginError(f"sign-in did not finish within {timeout_s:.0f} s; run `cifcheck login` again")
+
+
+def _sign_in_here(
+    context: BrowserContext, target: Target, config: Config, sandbox: object | None, person: Person | None
+) -> LoginOutcome:
+    """Sign in within `context`; save its storage state unless it is a persistent profile (that keeps itself)."""
+    opened, _sandbox_session = open_target(target, config, sandbox)  # login starts signed out, on purpose
+    page = context.new_page()
+    try:
+        page.goto(opened.app_url, timeout=config.timeouts.navigation_ms)
+        if person is not None:
+            person(page)
+        elif opened.secrets is not None and is_sign_in_host(page.url, opened.sign_in_hosts):
+            deadline = time.monotonic() + config.auth.login_timeout_s
+            attempt = sign_in(
+                page, opened.secrets, config.sign_in, lambda: is_sign_in_host(page.url, opened.sign_in_hosts), deadline
+            )
+            if not attempt.succeeded:
+                raise LoginError(f"unattended sign-in stopped at the {attempt.stopped_at} step: {attempt.message}")
+        _wait_until_signed_in(page, config, opened.sign_in_hosts, config.auth.login_timeout_s)
+        user = _user_name(page)
+        if config.auth.user_data_dir:
+            return LoginOutcome(None, user)
+        path = storage_state_path(target, config)
+        save_owner_only(path, context.storage_state())
+        return LoginOutcome(path, user)
+    finally:
+        page.close()
+
+
+def login(
+    config: Config,
+    target: Target,
+    *,
+    headless: bool | None = None,
+    person: Person | None = None,
+    sandbox: object | None = None,
+    browser: Browser | None = None,
+) -> LoginOutcome:
+    """Open the target's org signed out, let the person (or unattended sign-in) sign in, and save the session.
+
+    `person` stands in for the human in tests: it gets the page once it shows the sign-in form.
+    """
+    with sandbox_if_needed(config, sandbox) as sandbox:
+        if browser is not None:
+            context = browser.new_context()
+            try:
+                return _sign_in_here(context, target, config, sandbox, person)
+            finally:
+                context.close()
+        choice = find_browser(config.browser)
+        if headless is None:
+            opened, _ = open_target(target, config, sandbox)
+            headless = opened.secrets is not None  # a person needs a window; unattended sign-in does not
+        options = launch_options(choice, headless)
+        with sync_playwright() as playwright:
+            try:
+                if config.auth.user_data_dir:
+                    context = playwright.chromium.launch_persistent_context(config.auth.user_data_dir, **options)
+                else:
+                    context = playwright.chromium.launch(**options).new_context()
+            except PlaywrightError as error:
+                raise LoginError(
+                    f"cannot open a browser window ({str(error).splitlines()[0][:120]}); on a machine without a "
+                    "display, set CIFCHECK_USERNAME and CIFCHECK_PASSWORD for unattended sign-in"
+                ) from None
+            try:
+                return _sign_in_here(context, target, config, sandbox, person)
+            finally:
+                context.close()
+                if context.browser is not None and not config.auth.user_data_dir:
+                    context.browser.close()
+
+
+def _judge_saved_session(browser: Browser, opened: OpenedTarget, config: Config, path: Path) -> tuple[bool, str]:
+    name = opened.target.name
+    try:
+        context = browser.new_context(storage_state=str(path))
+    except (PlaywrightError, ValueError) as error:
+        return False, f"the saved session {path} is unreadable ({str(error).splitlines()[0]})"
+    try:
+        page = context.new_page()
+        navigation = open_app(page, opened, config, Navigation(), time.monotonic())
+        if navigation.app_ready:
+            return True, f"the saved session {path} is valid: signed in as {_user_name(page)}"
+        if navigation.sign_in_page:
+            return False, f"the saved session {path} has expired; run `cifcheck login --target {name}`"
+        return False, f"the saved session {path} did not open the app: {navigation.error or navigation.final_url}"
+    finally:
+        context.close()
+
+
+def check_saved_session(
+    config: Config, target: Target, sandbox: object | None = None, browser: Browser | None = None
+) -> tuple[bool, str]:
+    """Whether the saved session still opens the app, without a full run: (valid, one line to show)."""
+    path = storage_state_path(target, config)
+    if not path.is_file():
+        return False, f"no saved session at {path}; run `cifcheck login --target {target.name}`"
+    with sandbox_if_needed(config, sandbox) as sandbox:
+        opened, _ = open_target(target, config, sandbox)
+        opened = replace(opened, secrets=None)  # only looks: never signs in
+        if browser is not None:
+            return _judge_saved_session(browser, opened, config, path)
+        with sync_playwright() as playwright:
+            launched = playwright.chromium.launch(**launch_options(find_browser(config.browser)))
+            try:
+                return _judge_saved_session(launched, opened, config, path)
+            finally:
+                launched.close()
