@@ -38,12 +38,7 @@ def _related(entry: ConsoleEntry, hosts: set[str], library: str) -> bool:
 )
 def judge(evidence: Evidence) -> Verdict:
     settings = evidence.settings
-    providers = (
-        channel_providers(evidence.storage, settings.channel_providers_key, settings.channel_providers_pattern)
-        if evidence.storage
-        else None
-    )
-    hosts = {host(p.channel_url) for p in providers or [] if p.channel_url} - {""}
+    hosts = {host(p.channel_url) for p in channel_providers(evidence) or [] if p.channel_url} - {""}
     entries = evidence.console or []
     related = [e for e in entries if _related(e, hosts, settings.library_file)]
     if not related:

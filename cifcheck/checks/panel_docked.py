@@ -94,13 +94,7 @@ def judge(evidence: Evidence) -> Verdict:
     if mode == "docked" and geometry != "docked":
         return Verdict("fail", f"Xrm.Panel.state says docked, but the panel frame looks {geometry}.", details)
     if mode != wanted:
-        providers = (
-            channel_providers(
-                evidence.storage, evidence.settings.channel_providers_key, evidence.settings.channel_providers_pattern
-            )
-            if evidence.storage
-            else None
-        )
+        providers = channel_providers(evidence)
         several = SEVERAL if providers and len(providers) > 1 else ""
         state = f" (Xrm.Panel.state = {panel.xrm_state})" if panel.xrm_state is not None else ""
         return Verdict(

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from cifcheck.evidence import StorageEvidence
+from cifcheck.evidence import Evidence, StorageEvidence
 
 MAX_DEPTH = 6
 
@@ -131,9 +131,12 @@ def providers_from(value: Any) -> list[ProviderEntry]:
     return entries
 
 
-def channel_providers(storage: StorageEvidence, exact: str, pattern: str) -> list[ProviderEntry] | None:
-    """The providers in session storage, or None when the key is absent or unreadable."""
-    found = find_key(storage, exact, pattern)
+def channel_providers(evidence: Evidence) -> list[ProviderEntry] | None:
+    """The providers in session storage, or None when there is no storage evidence, no key, or no JSON."""
+    if evidence.storage is None:
+        return None
+    settings = evidence.settings
+    found = find_key(evidence.storage, settings.channel_providers_key, settings.channel_providers_pattern)
     if found is None:
         return None
     value, error = parse_json(found.value)

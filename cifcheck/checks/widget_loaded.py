@@ -151,12 +151,7 @@ def judge(evidence: Evidence) -> Verdict:
         return Verdict("fail", f"No provider widget loaded: {where}.")
     details = [_table(widgets, evidence)]
     findings = [finding for widget in widgets if (finding := _finding(widget, evidence))]
-    settings = evidence.settings
-    providers = (
-        channel_providers(evidence.storage, settings.channel_providers_key, settings.channel_providers_pattern)
-        if evidence.storage
-        else None
-    )
+    providers = channel_providers(evidence)
     framed = {w.src for w in widgets} | {w.title for w in widgets}
     for provider in providers or []:
         if provider.channel_url not in framed and (provider.label or provider.name) not in framed:
