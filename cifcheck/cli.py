@@ -74,7 +74,7 @@ def run(
         if unknown:
             raise BadInput(f"--target: no target named {', '.join(unknown)} in {config_path}")
         config.targets = [t for t in config.targets if t.name in target_names]
-    from cifcheck.report import write_run
+    from cifcheck.report import redacted, write_run
     from cifcheck.runner import run as run_targets
     from cifcheck.terminal import Terminal
 
@@ -88,7 +88,7 @@ def run(
     except PlaywrightError as error:  # the browser would not start, or --cdp found nothing to attach to
         raise BadInput(f"browser: {str(error).splitlines()[0]}") from None
     run_dir = write_run(output.result, output.evidence, output_dir or config.output_dir)
-    terminal.summary(output.result, run_dir)
+    terminal.summary(redacted(output.result), run_dir)
     sys.exit(output.result.exit_code)
 
 
@@ -137,7 +137,7 @@ def _scenario_app(scenario: str) -> str:
 def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool, as_json: bool) -> None:
     """Re-judge saved evidence.json files offline and render a new report (no browser, no org)."""
     from cifcheck.offline import EvidenceError, rejudge
-    from cifcheck.report import write_run
+    from cifcheck.report import redacted, write_run
     from cifcheck.terminal import Terminal
 
     try:
@@ -146,7 +146,7 @@ def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool, as_jso
         raise BadInput(str(error)) from None
     run_dir = write_run(result, evidence, output_dir)
     terminal = Terminal(quiet=quiet, as_json=as_json)
-    terminal.summary(result, run_dir)
+    terminal.summary(redacted(result), run_dir)
     sys.exit(result.exit_code)
 
 

@@ -18,6 +18,7 @@ SANDBOX_SCHEME = "sandbox://"
 DEFAULT_CONFIG = "playwright.config.json"
 
 PanelMode = Literal["docked", "minimized", "hidden", "collapsed"]
+TARGET_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
 class ConfigError(Exception):
@@ -58,14 +59,14 @@ class Credentials(_Strict):
 class Target(_Strict):
     """One org and app to validate."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
+    name: Annotated[str, Field(pattern=TARGET_NAME, max_length=80)]
     url: str = Field(
         description="Org URL (https://contoso.crm.dynamics.com), or sandbox://<scenario> for the bundled sandbox org."
     )
     app: str = Field(
         "msdyn_CustomerServiceWorkspace", description="App unique name (appname) or app id (appid, a GUID)."
     )
-    checks: list[str] | None = Field(None, description="Check ids to run; all when absent.")
+    checks: list[str] | None = Field(None, min_length=1, description="Check ids to run; all when absent.")
     expect: Expectations = Field(default_factory=Expectations)
     storage_state: str | None = Field(None, description="Playwright storage state for this target's identity.")
     credentials: Credentials | None = Field(None, description="This target's identity for unattended sign-in.")
@@ -73,6 +74,8 @@ class Target(_Strict):
     @field_validator("url")
     @classmethod
     def _url_is_http_or_sandbox(cls, url: str) -> str:
+        if re.match(r"^https?://[^/\s]*@", url):
+            raise ValueError("must not contain a user name or password; cifcheck signs in through the browser")
         if not re.match(r"^(https?://[^/\s]+|sandbox://[a-z0-9-]+)/?$", url):
             raise ValueError("must be an org root URL like https://contoso.crm.dynamics.com or sandbox://<scenario>")
         return url.rstrip("/")
@@ -118,6 +121,9 @@ class Timeouts(_Strict):
     ready_ms: int = Field(60_000, ge=1, description="The app shell becoming ready after navigation.")
     settle_ms: int = Field(
         1_500, ge=0, description="How long an absent signal is awaited after the last CIF-related change."
+    )
+    settle_max_ms: int = Field(
+        20_000, ge=0, description="Longest wait after the app is ready, however busy the page stays."
     )
     quiet_ms: int = Field(
         250, ge=0, description="Quiet moment after every signal is in, so a late panel mode change is seen."
@@ -184,6 +190,18 @@ class SignIn(_Strict):
     consent: str = "#consentHeader, form[action*='consent']"
 
 
+class PanelFacts(_Strict):
+    """How the host's panel state reads. cif-facts.md: 0 collapsed/minimized, 1 docked, 2 hidden in the 2023 host;
+    3 (collapsed) only in the newest docs. Overridable if a release wave changes them."""
+
+    modes: dict[str, PanelMode] = Field(
+        default_factory=lambda: {"0": "minimized", "1": "docked", "2": "hidden", "3": "collapsed"},
+        description="Xrm.Panel.state value -> mode.",
+    )
+    minimized_max_height: int = Field(60, ge=0, description="A visible panel at most this tall is minimized.")
+    collapsed_max_width: int = Field(100, ge=0, description="A visible panel at most this wide is collapsed.")
+
+
 class SandboxOptions(_Strict):
     latency_ms: int = Field(0, ge=0, description="Added to every sandbox response.")
 
@@ -197,6 +215,7 @@ class Config(_Strict):
     selectors: Selectors = Field(default_factory=Selectors)
     storage_keys: StorageKeys = Field(default_factory=StorageKeys)
     sign_in: SignIn = Field(default_factory=SignIn)
+    panel: PanelFacts = Field(default_factory=PanelFacts)
     sandbox: SandboxOptions = Field(default_factory=SandboxOptions)
     output_dir: str = Field("reports", description="Where run folders are written.")
 
@@ -250,11 +269,19 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: config file not found") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read config file: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    return parse_config(parse_json_text(text, str(path), ConfigError), str(path))
+
+
+def parse_json_text(text: str, source: str, error_type: type[Exception]) -> object:
+    """JSON from a file, or one line naming the file and what is wrong with it."""
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
-        raise ConfigError(f"{path}: not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
-    return parse_config(data, str(path))
+        raise error_type(f"{source}: not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    except (ValueError, RecursionError) as error:  # numbers too long, nesting too deep
+        raise error_type(f"{source}: not usable JSON: {str(error)[:100] or 'nested too deeply'}") from None
 
 
 def config_schema() -> dict:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cifcheck.config import TARGET_NAME, Expectations, PanelFacts
+
 EVIDENCE_VERSION = 1
 
 
@@ -16,7 +18,7 @@ class _Model(BaseModel):
 
 
 class TargetInfo(_Model):
-    name: str
+    name: str = Field(pattern=TARGET_NAME, max_length=80)
     url: str = Field(description="The org URL as configured (sandbox:// for the sandbox org).")
     app: str
     opened_url: str = Field("", description="The URL the browser opened.")
@@ -32,7 +34,9 @@ class CheckSettings(_Model):
     channel_providers_pattern: str = r"(?i)(^|[^a-z0-9])channelProviders$"
     application_extensions_pattern: str = r"(?i)(^|[^a-z0-9])applicationExtensions$"
     expected_app: str = ""
-    expect: dict = Field(default_factory=dict, description="The target's expectations, as configured.")
+    expect: Expectations = Field(default_factory=Expectations, description="The target's expectations.")
+    checks: list[str] | None = Field(None, description="The checks selected for this target (all when absent).")
+    panel: PanelFacts = Field(default_factory=PanelFacts)
 
 
 class BrowserInfo(_Model):
@@ -64,6 +68,9 @@ class Navigation(_Model):
     )
     app_ready: bool = False
     ready_ms: float | None = Field(None, description="Time from navigation start to the app shell being ready.")
+    settled_by: str | None = Field(
+        None, description="What ended the wait after the app was ready: signals, settle window, or time limit."
+    )
 
 
 class ResourceLoad(_Model):
@@ -109,6 +116,7 @@ class CifMessage(_Model):
     outcome: str | None = Field(None, description="messageOutcome of an answer (success, failure).")
     value: int | float | str | None = Field(None, description="messageData.value (the mode for setmode).")
     text: str | None = Field(None, description="messageData when it is text (failure messages).")
+    correlation: str | None = Field(None, description="messageCorrelationId: pairs a request with its answer.")
 
 
 class WidgetFrame(_Model):

@@ -57,7 +57,9 @@ def check_settings(config: Config, target: Target) -> CheckSettings:
         channel_providers_pattern=keys.channel_providers_pattern,
         application_extensions_pattern=keys.application_extensions_pattern,
         expected_app=target.app,
-        expect=target.expect.model_dump(),
+        expect=target.expect,
+        checks=target.checks,
+        panel=config.panel,
     )
 
 
@@ -109,7 +111,8 @@ _SIGNALS = """([providersPattern, extensionsPattern, providersKey, extensionsKey
   const panel = typeof Xrm !== "undefined" ? Xrm.Panel : undefined;
   const state = panel && typeof panel.state === "number" ? panel.state : null;
   return {
-    keys,
+    // Only the CIF keys count as progress: a real org keeps writing other keys (telemetry, caches).
+    keys: keys.filter((k) => k === providers || k === extensions),
     providers: providers === undefined ? null : (sessionStorage.getItem(providers) || "").trim().slice(0, 64),
     extensionsPresent: extensions !== undefined,
     extensionsMentionLibrary: extensions !== undefined &&
@@ -131,7 +134,7 @@ def _widgets_decided(page: Page, config: Config, network: NetworkRecorder) -> tu
     states = []
     for element in widget_elements(page, config.selectors):
         frame = element.content_frame()
-        src = redact_url(element.get_attribute("src") or "")
+        src = redact_url(element.evaluate("(frame) => frame.src || ''") or "")
         observed = observed_in(frame)
         init_done = bool(observed and observed["initDone"])
         failed = frame is None or frame.url.startswith("chrome-error:") or network.document_failed(src)
@@ -140,7 +143,7 @@ def _widgets_decided(page: Page, config: Config, network: NetworkRecorder) -> tu
     return decided, tuple(states)
 
 
-def _settle(page: Page, config: Config, settings: CheckSettings, network: NetworkRecorder) -> None:
+def _settle(page: Page, config: Config, settings: CheckSettings, network: NetworkRecorder) -> str:
     """Wait until every signal the evidence needs is decided, then a short quiet moment for late mode changes.
 
     Signals: the CIF library's answer (or the profile showing it will never be requested), both storage keys
@@ -157,6 +160,8 @@ def _settle(page: Page, config: Config, settings: CheckSettings, network: Networ
     ]
     quiet_s = config.timeouts.quiet_ms / 1000
     settle_s = config.timeouts.settle_ms / 1000
+    # A page that never stops changing (a busy real org) still ends here.
+    limit = time.monotonic() + config.timeouts.settle_max_ms / 1000
     last_state: object = None
     changed_at = time.monotonic()
     while True:
@@ -180,9 +185,11 @@ def _settle(page: Page, config: Config, settings: CheckSettings, network: Networ
                 library_decided and panel_decided and signals["extensionsPresent"]
             )
             if library_decided and panel_decided and keys_decided and now - changed_at >= quiet_s:
-                return
+                return "every signal"
         if now - changed_at >= settle_s:
-            return
+            return "settle window"
+        if now >= limit:
+            return "time limit"
         page.wait_for_timeout(POLL_MS)
 
 
@@ -249,7 +256,7 @@ def gather_on_page(page: Page, opened: OpenedTarget, config: Config, browser: Br
     open_app(page, opened, config, navigation, started)
     if navigation.app_ready:
         try:
-            _settle(page, config, settings, network)
+            navigation.settled_by = _settle(page, config, settings, network)
         except PlaywrightError as error:
             navigation.error = str(error).splitlines()[0]
     navigation.redirects = [

@@ -37,17 +37,31 @@ def all_checks() -> list[Check]:
     return [REGISTRY[check_id] for check_id in ORDER]
 
 
+def _with_prerequisites(selected: set[str]) -> set[str]:
+    needed = set(selected)
+    for check_id in ORDER[::-1]:  # prerequisites come earlier in the order
+        if check_id in needed:
+            needed.update(REGISTRY[check_id].prerequisites)
+    return needed
+
+
 def run_checks(evidence: Evidence, selected: Iterable[str] | None = None) -> list[CheckResult]:
-    wanted = set(selected) if selected is not None else None
+    """The selected checks' verdicts (all checks when None). Prerequisites of a selected check are judged
+    too, so that a check is still skipped when its prerequisite fails, but only the selected are returned."""
+    wanted = set(selected) if selected is not None else set(ORDER)
+    judged = _with_prerequisites(wanted)
     results: dict[str, CheckResult] = {}
     for check in all_checks():
-        if wanted is None or check.id in wanted:
+        if check.id in judged:
             results[check.id] = evaluate(check, evidence, results)
-    return list(results.values())
+    return [result for check_id, result in results.items() if check_id in wanted]
 
 
 def judge_target(evidence: Evidence, selected: Iterable[str] | None = None) -> TargetResult:
-    """The verdicts on one target's evidence, as every output shows them."""
+    """The verdicts on one target's evidence, as every output shows them; by default on the checks the
+    target selected when its evidence was gathered."""
+    if selected is None:
+        selected = evidence.settings.checks
     return TargetResult(
         target=evidence.target.name,
         url=evidence.target.url,

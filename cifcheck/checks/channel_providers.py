@@ -48,12 +48,10 @@ def _providers_table(providers: list) -> Detail:
 def _missing_expectations(evidence: Evidence, providers: list) -> list[str]:
     expect = evidence.settings.expect
     known = {name.lower() for p in providers for name in (p.name, p.unique_name, p.label) if name}
-    missing = [f"provider {name}" for name in expect.get("providers", []) if name.lower() not in known]
+    missing = [f"provider {name}" for name in expect.providers if name.lower() not in known]
     urls = [p.channel_url.lower() for p in providers]
     missing += [
-        f"channel URL {prefix}"
-        for prefix in expect.get("channel_urls", [])
-        if not any(u.startswith(prefix.lower()) for u in urls)
+        f"channel URL {prefix}" for prefix in expect.channel_urls if not any(u.startswith(prefix.lower()) for u in urls)
     ]
     return missing
 

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from cifcheck.checks.profile import channel_providers
 from cifcheck.checks.registry import Verdict, check
+from cifcheck.config import PanelFacts
 from cifcheck.evidence import Evidence, PanelEvidence
 from cifcheck.results import Detail
 
-MODES = {0: "minimized", 1: "docked", 2: "hidden", 3: "collapsed"}
-MINIMIZED_HEIGHT = 60  # the 2023 host minimized the panel to a 34 px bar
-
-SET_MODE_1 = (
-    "The channel provider must call Microsoft.CIFramework.setMode(1) once its widget has initialised (after "
-    "CIFInitDone) so the panel docks. "
-)
+SET_MODE = {"docked": 1, "minimized": 0, "hidden": 2, "collapsed": 3}
 SEVERAL = (
     "With several providers, setMode is not supported on the home session: agents open a provider's session, "
     "or the target's expect.panel_mode should say what the home session shows. "
@@ -24,22 +19,37 @@ DELIBERATE = (
 )
 
 
-def geometry_mode(panel: PanelEvidence, min_width: int) -> str:
+def set_mode_fix(wanted: str) -> str:
+    return (
+        f"The channel provider must call Microsoft.CIFramework.setMode({SET_MODE[wanted]}) once its widget has "
+        f"initialised (after CIFInitDone) so the panel is {wanted}. "
+    )
+
+
+def geometry_mode(panel: PanelEvidence, facts: PanelFacts) -> str:
     if not panel.visible or not panel.in_viewport or panel.box is None:
         return "hidden"
-    if panel.box.height < MINIMIZED_HEIGHT:
+    if panel.box.height <= facts.minimized_max_height:
         return "minimized"
-    if panel.box.width < min_width:
+    if panel.box.width <= facts.collapsed_max_width:
         return "collapsed"
     return "docked"
 
 
+def get_mode_answers(panel: PanelEvidence) -> list[int | float | str]:
+    """What the host answered to the widgets' getMode requests (requests and answers paired by correlation id)."""
+    asked = {m.correlation for m in panel.host_messages if m.type == "getmode" and m.correlation}
+    return [
+        m.value
+        for widget in panel.widgets
+        for m in widget.messages
+        if m.correlation in asked and m.outcome == "success" and m.value is not None
+    ]
+
+
 def _facts(panel: PanelEvidence, mode: str, source: str) -> Detail:
-    size = (
-        f"{panel.box.width:.0f} x {panel.box.height:.0f} px at ({panel.box.x:.0f}, {panel.box.y:.0f})"
-        if panel.box
-        else None
-    )
+    box = panel.box
+    size = f"{box.width:.0f} x {box.height:.0f} px at ({box.x:.0f}, {box.y:.0f})" if box else None
     set_modes = [m.value for m in panel.host_messages if m.type == "setmode"]
     return Detail(
         kind="facts",
@@ -49,6 +59,7 @@ def _facts(panel: PanelEvidence, mode: str, source: str) -> Detail:
             "Decided from": source,
             "Xrm.Panel.state": panel.xrm_state,
             "setMode calls seen": ", ".join(str(v) for v in set_modes) or "none",
+            "getMode answers seen": ", ".join(str(v) for v in get_mode_answers(panel)) or "none",
             "Panel frame": panel.selector,
             "Visible": panel.visible,
             "Size": size,
@@ -59,12 +70,19 @@ def _facts(panel: PanelEvidence, mode: str, source: str) -> Detail:
     )
 
 
+def _mode(panel: PanelEvidence, facts: PanelFacts, geometry: str) -> tuple[str, str]:
+    if panel.xrm_state is not None:
+        return facts.modes.get(str(panel.xrm_state), f"unknown ({panel.xrm_state})"), "Xrm.Panel.state and geometry"
+    return geometry, "the panel's geometry (Xrm.Panel.state is not readable)"
+
+
 @check(
     id="panel.docked",
     title="Communication panel docked",
     failure_title="Communication panel not docked",
-    remediation=SET_MODE_1 + DELIBERATE,
-    checked="Reads the panel's mode (Xrm.Panel.state) and the panel frame's geometry, and takes a cropped screenshot.",
+    checked="Reads the panel's mode (Xrm.Panel.state, the answers to getMode) and the panel frame's geometry, and "
+    "takes a cropped screenshot.",
+    remediation=set_mode_fix("docked") + DELIBERATE,
     doc_step="Verify step 3: the communication panel is visible and docked (the provider calls setMode(1))",
     requires=("panel",),
     prerequisites=("session.signed_in", "cif.library_loaded", "profile.channel_providers"),
@@ -72,9 +90,8 @@ def _facts(panel: PanelEvidence, mode: str, source: str) -> Detail:
 def judge(evidence: Evidence) -> Verdict:
     panel = evidence.panel
     assert panel is not None
-    expect = evidence.settings.expect
-    wanted = expect.get("panel_mode", "docked")
-    min_width, min_height = expect.get("min_panel_width", 300), expect.get("min_panel_height", 200)
+    expect, facts = evidence.settings.expect, evidence.settings.panel
+    wanted = expect.panel_mode
     if not panel.found:
         return Verdict(
             "fail",
@@ -83,35 +100,30 @@ def judge(evidence: Evidence) -> Verdict:
             "provider record may be missing or out of sync (remove and re-add it in the app profile). If the "
             "panel's markup changed, override selectors.panel_frame in playwright.config.json.",
         )
-    geometry = geometry_mode(panel, min_width)
-    if panel.xrm_state is None:
-        mode, source = geometry, "the panel's geometry (Xrm.Panel.state is not readable)"
-    else:
-        mode, source = MODES.get(panel.xrm_state, f"unknown ({panel.xrm_state})"), "Xrm.Panel.state and geometry"
+    geometry = geometry_mode(panel, facts)
+    mode, source = _mode(panel, facts, geometry)
     details = [_facts(panel, mode, source)]
     if panel.screenshot_png_base64:
         details.append(Detail(kind="image", title="Panel screenshot", image_png_base64=panel.screenshot_png_base64))
     if mode == "docked" and geometry != "docked":
         return Verdict("fail", f"Xrm.Panel.state says docked, but the panel frame looks {geometry}.", details)
+    requested = [m.value for m in panel.host_messages if m.type == "setmode"]
+    by_provider = f" by the provider (it called setMode({requested[-1]}))" if requested else ""
     if mode != wanted:
-        providers = channel_providers(evidence)
-        several = SEVERAL if providers and len(providers) > 1 else ""
-        state = f" (Xrm.Panel.state = {panel.xrm_state})" if panel.xrm_state is not None else ""
-        return Verdict(
-            "fail",
-            f"The communication panel is {mode}{state}, not {wanted}.",
-            details,
-            remediation=SET_MODE_1 + several + DELIBERATE,
-        )
+        several = SEVERAL if len(channel_providers(evidence) or []) > 1 else ""
+        state = f", Xrm.Panel.state = {panel.xrm_state}" if panel.xrm_state is not None else ""
+        fix = (set_mode_fix(wanted) if wanted in SET_MODE else "") + several + DELIBERATE
+        return Verdict("fail", f"The communication panel is {mode}{by_provider}{state}, not {wanted}.", details, fix)
     if wanted != "docked":
-        return Verdict("pass", f"The panel is {mode}, as this target expects (set by the provider).", details)
+        return Verdict("pass", f"The panel is {mode}{by_provider}, as this target expects.", details)
     assert panel.box is not None
-    if panel.box.width < min_width or panel.box.height < min_height:
+    if panel.box.width < expect.min_panel_width or panel.box.height < expect.min_panel_height:
         return Verdict(
             "fail",
             f"The panel is docked but only {panel.box.width:.0f} x {panel.box.height:.0f} px "
-            f"(this target expects at least {min_width} x {min_height}).",
+            f"(this target expects at least {expect.min_panel_width} x {expect.min_panel_height}).",
             details,
-            remediation="Widen the browser window or lower expect.min_panel_width / min_panel_height.",
+            remediation="Widen the browser window (browser.viewport_width) or lower expect.min_panel_width / "
+            "expect.min_panel_height for this target.",
         )
     return Verdict("pass", f"The panel is docked: {panel.box.width:.0f} x {panel.box.height:.0f} px, visible.", details)

@@ -46,8 +46,10 @@ def parse_json(text: str) -> tuple[Any, str | None]:
     """The parsed value, or None with the parser's complaint. JSON encoded twice is decoded twice."""
     try:
         value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as error:
-        return None, f"not JSON ({error})" if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+    except json.JSONDecodeError as error:
+        return None, f"not JSON ({error})"
+    except (ValueError, RecursionError) as error:  # a number too long to convert, or nesting too deep
+        return None, f"not usable JSON ({str(error)[:80] or 'nested too deeply'})"
     if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
         return parse_json(value)
     return value, None

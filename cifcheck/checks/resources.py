@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from cifcheck.evidence import ResourceLoad
 
 
 def file_name(url: str) -> str:
     """The last path segment, lower-cased: the cache-token prefix and the query do not matter."""
-    return unquote(urlsplit(url).path).rsplit("/", 1)[-1].lower()
+    try:
+        path = urlsplit(url).path
+    except ValueError:  # not a URL at all: read it as a path
+        path = url.split("?", 1)[0]
+    return unquote(path).rsplit("/", 1)[-1].lower()
 
 
 def host(url: str) -> str:
@@ -17,6 +21,20 @@ def host(url: str) -> str:
         return (urlsplit(url).hostname or "").lower()
     except ValueError:
         return ""
+
+
+def canonical(url: str) -> str:
+    """A URL as the browser requests it: scheme and host lower-cased, an empty path as "/", spaces encoded.
+
+    Frame src attributes and configured channel URLs are written by people; request URLs are canonical."""
+    try:
+        parts = urlsplit(url.strip())
+        netloc = parts.netloc.lower()
+    except ValueError:
+        return url
+    return urlunsplit(parts._replace(scheme=parts.scheme.lower(), netloc=netloc, path=parts.path or "/")).replace(
+        " ", "%20"
+    )
 
 
 def succeeded(load: ResourceLoad) -> bool:

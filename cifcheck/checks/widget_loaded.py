@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from cifcheck.checks.profile import channel_providers
 from cifcheck.checks.registry import Verdict, check
-from cifcheck.checks.resources import file_name, host, outcome, succeeded
+from cifcheck.checks.resources import canonical, file_name, host, outcome, succeeded
 from cifcheck.evidence import Evidence, ResourceLoad, WidgetFrame
 from cifcheck.results import Detail
 
@@ -54,7 +54,8 @@ def _chain(resources: list[ResourceLoad], url: str) -> list[ResourceLoad]:
     documents = [load for load in resources if load.resource_type == "document"]
     chain: list[ResourceLoad] = []
     while url and len(chain) < 10:
-        load = next((d for d in documents if d.url == url and d not in chain), None)
+        wanted = canonical(url)
+        load = next((d for d in documents if canonical(d.url) == wanted and d not in chain), None)
         if load is None:
             break
         chain.append(load)
@@ -89,7 +90,11 @@ def _finding(widget: WidgetFrame, evidence: Evidence) -> Finding | None:
             f"domain ({host(widget.src)}) nor a trusted domain.",
             FIX_TRUSTED,
         )
-    library = [load for load in resources if file_name(load.url) == WIDGET_LIBRARY and load.frame_url == final.url]
+    library = [
+        load
+        for load in resources
+        if file_name(load.url) == WIDGET_LIBRARY and canonical(load.frame_url) == canonical(final.url)
+    ]
     if not library:
         return Finding(f"{name}: the page never requested msdyn_ciLibrary.js.", FIX_LIBRARY)
     if not any(succeeded(load) for load in library):
@@ -152,9 +157,9 @@ def judge(evidence: Evidence) -> Verdict:
     details = [_table(widgets, evidence)]
     findings = [finding for widget in widgets if (finding := _finding(widget, evidence))]
     providers = channel_providers(evidence)
-    framed = {w.src for w in widgets} | {w.title for w in widgets}
+    framed = {canonical(w.src) for w in widgets} | {w.title for w in widgets}
     for provider in providers or []:
-        if provider.channel_url not in framed and (provider.label or provider.name) not in framed:
+        if canonical(provider.channel_url) not in framed and (provider.label or provider.name) not in framed:
             findings.append(Finding(f"{provider.display}: configured, but the panel has no frame for it.", FIX_URL))
     if findings:
         reason = " ".join(f.reason for f in findings)

@@ -18,7 +18,9 @@
       origin: String(event.origin),
       type: typeof data.messageType === "string" ? data.messageType : null,
       outcome: typeof data.messageOutcome === "string" ? data.messageOutcome : null,
-      value: payload && typeof payload === "object" && "value" in payload ? payload.value : null,
+      value: typeof payload === "number" ? payload
+        : payload && typeof payload === "object" && "value" in payload ? payload.value : null,
+      correlation: typeof data.messageCorrelationId === "string" ? data.messageCorrelationId : null,
       text: typeof payload === "string" ? payload.slice(0, 500) : null,
     });
   }, true);

@@ -44,7 +44,8 @@ _READ_PANEL = """([panelSelector, collapseSelector, expandSelector]) => {
 _READ_WIDGET_ELEMENT = """(element) => {
   const r = element.getBoundingClientRect();
   const tab = element.closest("[role=tabpanel]");
-  return { title: element.title || "", src: element.getAttribute("src") || "", tab_id: tab ? tab.id : "",
+  // The src property is the absolute URL as the browser requests it; the attribute is as the host wrote it.
+  return { title: element.title || "", src: element.src || element.getAttribute("src") || "", tab_id: tab ? tab.id : "",
            visible: r.width > 0 && r.height > 0 && (element.checkVisibility ? element.checkVisibility() : true),
            box: { x: r.x, y: r.y, width: r.width, height: r.height } };
 }"""

@@ -45,14 +45,15 @@ def _replace_latest(output_dir: Path, run_dir: Path) -> None:
         shutil.copytree(run_dir, latest)
 
 
-def _redacted(model: ModelT) -> ModelT:
+def redacted(model: ModelT) -> ModelT:
+    """A copy of a result or evidence model with every string redacted: what may be written or shown."""
     return type(model).model_validate(redact_values(model.model_dump(mode="json")))
 
 
 def write_run(result: RunResult, evidence: list[Evidence], output_dir: str | Path) -> Path:
     """Write every output of a run; all of it is redacted once more on the way to disk."""
-    result = _redacted(result)
-    evidence = [_redacted(item) for item in evidence]
+    result = redacted(result)
+    evidence = [redacted(item) for item in evidence]
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     run_dir = output_dir / result.run_id

@@ -7,7 +7,7 @@ import json
 import jinja2
 
 from cifcheck.evidence import Evidence
-from cifcheck.redact import redact_text
+from cifcheck.redact import redact_text, redact_values
 from cifcheck.results import RunResult
 
 MAX_SHOWN = 4_000
@@ -21,24 +21,29 @@ ENVIRONMENT = jinja2.Environment(
 )
 
 
-def _shown(value: object, limit: int = MAX_SHOWN) -> str:
+def _truncated(text: str, limit: int) -> str:
+    return f"{text[:limit]}… ({len(text):,} characters in all)" if len(text) > limit else text
+
+
+def _shown(value: object) -> str:
     """A value as shown in the report: redacted, and truncated with its full length stated."""
-    text = "—" if value is None or value == "" else str(value)
-    text = redact_text(text)
-    if len(text) > limit:
-        return f"{text[:limit]}… ({len(text):,} characters in all)"
-    return text
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return _truncated(redact_text(str(value)), MAX_SHOWN)
 
 
 ENVIRONMENT.filters["shown"] = _shown
+ENVIRONMENT.filters["truncated"] = _truncated
 
 
 def _raw(item: Evidence) -> str:
-    """The evidence as JSON for the raw section; the screenshot is shown as an image already."""
+    """The evidence as redacted, indented JSON for the raw section; the screenshot is shown as an image already."""
     data = item.model_dump(mode="json")
     if item.panel and item.panel.screenshot_png_base64:
         data["panel"]["screenshot_png_base64"] = f"(PNG, {len(item.panel.screenshot_png_base64):,} base64 characters)"
-    return json.dumps(data, indent=2)
+    return json.dumps(redact_values(data), indent=2, ensure_ascii=False)
 
 
 def render_html(result: RunResult, evidence: list[Evidence]) -> str:

@@ -204,6 +204,7 @@ class SandboxApp:
             "org": {"url": self.urls.org(scenario.name), "uniqueName": scenario.name, "id": ORG_ID},
             "user": {"id": USER_ID, "name": user},
             "cacheToken": CACHE_TOKEN,
+            "busy": scenario.busy,
             "appReadyMs": scenario.app_ready_ms if self.state.app_ready_ms is None else self.state.app_ready_ms,
             "storage": {
                 "prefix": scenario.storage_key_prefix,

@@ -62,6 +62,8 @@ class Scenario:
     storage_format: StorageFormat = "camel"
     cif1_active: bool = False
     signed_out: bool = False
+    # The app keeps writing unrelated session storage keys and polling the Web API, as real orgs do.
+    busy: bool = False
     # Client-side boot time of the app shell, and server-side delay of the CIF library response.
     app_ready_ms: int = 0
     library_delay_ms: int = 0
@@ -260,6 +262,14 @@ def _catalogue() -> list[Scenario]:
             app_ready_ms=2000,
             library_delay_ms=500,
             tags=("healthy", "slow"),
+        ),
+        replace(
+            healthy,
+            name="busy-org",
+            description="A healthy org that never goes quiet: it keeps writing telemetry keys to session storage "
+            "and polling the Web API.",
+            busy=True,
+            tags=("healthy",),
         ),
         replace(
             healthy,

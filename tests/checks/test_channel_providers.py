@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from cifcheck.config import Expectations
 from tests.evidence_factory import PROVIDERS, healthy_evidence, storage
 
 CHECK = "profile.channel_providers"
@@ -95,7 +96,7 @@ def test_json_encoded_twice_is_read(judge):
 
 def test_an_expected_provider_that_is_absent_fails(judge):
     evidence = healthy_evidence()
-    evidence.settings.expect = {"providers": ["fabrikam_chat"]}
+    evidence.settings.expect = Expectations(providers=["fabrikam_chat"])
     result = judge(CHECK, evidence)
     assert result.status == "fail"
     assert "expects provider fabrikam_chat" in result.reason
@@ -103,13 +104,13 @@ def test_an_expected_provider_that_is_absent_fails(judge):
 
 def test_expected_providers_match_by_label_or_unique_name_ignoring_case(judge):
     evidence = healthy_evidence()
-    evidence.settings.expect = {"providers": ["CONTOSO_SOFTPHONE", "contoso phone"]}
+    evidence.settings.expect = Expectations(providers=["CONTOSO_SOFTPHONE", "contoso phone"])
     assert judge(CHECK, evidence).status == "pass"
 
 
 def test_an_expected_channel_url_prefix_must_match(judge):
     evidence = healthy_evidence()
-    evidence.settings.expect = {"channel_urls": ["https://oc-cdn-ocprod.azureedge.net/"]}
+    evidence.settings.expect = Expectations(channel_urls=["https://oc-cdn-ocprod.azureedge.net/"])
     result = judge(CHECK, evidence)
     assert result.status == "fail"
     assert "channel URL https://oc-cdn-ocprod.azureedge.net/" in result.reason

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from cifcheck.config import Expectations
 from cifcheck.evidence import Box
 from tests.evidence_factory import PROVIDERS, healthy_evidence
 
@@ -28,7 +29,7 @@ def test_a_mode_the_target_expects_passes(judge):
     evidence = healthy_evidence()
     evidence.panel.xrm_state = 2
     evidence.panel.visible = False
-    evidence.settings.expect = {"panel_mode": "hidden"}
+    evidence.settings.expect = Expectations(panel_mode="hidden")
     result = judge(CHECK, evidence)
     assert result.status == "pass"
     assert "as this target expects" in result.reason
@@ -68,7 +69,7 @@ def test_without_xrm_the_mode_comes_from_geometry(judge):
 
 def test_narrower_than_the_configured_minimum_fails(judge):
     evidence = healthy_evidence()
-    evidence.settings.expect = {"min_panel_width": 500}
+    evidence.settings.expect = Expectations(min_panel_width=500)
     result = judge(CHECK, evidence)
     assert result.status == "fail"
 

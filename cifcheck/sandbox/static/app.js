@@ -133,6 +133,11 @@
     // Unified Interface rewrites main.aspx?appname=... to the app id once the app is known.
     history.replaceState(null, "", "main.aspx?appid=" + boot.app.id + "&pagetype=dashboard");
     mark("app-ready");
+    if (boot.busy) {
+      let beat = 0;
+      setInterval(() => sessionStorage.setItem("telemetry." + (beat++ % 50), String(Date.now())), 150);
+      setInterval(() => fetch("/api/data/v9.2/WhoAmI").catch(() => {}), 500);
+    }
     loadProfile().catch((error) => { mark("profile-failed", String(error)); console.error(error); });
   }
 
