@@ -4,6 +4,7 @@ so that `cifcheck --help` answers at once."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -74,10 +75,16 @@ def run(
         if unknown:
             raise BadInput(f"--target: no target named {', '.join(unknown)} in {config_path}")
         config.targets = [t for t in config.targets if t.name in target_names]
-    from cifcheck.report import redacted, write_run
+    from cifcheck.report import redacted
+    from cifcheck.runner import check_targets
     from cifcheck.runner import run as run_targets
     from cifcheck.terminal import Terminal
 
+    try:
+        check_targets(config)
+    except ConfigError as error:
+        raise BadInput(f"{config_path}: {error}") from None
+    reports = _writable_folder(output_dir or config.output_dir, "--output" if output_dir else "output_dir")
     terminal = Terminal(quiet=quiet, as_json=as_json)
     try:
         output = run_targets(config, progress=terminal.progress)
@@ -87,9 +94,31 @@ def run(
         raise BadInput(str(error)) from None
     except PlaywrightError as error:  # the browser would not start, or --cdp found nothing to attach to
         raise BadInput(f"browser: {str(error).splitlines()[0]}") from None
-    run_dir = write_run(output.result, output.evidence, output_dir or config.output_dir)
+    run_dir = _write(output.result, output.evidence, reports)
     terminal.summary(redacted(output.result), run_dir)
     sys.exit(output.result.exit_code)
+
+
+def _writable_folder(folder: str, option: str) -> Path:
+    """The reports folder, created if needed, or one line saying why it cannot be used (before any work)."""
+    path = Path(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".cifcheck-write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise BadInput(f"{option}: cannot write reports to {folder}: {error.strerror or error}") from None
+    return path
+
+
+def _write(result, evidence, reports: Path) -> Path:
+    from cifcheck.report import write_run
+
+    try:
+        return write_run(result, evidence, reports)
+    except OSError as error:
+        raise BadInput(f"cannot write the report to {reports}: {error.strerror or error}") from None
 
 
 @cli.command()
@@ -137,14 +166,14 @@ def _scenario_app(scenario: str) -> str:
 def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool, as_json: bool) -> None:
     """Re-judge saved evidence.json files offline and render a new report (no browser, no org)."""
     from cifcheck.offline import EvidenceError, rejudge
-    from cifcheck.report import redacted, write_run
+    from cifcheck.report import redacted
     from cifcheck.terminal import Terminal
 
     try:
         result, evidence = rejudge([Path(p) for p in evidence_files])
     except EvidenceError as error:
         raise BadInput(str(error)) from None
-    run_dir = write_run(result, evidence, output_dir)
+    run_dir = _write(result, evidence, _writable_folder(output_dir, "--output"))
     terminal = Terminal(quiet=quiet, as_json=as_json)
     terminal.summary(redacted(result), run_dir)
     sys.exit(result.exit_code)
@@ -215,7 +244,9 @@ def sandbox_list() -> None:
 
 @sandbox.command("serve")
 @click.option("--scenario", default="healthy-csw", show_default=True, help="Scenario whose app URL to print.")
-@click.option("--port", default=8400, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
+@click.option(
+    "--port", default=8400, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (0: any free)."
+)
 @click.option("--latency-ms", default=0, show_default=True, help="Delay added to every response.")
 @click.option("--app-ready-ms", type=int, default=None, help="App shell boot time for every scenario.")
 @click.option("--library-delay-ms", type=int, default=None, help="CIF library answer delay for every scenario.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from pydantic import ValidationError
 
 from cifcheck import __version__
 from cifcheck.checks import judge_target
+from cifcheck.config import parse_json_text
 from cifcheck.evidence import Evidence
 from cifcheck.results import RunResult
 from cifcheck.runner import new_run_id
@@ -21,13 +21,14 @@ class EvidenceError(Exception):
 
 def load_evidence(path: Path) -> Evidence:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise EvidenceError(f"{path}: evidence file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise EvidenceError(f"{path}: cannot read evidence file: {error}") from None
-    except json.JSONDecodeError as error:
-        raise EvidenceError(f"{path}: not valid JSON: {error.msg} at line {error.lineno}") from None
+    except UnicodeDecodeError:
+        raise EvidenceError(f"{path}: not UTF-8 text") from None
+    except OSError as error:
+        raise EvidenceError(f"{path}: cannot read evidence file: {error.strerror}") from None
+    data = parse_json_text(text, str(path), EvidenceError)
     try:
         return Evidence.model_validate(data)
     except ValidationError as error:
@@ -38,6 +39,10 @@ def load_evidence(path: Path) -> Evidence:
 
 def rejudge(paths: list[Path]) -> tuple[RunResult, list[Evidence]]:
     evidence = [load_evidence(path) for path in paths]
+    names = [item.target.name for item in evidence]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise EvidenceError(f"{', '.join(repeated)}: more than one evidence file for this target; give each once")
     targets = [judge_target(item) for item in evidence]
     now = datetime.now(UTC)
     result = RunResult(

@@ -36,13 +36,21 @@ class SavedSessionError(Exception):
     """A storage state file that cannot be used: reported as the target's `error`, with the refresh hint."""
 
 
-def validate_selection(config: Config) -> None:
-    """Check ids in targets must exist; a typo would otherwise silently check nothing."""
+def check_targets(config: Config) -> None:
+    """What the config models cannot know: check ids exist, sandbox scenarios exist, credentials are readable.
+
+    Found before any browser starts, so bad input never costs a run."""
+    from cifcheck.sandbox.scenarios import SCENARIOS
+
     for index, target in enumerate(config.targets):
         for check_id in target.checks or []:
             if check_id not in REGISTRY:
                 known = ", ".join(REGISTRY)
                 raise ConfigError(f"targets[{index}].checks: unknown check id {check_id!r} (known: {known})")
+        if target.is_sandbox and target.sandbox_scenario not in SCENARIOS:
+            known = ", ".join(SCENARIOS)
+            raise ConfigError(f"targets[{index}].url: unknown sandbox scenario {target.sandbox_scenario!r} ({known})")
+        load_secrets(target.credentials or config.auth.credentials)
 
 
 def new_run_id(now: datetime) -> str:
@@ -189,9 +197,7 @@ def run(
 ) -> RunOutput:
     """Validate every target. `sandbox` (a running sandbox server) and `browser` (a launched browser, left open)
     are reused when given, as the test suite and a pytest plugin do."""
-    validate_selection(config)
-    for target in config.targets:  # bad credentials settings are bad input: found before any browser starts
-        load_secrets(target.credentials or config.auth.credentials)
+    check_targets(config)
     started_at = datetime.now(UTC)
     started = time.monotonic()
     results: list[TargetResult] = []

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -106,3 +108,68 @@ def test_help_does_not_import_the_browser_or_model_libraries():
     code = f"import sys, cifcheck.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def _config_file(tmp_path: Path, content: bytes) -> Path:
+    path = tmp_path / "broken.json"
+    path.write_bytes(content)
+    return path
+
+
+BAD_CONFIGS = {
+    "not UTF-8": (b'{"targets": [{"name": "\xff"}]}', "not UTF-8 text"),
+    "a number too long": (b'{"targets": [], "x": ' + b"9" * 5000 + b"}", "not usable JSON"),
+    "nesting too deep": (b"[" * 100_000 + b"]" * 100_000, "not usable JSON"),
+    "a password in the org URL": (
+        json.dumps({"targets": [{"name": "a", "url": "https://admin:Hunter2@contoso.crm.dynamics.com"}]}).encode(),
+        "targets[0].url: must not contain a user name or password",
+    ),
+    "an empty check list": (
+        json.dumps({"targets": [{"name": "a", "url": "sandbox://healthy-csw", "checks": []}]}).encode(),
+        "targets[0].checks",
+    ),
+    "an unknown sandbox scenario": (
+        json.dumps({"targets": [{"name": "a", "url": "sandbox://no-such-org"}]}).encode(),
+        "targets[0].url: unknown sandbox scenario 'no-such-org'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_CONFIGS, ids=list(BAD_CONFIGS))
+def test_bad_config_files_are_one_line_naming_the_file_and_exit_2(tmp_path, case):
+    content, expected = BAD_CONFIGS[case]
+    config = _config_file(tmp_path, content)
+    done = cifcheck("run", "--config", str(config), "--output", str(tmp_path / "reports"))
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert done.stderr.startswith(f"cifcheck: {config}: ") and expected in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_an_output_folder_that_cannot_be_written_is_bad_input_before_any_run(tmp_path):
+    done = cifcheck("run", "--output", "/proc/cifcheck-reports")
+    assert done.returncode == 2
+    assert done.stderr.startswith("cifcheck: --output: cannot write reports to /proc/cifcheck-reports")
+
+
+def test_a_port_out_of_range_is_bad_input():
+    done = cifcheck("sandbox", "serve", "--port", "99999")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+
+
+def test_evidence_whose_target_name_is_a_path_is_refused(tmp_path):
+    evidence = tmp_path / "evidence.json"
+    evidence.write_text(json.dumps({"target": {"name": "../../escaped", "url": "sandbox://x", "app": "a"}}))
+    done = cifcheck("report", str(evidence), "--output", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert "target.name" in done.stderr
+    assert not (tmp_path / "escaped.json").exists()
+
+
+def test_two_evidence_files_for_one_target_are_refused(tmp_path):
+    evidence = tmp_path / "evidence.json"
+    evidence.write_text(json.dumps({"target": {"name": "same", "url": "sandbox://x", "app": "a"}}))
+    done = cifcheck("report", str(evidence), str(evidence), "--output", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert "more than one evidence file" in done.stderr

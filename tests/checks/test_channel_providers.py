@@ -114,3 +114,9 @@ def test_an_expected_channel_url_prefix_must_match(judge):
     result = judge(CHECK, evidence)
     assert result.status == "fail"
     assert "channel URL https://oc-cdn-ocprod.azureedge.net/" in result.reason
+
+
+def test_a_number_too_long_to_convert_is_a_failure_not_a_crash(judge):
+    result = judge(CHECK, with_providers('[{"name": "x", "sortOrder": ' + "9" * 5000 + "}]"))
+    assert result.status == "fail"
+    assert "not usable JSON" in result.reason

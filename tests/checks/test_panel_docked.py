@@ -78,3 +78,46 @@ def test_the_screenshot_is_part_of_the_evidence(judge):
     evidence = healthy_evidence()
     evidence.panel.screenshot_png_base64 = "iVBORw0KGgo="
     assert any(d.kind == "image" for d in judge(CHECK, evidence).details)
+
+
+def test_a_docked_panel_narrower_than_expected_is_called_docked_but_narrow(judge):
+    evidence = healthy_evidence()
+    evidence.settings.expect = Expectations(min_panel_width=400)
+    result = judge(CHECK, evidence)
+    assert result.status == "fail"
+    assert "docked but only 377 x 720 px" in result.reason
+    assert "setMode" not in result.remediation
+
+
+def test_a_mode_the_provider_asked_for_is_named_as_the_providers(judge):
+    from cifcheck.evidence import CifMessage
+
+    evidence = healthy_evidence()
+    evidence.panel.xrm_state = 2
+    evidence.panel.host_messages = [CifMessage(type="setmode", value=2)]
+    assert "hidden by the provider (it called setMode(2))" in judge(CHECK, evidence).reason
+
+
+def test_when_hidden_is_expected_the_fix_asks_for_setmode_2(judge):
+    evidence = healthy_evidence()
+    evidence.settings.expect = Expectations(panel_mode="hidden")
+    result = judge(CHECK, evidence)
+    assert result.status == "fail"
+    assert "setMode(2)" in result.remediation and "setMode(1)" not in result.remediation
+
+
+def test_getmode_answers_are_part_of_the_evidence(judge):
+    from cifcheck.evidence import CifMessage
+
+    evidence = healthy_evidence()
+    evidence.panel.host_messages = [CifMessage(type="getmode", correlation="cif-1")]
+    evidence.panel.widgets[0].messages = [CifMessage(outcome="success", value=1, correlation="cif-1")]
+    facts = next(d for d in judge(CHECK, evidence).details if d.kind == "facts")
+    assert facts.facts["getMode answers seen"] == "1"
+
+
+def test_the_state_to_mode_mapping_is_configurable(judge):
+    evidence = healthy_evidence()
+    evidence.panel.xrm_state = 0
+    evidence.settings.panel.modes["0"] = "docked"
+    assert judge(CHECK, evidence).status == "pass"

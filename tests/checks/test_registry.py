@@ -56,3 +56,19 @@ def test_only_the_selected_checks_run():
 
 def test_passing_checks_carry_no_remediation():
     assert all(r.remediation == "" for r in run_checks(healthy_evidence()) if r.status == "pass")
+
+
+def test_a_selected_check_is_still_skipped_when_an_unselected_prerequisite_fails():
+    evidence = healthy_evidence()
+    evidence.resources = [r for r in evidence.resources if "channelintegrationframework" not in r.url]
+    results = run_checks(evidence, ["panel.docked", "widget.loaded"])
+    assert [(r.id, r.status) for r in results] == [("panel.docked", "skip"), ("widget.loaded", "skip")]
+    assert "cif.library_loaded" in results[0].reason
+
+
+def test_the_selection_recorded_with_the_evidence_is_used_when_rejudging():
+    from cifcheck.checks import judge_target
+
+    evidence = healthy_evidence()
+    evidence.settings.checks = ["cif.library_loaded"]
+    assert [c.id for c in judge_target(evidence).checks] == ["cif.library_loaded"]

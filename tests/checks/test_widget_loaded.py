@@ -93,3 +93,25 @@ def test_no_frames_at_all_fails(judge):
     evidence = healthy_evidence()
     evidence.panel.widgets = []
     assert judge(CHECK, evidence).status == "fail"
+
+
+def test_channel_urls_are_compared_as_the_browser_requests_them(judge):
+    evidence = healthy_evidence()
+    written = "https://Phone.Contoso.com"
+    evidence.resources[2] = ResourceLoad(url="https://phone.contoso.com/", resource_type="document", status=200)
+    evidence.resources[3] = ResourceLoad(
+        url=WIDGET_LIBRARY_URL, resource_type="script", status=200, frame_url="https://phone.contoso.com/"
+    )
+    evidence.panel.widgets = [widget(src=written, url="https://phone.contoso.com/")]
+    evidence.storage.values["channelProviders"] = evidence.storage.values["channelProviders"].replace(
+        CHANNEL_URL, written
+    )
+    assert judge(CHECK, evidence).status == "pass"
+
+
+def test_a_malformed_url_in_the_evidence_is_judged_not_crashed(judge):
+    evidence = healthy_evidence()
+    evidence.resources.append(ResourceLoad(url="http://[broken", resource_type="script", status=200))
+    assert judge(CHECK, evidence).status == "pass"
+    assert judge("cif.library_loaded", evidence).status == "pass"
+    assert judge("cif.v1_absent", evidence).status == "pass"
