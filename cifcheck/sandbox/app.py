@@ -205,6 +205,7 @@ class SandboxApp:
             "user": {"id": USER_ID, "name": user},
             "cacheToken": CACHE_TOKEN,
             "busy": scenario.busy,
+            "panelMarkup": scenario.panel_markup,
             "appReadyMs": scenario.app_ready_ms if self.state.app_ready_ms is None else self.state.app_ready_ms,
             "storage": {
                 "prefix": scenario.storage_key_prefix,

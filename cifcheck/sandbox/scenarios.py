@@ -62,6 +62,8 @@ class Scenario:
     storage_format: StorageFormat = "camel"
     cif1_active: bool = False
     signed_out: bool = False
+    # "2023": #SidePanelIFrame > #widgetControlDiv > iframe; "variant": no panel id, another container id.
+    panel_markup: Literal["2023", "variant"] = "2023"
     # The app keeps writing unrelated session storage keys and polling the Web API, as real orgs do.
     busy: bool = False
     # Client-side boot time of the app shell, and server-side delay of the CIF library response.
@@ -280,6 +282,28 @@ def _catalogue() -> list[Scenario]:
                 Provider(unique_name="fabrikam_chat", label="Fabrikam Chat", sort_order=2, mode_on_init=None),
             ),
             expect=_expect(profile__channel_providers=Expect("pass", "2 providers")),
+            tags=("healthy",),
+        ),
+        replace(
+            healthy,
+            name="several-providers-set-mode",
+            description="Two providers that both call setMode(1) on the home session, where the host refuses it.",
+            providers=(
+                Provider(),
+                Provider(unique_name="fabrikam_chat", label="Fabrikam Chat", sort_order=2),
+            ),
+            expect=_expect(
+                profile__channel_providers=Expect("pass", "2 providers"),
+                console__cif_errors=Expect("warn", "active provider"),
+            ),
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="panel-markup-variant",
+            description="The panel frame has no id (title only) and the widget container another id: the "
+            "validator must find them by its fallbacks.",
+            panel_markup="variant",
             tags=("healthy",),
         ),
         replace(

@@ -33,10 +33,12 @@
     loadPanel(options) {
       const host = document.getElementById("panelHost");
       const frame = document.createElement("iframe");
-      frame.id = "SidePanelIFrame";
+      // Today's markup is UNKNOWN (cif-facts.md): the "variant" layout drops the 2023 id and keeps the title.
+      if (boot.panelMarkup !== "variant") frame.id = "SidePanelIFrame";
       frame.title = "SidePanelIFrame";
       frame.name = "SidePanelIFrame";
-      frame.src = options.url;
+      frame.src = options.url + (boot.panelMarkup === "variant" ? "?layout=variant" : "");
+      window.__sandbox.panelFrame = frame;
       host.appendChild(frame);
       host.hidden = false;
       applyPanelState(panelState);

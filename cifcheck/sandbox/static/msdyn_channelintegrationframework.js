@@ -20,6 +20,11 @@
   }
 
   // Domains are compared by host name only, the port ignored (cif-facts.md).
+  function homeSessionFocused() {
+    const home = document.getElementById("sessionContainer-session-id-0");
+    return !!home && home.getAttribute("aria-selected") === "true";
+  }
+
   function isRecognisedSender(provider, origin) {
     const sender = hostOf(origin);
     if (!sender) return false;
@@ -28,10 +33,14 @@
     return trusted.some((domain) => hostMatches(hostOf(domain.includes("//") ? domain : "http://" + domain), sender));
   }
 
+  function widgetFrames() {
+    const container = window.__sandbox.panelFrame;
+    if (!container || !container.contentDocument) return [];
+    return [...container.contentDocument.querySelectorAll("iframe[data-provider-id]")];
+  }
+
   function providerForSource(source) {
-    const container = document.getElementById("SidePanelIFrame");
-    if (!container || !container.contentDocument) return null;
-    for (const frame of container.contentDocument.querySelectorAll("#widgetControlDiv iframe")) {
+    for (const frame of widgetFrames()) {
       if (frame.contentWindow === source) {
         return Microsoft.CIFramework.Internal.providers.find((p) => p.msdyn_channelproviderid === frame.dataset.providerId);
       }
@@ -57,13 +66,20 @@
       return;
     }
     mark("message", message.messageType);
+    const severalOnHome = Microsoft.CIFramework.Internal.providers.length > 1 && homeSessionFocused();
     switch (message.messageType) {
       case "setmode":
+        // "Not supported on the home session when several providers are configured" (CIF 2.0 reference).
+        if (severalOnHome) {
+          respond(event, "failure", "This operation can be performed from the active provider", message.messageCorrelationId);
+          return;
+        }
         Xrm.Panel.state = message.messageData.value;
         respond(event, "success", null, message.messageCorrelationId);
         return;
       case "getmode":
-        respond(event, "success", Xrm.Panel.state, message.messageCorrelationId);
+        // Documented to return 0 (minimized) or 1 (docked) only.
+        respond(event, "success", Xrm.Panel.state === 1 ? 1 : 0, message.messageCorrelationId);
         return;
       case "getenvironment": {
         const context = Xrm.Utility.getGlobalContext();
@@ -81,9 +97,7 @@
   }
 
   function broadcastMode(value) {
-    const container = document.getElementById("SidePanelIFrame");
-    if (!container || !container.contentDocument) return;
-    for (const frame of container.contentDocument.querySelectorAll("#widgetControlDiv iframe")) {
+    for (const frame of widgetFrames()) {
       const provider = Microsoft.CIFramework.Internal.providers.find((p) => p.msdyn_channelproviderid === frame.dataset.providerId);
       frame.contentWindow.postMessage(
         { messageType: "onmodechanged", messageData: { value }, isEventFlag: true }, new URL(provider.msdyn_channelurl).origin);
