@@ -118,7 +118,7 @@ def _table(widgets: list[WidgetFrame], evidence: Evidence) -> Detail:
                 "final": chain[-1].url if chain else widget.url,
                 "status": chain[-1].status if chain else None,
                 "init": widget.cif_init_done,
-                "domains": ", ".join(widget.allowed_domains),
+                "domains": ", ".join(dict.fromkeys(widget.allowed_domains)),
             }
         )
     return Detail(
