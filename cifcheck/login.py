@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -123,6 +124,13 @@ def login(
         if headless is None:
             opened, _ = open_target(target, config, sandbox)
             headless = opened.secrets is not None  # a person needs a window; unattended sign-in does not
+        if not headless and sys.platform.startswith("linux") and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        ):
+            raise LoginError(
+                "no display to open a browser window on; sign in on a desktop and copy the saved session here, or "
+                "set CIFCHECK_USERNAME and CIFCHECK_PASSWORD (and CIFCHECK_TOTP_SECRET) for unattended sign-in"
+            )
         options = launch_options(choice, headless)
         with sync_playwright() as playwright:
             try:

@@ -16,7 +16,7 @@ from playwright.sync_api import Error as PlaywrightError
 from cifcheck import __version__
 from cifcheck.browser import find_browser, launch_options
 from cifcheck.checks import REGISTRY, judge_target
-from cifcheck.config import Config, ConfigError, Target
+from cifcheck.config import Config, ConfigError, Credentials, Target
 from cifcheck.credentials import load_secrets
 from cifcheck.evidence import BrowserInfo, Evidence, Navigation, TargetInfo
 from cifcheck.redact import redact_url
@@ -50,7 +50,9 @@ def check_targets(config: Config) -> None:
         if target.is_sandbox and target.sandbox_scenario not in SCENARIOS:
             known = ", ".join(SCENARIOS)
             raise ConfigError(f"targets[{index}].url: unknown sandbox scenario {target.sandbox_scenario!r} ({known})")
-        load_secrets(target.credentials or config.auth.credentials)
+        credentials = credentials_for(target, config)
+        if credentials:
+            load_secrets(credentials)
 
 
 def new_run_id(now: datetime) -> str:
@@ -69,6 +71,14 @@ def sandbox_if_needed(config: Config, running: object | None = None) -> Iterator
         yield server
 
 
+def credentials_for(target: Target, config: Config) -> Credentials | None:
+    """Where this target's sign-in secrets are. A sandbox target uses only credentials it names itself: the
+    account in CIFCHECK_USERNAME is for the user's real org, never typed into the sandbox's sign-in page."""
+    if target.is_sandbox:
+        return target.credentials
+    return target.credentials or config.auth.credentials
+
+
 def storage_state_path(target: Target, config: Config) -> Path:
     return Path(target.storage_state or config.auth.storage_state)
 
@@ -79,7 +89,7 @@ def open_target(target: Target, config: Config, sandbox: object | None) -> tuple
     A sandbox target without a saved session of its own gets a session the sandbox issues, as a saved sign-in
     would give; one that names a storage state uses it, so sign-in and expiry are tested for real.
     """
-    secrets = load_secrets(target.credentials or config.auth.credentials)
+    secrets = load_secrets(credentials_for(target, config)) if credentials_for(target, config) else None
     sign_in_hosts = tuple(config.sign_in.hosts)
     if not target.is_sandbox:
         return OpenedTarget(target, target.url, sign_in_hosts, secrets), []

@@ -253,3 +253,35 @@ def test_cdp_attach_validates_in_the_users_browser_and_leaves_its_tabs_open(
     result = json.loads((tmp_path / "reports" / "latest" / "result.json").read_text())
     assert result["status"] == "pass"
     assert any("main.aspx?appid=" in url for url in open_pages(endpoint)), "the user's tab is still open"
+
+
+def _login_cli(tmp_path: Path, *options: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    config = tmp_path / "config.json"
+    credentials = {"username_env": "DEMO_USER", "password_env": "DEMO_PASSWORD"}
+    target = {"name": "demo", "url": "sandbox://healthy-csw", "storage_state": str(tmp_path / "auth" / "state.json")}
+    config.write_text(json.dumps({"targets": [target | {"credentials": credentials}]}))
+    environment = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")} | env
+    return subprocess.run(
+        [sys.executable, "-m", "cifcheck", "login", "--config", str(config), *options],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=environment,
+    )
+
+
+def test_cifcheck_login_signs_in_unattended_and_saves_an_owner_only_session(tmp_path):
+    done = _login_cli(tmp_path, env={"DEMO_USER": "admin@contoso.sandbox", "DEMO_PASSWORD": SANDBOX_PASSWORD})
+    assert done.returncode == 0, done.stderr
+    assert "Signed in as admin@contoso.sandbox" in done.stdout
+    state = tmp_path / "auth" / "state.json"
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+    assert SANDBOX_PASSWORD not in done.stdout + done.stderr
+
+
+def test_cifcheck_login_without_a_display_says_how_to_sign_in_instead(tmp_path):
+    done = _login_cli(tmp_path, "--headed", env={})
+    assert done.returncode == 2
+    assert done.stderr.startswith("cifcheck: no display to open a browser window on")
+    assert "Traceback" not in done.stderr
