@@ -87,9 +87,6 @@ class SandboxState:
         self.sessions[token] = (user, interactive)
         return token
 
-    def expire_sessions(self) -> None:
-        self.sessions.clear()
-
 
 class SandboxApp:
     """Dispatches each request by host name to the org, sign-in, widget or index handlers."""
