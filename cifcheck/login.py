@@ -124,8 +124,10 @@ def login(
         if headless is None:
             opened, _ = open_target(target, config, sandbox)
             headless = opened.secrets is not None  # a person needs a window; unattended sign-in does not
-        if not headless and sys.platform.startswith("linux") and not (
-            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        if (
+            not headless
+            and sys.platform.startswith("linux")
+            and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
         ):
             raise LoginError(
                 "no display to open a browser window on; sign in on a desktop and copy the saved session here, or "

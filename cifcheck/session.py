@@ -200,6 +200,10 @@ def _probe(evidence: Evidence, name: str, read: Callable[[], object]) -> None:
         evidence.probe_errors[name] = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
+_TITLE_WHEN_PARSED = """() => document.readyState !== "loading" ? document.title
+  : new Promise((done) => document.addEventListener("DOMContentLoaded", () => done(document.title), { once: true }))"""
+
+
 def open_app(
     page: Page,
     opened: OpenedTarget,
@@ -214,13 +218,12 @@ def open_app(
         response = page.goto(opened.app_url, wait_until="commit", timeout=config.timeouts.navigation_ms)
         navigation.status = response.status if response else None
         _wait_for_app(page, opened, config, navigation, started, ready_ms or config.timeouts.ready_ms)
-        if navigation.sign_in_page:
-            page.wait_for_load_state("domcontentloaded", timeout=config.timeouts.navigation_ms)
     except PlaywrightError as error:
         navigation.error = str(error).splitlines()[0]
     navigation.final_url = redact_url(page.url)
     try:
-        navigation.title = redact_text(page.title())
+        # One round trip, answered once the document is parsed (a sign-in page may still be loading).
+        navigation.title = redact_text(page.evaluate(_TITLE_WHEN_PARSED))
     except PlaywrightError:
         navigation.title = ""
     return navigation
