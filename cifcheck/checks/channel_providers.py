@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from cifcheck.checks.profile import FoundKey, find_key, is_empty, parse_json, providers_from
+from cifcheck.checks.profile import APP_PROFILE_FIX, FoundKey, find_key, is_empty, parse_json, providers_from
 from cifcheck.checks.registry import Verdict, check
 from cifcheck.evidence import Evidence
 from cifcheck.results import Detail
-
-NOT_ASSIGNED = (
-    "The app profile gives this user no channel provider. In the app profile manager, open the agent "
-    "experience profile of this app, check that the user is assigned to it, then remove the channel provider "
-    "from it, add it again and save; sign out and in again. In Omnichannel, enable the 'Active Channel "
-    "Providers' view first."
-)
 
 
 def key_facts(found: FoundKey) -> Detail:
@@ -60,7 +53,7 @@ def _missing_expectations(evidence: Evidence, providers: list) -> list[str]:
     id="profile.channel_providers",
     title="Channel providers in session storage",
     failure_title="No channel providers in session storage",
-    remediation=NOT_ASSIGNED,
+    remediation=APP_PROFILE_FIX,
     checked="Reads session storage key channelProviders (exact name, else the configured pattern) and parses the "
     "providers it lists.",
     doc_step="Verify step 2: session storage key channelProviders is not empty",

@@ -5,8 +5,8 @@ Decided structurally when the value is JSON, textually otherwise; the reason say
 
 from __future__ import annotations
 
-from cifcheck.checks.channel_providers import NOT_ASSIGNED, key_facts
-from cifcheck.checks.profile import field_of, find_key, parse_json, records
+from cifcheck.checks.channel_providers import key_facts
+from cifcheck.checks.profile import APP_PROFILE_FIX, field_of, find_key, parse_json, records
 from cifcheck.checks.registry import Verdict, check
 from cifcheck.checks.resources import file_name
 from cifcheck.evidence import Evidence
@@ -50,7 +50,7 @@ def _structural(value: object, loader: str, library: str, details: list[Detail])
             "fail",
             f"{loader} points at {pointed}, not {library} ({how}).",
             details,
-            remediation=f"The {loader} application extension must load WebResources/{library}. " + NOT_ASSIGNED,
+            remediation=f"The {loader} application extension must load WebResources/{library}. " + APP_PROFILE_FIX,
         )
     by_file = [(k, r) for k, r in entries if file_name(_url(r)) == library.lower()]
     if by_file:
@@ -76,7 +76,7 @@ def _textual(text: str, loader: str, library: str, details: list[Detail]) -> Ver
     id="profile.cif_v2_loader",
     title="CIF 2.0 loader in the app profile",
     failure_title="CIF 2.0 loader missing from the app profile",
-    remediation=NOT_ASSIGNED,
+    remediation=APP_PROFILE_FIX,
     checked="Reads session storage key applicationExtensions and looks for the msdyn_CIFV2Loader entry and the "
     "web resource it loads.",
     doc_step="Verify step 2: applicationExtensions references msdyn_channelintegrationframework.js "

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
+from cifcheck.checks.profile import APP_PROFILE_FIX
 from cifcheck.checks.registry import Verdict, check
 from cifcheck.checks.resources import named, outcome, succeeded
 from cifcheck.evidence import Evidence, ResourceLoad
 from cifcheck.results import Detail
-
-REMOVE_AND_READD = (
-    "The app profile is wrong: in the app profile manager remove the channel provider from the agent experience "
-    "profile, add it again, save, and reload the app. Make sure the user is assigned to that profile."
-)
 
 
 def _facts(load: ResourceLoad) -> Detail:
@@ -34,7 +30,7 @@ def _facts(load: ResourceLoad) -> Detail:
     id="cif.library_loaded",
     title="CIF 2.0 library loaded",
     failure_title="CIF 2.0 library not loaded",
-    remediation=REMOVE_AND_READD,
+    remediation=APP_PROFILE_FIX,
     checked="Looks for a request for the CIF 2.0 library from any frame, with or without the cache token, and "
     "its answer.",
     doc_step="Verify step 1: msdyn_channelintegrationframework.js is loaded (DevTools > Sources)",
@@ -62,5 +58,5 @@ def judge(evidence: Evidence) -> Verdict:
         f"{library} was requested but {what}.",
         [_facts(load) for load in loads],
         remediation=f"The org could not serve the CIF 2.0 library ({what}). Check that the Channel Integration "
-        "Framework 2.0 solution is installed and up to date in the org, then reload. " + REMOVE_AND_READD,
+        "Framework 2.0 solution is installed and up to date in the org, then reload. " + APP_PROFILE_FIX,
     )

@@ -16,6 +16,13 @@ from cifcheck.evidence import Evidence, StorageEvidence
 
 MAX_DEPTH = 6
 
+# The migration document's fix when step 1 or 2 fails: the app profile is wrong.
+APP_PROFILE_FIX = (
+    "The app profile is wrong. In the app profile manager, open the agent experience profile of this app, check "
+    "that the user is assigned to it, then remove the channel provider from it, add it again and save; sign out "
+    "and in again. In Omnichannel, enable the 'Active Channel Providers' view first."
+)
+
 
 @dataclass(frozen=True)
 class FoundKey:
