@@ -85,6 +85,11 @@ def run(
     except ConfigError as error:
         raise BadInput(f"{config_path}: {error}") from None
     reports = _writable_folder(output_dir or config.output_dir, "--output" if output_dir else "output_dir")
+    from cifcheck.runner import storage_state_path
+
+    for target in config.targets:
+        if storage_state_path(target, config).resolve().is_relative_to(reports.resolve()):
+            raise BadInput(f"--output: {reports} holds the saved session of {target.name}; write reports elsewhere")
     terminal = Terminal(quiet=quiet, as_json=as_json)
     try:
         output = run_targets(config, progress=terminal.progress)
@@ -128,6 +133,8 @@ def _write(result, evidence, reports: Path) -> Path:
 @click.option("--headless/--headed", default=None, help="Default: headed, or headless when credentials are set.")
 def login(config_path: str, target_name: str | None, check_only: bool, headless: bool | None) -> None:
     """Sign in once (MFA included) and save the session for later headless runs."""
+    from playwright.sync_api import Error as PlaywrightError
+
     from cifcheck.browser import BrowserNotFound
     from cifcheck.config import ConfigError
     from cifcheck.login import LoginError, check_saved_session
@@ -145,6 +152,8 @@ def login(config_path: str, target_name: str | None, check_only: bool, headless:
         outcome = sign_in(config, target, headless=headless)
     except (ConfigError, BrowserNotFound, LoginError) as error:
         raise BadInput(str(error)) from None
+    except PlaywrightError as error:
+        raise BadInput(f"browser: {str(error).splitlines()[0]}") from None
     where = f"session saved to {outcome.saved_to} (owner-only)" if outcome.saved_to else "profile signed in"
     click.echo(f"Signed in as {outcome.user}; {where}.")
 

@@ -187,6 +187,16 @@ class SignIn(_Strict):
     error_text: str = "#usernameError, #passwordError, #idSpan_SAOTCC_Error_OTC, [role='alert']"
     push_approval: str = "#idRichContext_DisplaySign, #idDiv_SAOTCAS_Title"
     stay_signed_in_no: str = "#idBtn_Back"
+    stay_signed_in_yes: str = "#idSIButton9"
+    stay_signed_in: bool = Field(
+        True, description='Answer "Stay signed in?" with Yes, so a saved session or profile lasts (No otherwise).'
+    )
+    settle_ms: int = Field(
+        1_000,
+        ge=0,
+        description="How long a sign-in page must stay, without a form, before it counts as shown "
+        "(single sign-on passes through it).",
+    )
     consent: str = "#consentHeader, form[action*='consent']"
 
 

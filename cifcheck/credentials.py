@@ -5,13 +5,14 @@ They are never stored in the config, the evidence or a report, and their repr hi
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cifcheck.config import ConfigError, Credentials
+from cifcheck.config import ConfigError, Credentials, parse_json_text
+from cifcheck.redact import register_secret
+from cifcheck.totp import TotpSecretError, secret_bytes
 
 
 @dataclass(frozen=True)
@@ -27,14 +28,13 @@ def _from_file(path: Path) -> SignInSecrets:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: credentials file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read credentials file: {error.strerror}") from None
     if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(f"{path}: credentials file is readable by others; run: chmod 600 {path}")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"{path}: not valid JSON at line {error.lineno} column {error.colno}") from None
+    data = parse_json_text(text, str(path), ConfigError)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must be a JSON object with username and password")
     unknown = sorted(set(data) - {"username", "password", "totp_secret"})
@@ -50,12 +50,32 @@ def _from_file(path: Path) -> SignInSecrets:
 
 
 def load_secrets(spec: Credentials) -> SignInSecrets | None:
-    """The secrets `spec` points at, or None when none are configured (the run then relies on a saved session)."""
+    """The secrets `spec` points at, or None when none are configured (the run then relies on a saved session).
+
+    Every secret loaded is registered for redaction, and a TOTP secret is checked before any browser starts."""
+    secrets = _load(spec)
+    if secrets is not None:
+        register_secret(secrets.password)
+        register_secret(secrets.totp_secret)
+        if secrets.totp_secret:
+            try:
+                secret_bytes(secrets.totp_secret)
+            except TotpSecretError as error:
+                source = spec.file or spec.totp_secret_env
+                raise ConfigError(f"{source}: {error}") from None
+    return secrets
+
+
+def _load(spec: Credentials) -> SignInSecrets | None:
     if spec.file:
         return _from_file(Path(spec.file))
     username = os.environ.get(spec.username_env)
     password = os.environ.get(spec.password_env)
     if not username and not password:
+        if os.environ.get(spec.totp_secret_env):
+            raise ConfigError(
+                f"environment: {spec.totp_secret_env} is set but {spec.username_env} and {spec.password_env} are not"
+            )
         return None
     if not username or not password:
         present, missing = (

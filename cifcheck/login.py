@@ -8,6 +8,7 @@ it), which is why every run reads the CIF keys from a freshly loaded page.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -41,14 +42,20 @@ class LoginOutcome:
 
 
 def save_owner_only(path: Path, data: dict) -> None:
-    """Write JSON readable by its owner only, atomically: the folder is made 0700, the file 0600."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Write JSON readable by its owner only, atomically: its folder 0700, the file 0600. A failure leaves no
+    half-written copy behind (it would hold live cookies)."""
     temporary = path.with_name(f".{path.name}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        json.dump(data, file)
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, path)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            json.dump(data, file)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise LoginError(f"{path}: cannot save the session there: {error.strerror or error}") from None
 
 
 def _user_name(page: Page) -> str:
@@ -79,7 +86,10 @@ def _sign_in_here(
     opened, _sandbox_session = open_target(target, config, sandbox)  # login starts signed out, on purpose
     page = context.new_page()
     try:
-        page.goto(opened.app_url, timeout=config.timeouts.navigation_ms)
+        try:
+            page.goto(opened.app_url, timeout=config.timeouts.navigation_ms)
+        except PlaywrightError as error:
+            raise LoginError(f"{opened.app_url}: the org could not be opened ({str(error).splitlines()[0]})") from None
         if person is not None:
             person(page)
         elif opened.secrets is not None and is_sign_in_host(page.url, opened.sign_in_hosts):
@@ -121,9 +131,14 @@ def login(
             finally:
                 context.close()
         choice = find_browser(config.browser)
+        opened, _ = open_target(target, config, sandbox)
         if headless is None:
-            opened, _ = open_target(target, config, sandbox)
             headless = opened.secrets is not None  # a person needs a window; unattended sign-in does not
+        if headless and opened.secrets is None and person is None:
+            raise LoginError(
+                "--headless needs credentials for unattended sign-in (CIFCHECK_USERNAME and CIFCHECK_PASSWORD, "
+                "or auth.credentials); without them nobody could sign in"
+            )
         if (
             not headless
             and sys.platform.startswith("linux")
@@ -141,10 +156,7 @@ def login(
                 else:
                     context = playwright.chromium.launch(**options).new_context()
             except PlaywrightError as error:
-                raise LoginError(
-                    f"cannot open a browser window ({str(error).splitlines()[0][:120]}); on a machine without a "
-                    "display, set CIFCHECK_USERNAME and CIFCHECK_PASSWORD for unattended sign-in"
-                ) from None
+                raise LoginError(f"the browser did not start: {str(error).splitlines()[0]}") from None
             try:
                 return _sign_in_here(context, target, config, sandbox, person)
             finally:
@@ -153,39 +165,44 @@ def login(
                     context.browser.close()
 
 
-def _judge_saved_session(browser: Browser, opened: OpenedTarget, config: Config, path: Path) -> tuple[bool, str]:
-    name = opened.target.name
+def _opens_the_app(context: BrowserContext, opened: OpenedTarget, config: Config, what: str) -> tuple[bool, str]:
+    page = context.new_page()
     try:
-        context = browser.new_context(storage_state=str(path))
-    except (PlaywrightError, ValueError) as error:
-        return False, f"the saved session {path} is unreadable ({str(error).splitlines()[0]})"
-    try:
-        page = context.new_page()
         navigation = open_app(page, opened, config, Navigation(), time.monotonic())
         if navigation.app_ready:
-            return True, f"the saved session {path} is valid: signed in as {_user_name(page)}"
+            return True, f"{what} is valid: signed in as {_user_name(page)}"
         if navigation.sign_in_page:
-            return False, f"the saved session {path} has expired; run `cifcheck login --target {name}`"
-        return False, f"the saved session {path} did not open the app: {navigation.error or navigation.final_url}"
+            return False, f"{what} has expired; run `cifcheck login --target {opened.target.name}`"
+        return False, f"{what} did not open the app: {navigation.error or navigation.final_url}"
     finally:
-        context.close()
+        page.close()
 
 
 def check_saved_session(
     config: Config, target: Target, sandbox: object | None = None, browser: Browser | None = None
 ) -> tuple[bool, str]:
-    """Whether the saved session still opens the app, without a full run: (valid, one line to show)."""
+    """Whether the saved session (or the persistent profile) still opens the app, without a full run:
+    (valid, one line to show). It only looks: it never signs in."""
+    profile = config.auth.user_data_dir
     path = storage_state_path(target, config)
-    if not path.is_file():
+    if not profile and not path.is_file():
         return False, f"no saved session at {path}; run `cifcheck login --target {target.name}`"
+    what = f"the browser profile {profile}" if profile else f"the saved session {path}"
     with sandbox_if_needed(config, sandbox) as sandbox:
-        opened, _ = open_target(target, config, sandbox)
-        opened = replace(opened, secrets=None)  # only looks: never signs in
-        if browser is not None:
-            return _judge_saved_session(browser, opened, config, path)
-        with sync_playwright() as playwright:
-            launched = playwright.chromium.launch(**launch_options(find_browser(config.browser)))
+        opened = replace(open_target(target, config, sandbox)[0], secrets=None)
+        with contextlib.ExitStack() as stack:
             try:
-                return _judge_saved_session(launched, opened, config, path)
-            finally:
-                launched.close()
+                if profile:
+                    playwright = stack.enter_context(sync_playwright())
+                    options = launch_options(find_browser(config.browser))
+                    context = playwright.chromium.launch_persistent_context(profile, **options)
+                else:
+                    if browser is None:
+                        playwright = stack.enter_context(sync_playwright())
+                        browser = playwright.chromium.launch(**launch_options(find_browser(config.browser)))
+                        stack.callback(browser.close)
+                    context = browser.new_context(storage_state=str(path))
+            except (PlaywrightError, ValueError) as error:
+                return False, f"{what} could not be opened ({str(error).splitlines()[0]})"
+            stack.callback(context.close)
+            return _opens_the_app(context, opened, config, what)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
 # A name is secret-looking when it ends in one of these words (customParams.token, sig, access_key, ...).
 _SECRET_NAME = re.compile(
     r"(?i)(token|secret|password|passwd|pwd|sig|signature|code|apikey|api_key|accesskey|access_key|key|cookie|"
-    r"cookies|session|auth|authorization|credential|credentials)$"
+    r"cookies|session|auth|authorization|credential|credentials|otc)$"
 )
 # "name": "value" in JSON text, with the value's escapes honoured.
 _JSON_FIELD = re.compile(r'"(?P<name>[^"\\]{1,80})"(?P<sep>\s*:\s*)"(?P<value>(?:\\.|[^"\\])*)"')
@@ -28,6 +28,24 @@ _QUERY_PAIR = re.compile(r"(?<![A-Za-z0-9_.\-])(?P<name>[A-Za-z0-9_.\-]{1,80})=(
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+# The actual secrets in use (passwords, TOTP secrets, codes typed): scrubbed wherever they turn up, since a
+# sign-in page may echo one in an error message or a URL, under no name a pattern could recognise.
+_KNOWN_SECRETS: set[str] = set()
+MIN_KNOWN_SECRET = 4
+
+
+def register_secret(value: str | None) -> None:
+    if value and len(value) >= MIN_KNOWN_SECRET:
+        _KNOWN_SECRETS.update({value, quote(value, safe=""), quote_plus(value)})
+
+
+def _scrub_known(text: str) -> str:
+    for secret in sorted(_KNOWN_SECRETS, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
 
 
 def clean(text: str) -> str:
@@ -48,7 +66,7 @@ def _redact_pairs(text: str) -> str:
 
 def redact_url(url: str) -> str:
     """The URL without credentials in it, and with secret-looking query or fragment values replaced."""
-    url = clean(url)
+    url = _scrub_known(clean(url))
     try:
         parts = urlsplit(url)
         netloc = parts.netloc
@@ -79,7 +97,7 @@ def _redact_json(value: object) -> object:
 def redact_text(text: str) -> str:
     """Free text (console lines, storage values) with secrets hidden. JSON is redacted field by field;
     other text by pattern: JSON-looking fields, URL credentials and parameters, authorization strings, JWTs."""
-    text = clean(text)
+    text = _scrub_known(clean(text))
     if text.lstrip()[:1] in ("{", "["):
         try:
             return json.dumps(_redact_json(json.loads(text)), ensure_ascii=False)

@@ -74,7 +74,8 @@ def sandbox_if_needed(config: Config, running: object | None = None) -> Iterator
 def credentials_for(target: Target, config: Config) -> Credentials | None:
     """Where this target's sign-in secrets are. A sandbox target uses only credentials it names itself: the
     account in CIFCHECK_USERNAME is for the user's real org, never typed into the sandbox's sign-in page."""
-    if target.is_sandbox:
+    if target.is_sandbox or config.browser.cdp_endpoint:
+        # Nor, over CDP, into the browser of the person cifcheck attached to, unless the target asks for it.
         return target.credentials
     return target.credentials or config.auth.credentials
 

@@ -28,7 +28,7 @@ from cifcheck.probes.network import NetworkRecorder
 from cifcheck.probes.panel import OBSERVER_SCRIPT, observed_in, read_panel, widget_elements
 from cifcheck.probes.storage import read_storage
 from cifcheck.redact import redact_text, redact_url
-from cifcheck.signin import sign_in
+from cifcheck.signin import current_step, sign_in
 
 POLL_MS = 50
 
@@ -78,19 +78,31 @@ def _wait_for_app(
     """Until the app shell is ready or a sign-in page shows; fills `navigation`."""
     ready_expression = f"() => !!({config.selectors.app_ready})"
     deadline = time.monotonic() + ready_ms / 1000
+    arrived: float | None = None  # when the page came to the sign-in host
     while time.monotonic() < deadline:
         if is_sign_in_host(page.url, opened.sign_in_hosts):
-            if opened.secrets is None or navigation.sign_in is not None:
+            arrived = arrived or time.monotonic()
+            if opened.secrets is not None and navigation.sign_in is None:
+                navigation.sign_in = sign_in(
+                    page,
+                    opened.secrets,
+                    config.sign_in,
+                    lambda: is_sign_in_host(page.url, opened.sign_in_hosts),
+                    deadline,
+                )
+                if not navigation.sign_in.succeeded:
+                    navigation.sign_in_page = True
+                    return
+                continue
+            # Single sign-on passes through the sign-in host without showing a form: only a page that asks for
+            # something, or stays, is a sign-in page.
+            lingered = time.monotonic() - arrived >= config.sign_in.settle_ms / 1000
+            if navigation.sign_in is not None or lingered or current_step(page, config.sign_in) is not None:
                 navigation.sign_in_page = True
                 return
-            navigation.sign_in = sign_in(
-                page,
-                opened.secrets,
-                config.sign_in,
-                lambda: is_sign_in_host(page.url, opened.sign_in_hosts),
-                deadline,
-            )
+            page.wait_for_timeout(POLL_MS)
             continue
+        arrived = None
         try:
             if page.evaluate(ready_expression):
                 navigation.app_ready = True

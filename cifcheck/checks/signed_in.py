@@ -10,7 +10,12 @@ from cifcheck.results import Detail
 
 
 def login_hint(evidence: Evidence) -> str:
-    return f"run `cifcheck login --target {evidence.target.name}` to sign in again, then re-run"
+    if evidence.browser.source.startswith("CDP"):
+        return "sign in again in the browser cifcheck attached to, then re-run"
+    return (
+        f"run `cifcheck login --target {evidence.target.name}` (with the same --config, if you gave one) to sign "
+        "in again, then re-run"
+    )
 
 
 @check(

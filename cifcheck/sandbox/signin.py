@@ -39,6 +39,9 @@ ACCOUNTS = {
     )
 }
 SANDBOX_USER = "admin@contoso.sandbox"
+# Entra's names for its own session cookies.
+SSO_COOKIE = "ESTSAUTH"
+SSO_PERSISTENT_COOKIE = "ESTSAUTHPERSISTENT"
 
 WRONG_PASSWORD = "Your account or password is incorrect. If you don't remember your password, reset it now."
 UNKNOWN_ACCOUNT = "This username may be incorrect. Make sure you typed it correctly."
@@ -53,6 +56,7 @@ class Flow:
     state: str
     account: Account | None = None
     password_ok: bool = False
+    mfa_ok: bool = False
 
 
 @dataclass
@@ -60,6 +64,8 @@ class SignInService:
     templates: jinja2.Environment
     codes: dict[str, str]  # authorization code -> account name, shared with the org
     flows: dict[str, Flow] = field(default_factory=dict)
+    # The identity provider's own session (single sign-on): cookie value -> account name.
+    sso: dict[str, str] = field(default_factory=dict)
 
     async def handle(self, request: Request) -> Response:
         if request.url.path == "/common/oauth2/authorize":
@@ -67,7 +73,14 @@ class SignInService:
             if not re.fullmatch(r"http://[a-z0-9-]+\.crm\.localhost:\d+/signin-oidc", redirect_uri):
                 return PlainTextResponse("AADSTS50011: The redirect URI is not registered.", status_code=400)
             token = secrets.token_urlsafe(16)
-            self.flows[token] = Flow(redirect_uri, request.query_params.get("state", ""))
+            flow = Flow(redirect_uri, request.query_params.get("state", ""))
+            self.flows[token] = flow
+            signed_in = self.sso.get(request.cookies.get(SSO_COOKIE, "")) or self.sso.get(
+                request.cookies.get(SSO_PERSISTENT_COOKIE, "")
+            )
+            if signed_in in ACCOUNTS:  # single sign-on: straight back to the org, no page shown
+                flow.account = ACCOUNTS[signed_in]
+                return self._finish(token, flow)
             return self._page("account", token)
         if request.url.path == "/common/login" and request.method == "POST":
             form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
@@ -93,12 +106,25 @@ class SignInService:
                 return self._page("otc", token, login=flow.account.name)
             if flow.account.mfa == "push":
                 return self._page("push", token, login=flow.account.name, number=secrets.randbelow(90) + 10)
-            return self._finish(token, flow)
+            return self._page("kmsi", token, login=flow.account.name)
         if "otc" in form and flow.password_ok and flow.account.mfa == "totp":
             if not pyotp.TOTP(SANDBOX_TOTP_SECRET).verify(form["otc"].strip(), valid_window=1):
                 return self._page("otc", token, error=WRONG_CODE, login=flow.account.name)
-            return self._finish(token, flow)
+            flow.mfa_ok = True
+            return self._page("kmsi", token, login=flow.account.name)
+        if "kmsi" in form and flow.password_ok and (flow.account.mfa is None or flow.mfa_ok):
+            return self._remember(self._finish(token, flow), flow.account.name, persistent=form["kmsi"] == "yes")
         return self._page("account", token)
+
+    def _remember(self, response: Response, account: str, persistent: bool) -> Response:
+        """The "Stay signed in?" answer: a session-only SSO cookie, or one that outlives the browser."""
+        value = secrets.token_urlsafe(24)
+        self.sso[value] = account
+        if persistent:
+            response.set_cookie(SSO_PERSISTENT_COOKIE, value, max_age=90 * 24 * 3600, httponly=True, samesite="lax")
+        else:
+            response.set_cookie(SSO_COOKIE, value, httponly=True, samesite="lax")
+        return response
 
     def _finish(self, token: str, flow: Flow) -> Response:
         del self.flows[token]

@@ -27,6 +27,7 @@ def enter_account_and_password(page: Page, account: str, password: str = SANDBOX
 def sign_in(page: Page, sandbox, scenario: str) -> None:
     page.goto(sandbox.urls.app_url(SCENARIOS[scenario]))
     enter_account_and_password(page, SANDBOX_USER)
+    page.get_by_role("button", name="No").click()  # "Stay signed in?"
     page.wait_for_url("**/main.aspx?appid=*")
 
 
@@ -53,6 +54,7 @@ def test_an_mfa_account_signs_in_with_the_authenticator_code(page: Page, sandbox
     expect(page.get_by_role("alert")).to_contain_text("expected verification code")
     page.get_by_label("Code").fill(pyotp.TOTP(SANDBOX_TOTP_SECRET).now())
     page.get_by_role("button", name="Verify").click()
+    page.get_by_role("button", name="Yes").click()  # "Stay signed in?"
     page.wait_for_url("**/main.aspx?appid=*")
     expect(page.locator("#userName")).to_have_text("mfa@contoso.sandbox")
 
@@ -117,7 +119,8 @@ def test_prefixed_keys_and_the_pascal_case_variant_are_written_as_declared(page:
         "CIF.4f1c9a2e.applicationExtensions",
         "CIF.4f1c9a2e.channelProviders",
     ]
-    sign_in(page, sandbox, "storage-json-variant")
+    page.goto(sandbox.urls.app_url(SCENARIOS["storage-json-variant"]))  # signed in already: single sign-on
+    page.wait_for_url("**/main.aspx?appid=*")
     page.wait_for_function("sessionStorage.getItem('channelProviders') !== null")
     stored = json.loads(page.evaluate("sessionStorage.getItem('channelProviders')"))
     assert stored["Providers"]["contoso_softphone"]["ChannelUrl"].startswith("http://widget.localhost")
@@ -146,3 +149,11 @@ def test_the_web_api_refuses_writes_and_records_them(sandbox):
     assert refused.value.code == 405
     assert any(attempt.startswith("POST ") for attempt in sandbox.app.state.write_attempts)
     sandbox.app.state.write_attempts.clear()
+
+
+def test_single_sign_on_takes_a_signed_in_browser_back_to_the_org_without_a_page(page: Page, sandbox):
+    sign_in(page, sandbox, "healthy-csw")
+    page.context.clear_cookies(domain="healthy-csw.crm.localhost")
+    page.goto(sandbox.urls.app_url(SCENARIOS["healthy-csw"]))
+    page.wait_for_url("**/main.aspx?appid=*")
+    expect(page.locator("#userName")).to_have_text(SANDBOX_USER)
