@@ -56,3 +56,12 @@ def test_lone_surrogates_are_replaced_so_the_text_can_be_written():
     shown = redact_text("CIF: \ud83d broken")
     shown.encode("utf-8")
     assert shown == "CIF: \ufffd broken"
+
+
+def test_a_secret_in_use_is_scrubbed_wherever_it_turns_up():
+    from cifcheck.redact import register_secret
+
+    register_secret("Zq9-unusual-Pa55")
+    assert "Zq9-unusual-Pa55" not in redact_text("The password Zq9-unusual-Pa55 is incorrect")
+    assert "Zq9" not in redact_url("https://login.example.com/post?x=Zq9-unusual-Pa55")
+    assert "otc=[redacted]" in redact_url("https://login.example.com/?otc=123456")

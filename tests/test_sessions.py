@@ -287,3 +287,79 @@ def test_cifcheck_login_without_a_display_says_how_to_sign_in_instead(tmp_path):
     assert done.returncode == 2
     assert done.stderr.startswith("cifcheck: no display to open a browser window on")
     assert "Traceback" not in done.stderr
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CIFCHECK_")} | (env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "cifcheck", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=environment,
+    )
+
+
+def test_a_persistent_profile_stays_signed_in_between_runs(tmp_path, sandbox):
+    """Sign in once into a profile (unattended, answering "Stay signed in?" with Yes); later runs need nothing."""
+    credentials = {"username_env": "DEMO_USER", "password_env": "DEMO_PASSWORD"}
+    base = {
+        "targets": [{"name": "org", "url": sandbox.urls.org("healthy-csw")}],
+        "sign_in": {"hosts": ["login.localhost"]},
+        "output_dir": str(tmp_path / "reports"),
+    }
+    profile = str(tmp_path / "profile")
+    with_credentials = tmp_path / "login.json"
+    with_credentials.write_text(json.dumps(base | {"auth": {"user_data_dir": profile, "credentials": credentials}}))
+    signed_in = _cli(
+        "login",
+        "--config",
+        str(with_credentials),
+        env={"DEMO_USER": "admin@contoso.sandbox", "DEMO_PASSWORD": SANDBOX_PASSWORD},
+    )
+    assert signed_in.returncode == 0, signed_in.stderr
+    assert "profile signed in" in signed_in.stdout
+    without = tmp_path / "run.json"
+    without.write_text(json.dumps(base | {"auth": {"user_data_dir": profile}}))
+    checked = _cli("login", "--config", str(without), "--check")
+    assert checked.returncode == 0 and "is valid" in checked.stdout, checked.stdout + checked.stderr
+    ran = _cli("run", "--config", str(without), "--quiet")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+
+
+def test_reports_may_not_be_written_where_the_saved_session_is(tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "targets": [
+                    {"name": "a", "url": "sandbox://healthy-csw", "storage_state": str(tmp_path / "out" / "state.json")}
+                ]
+            }
+        )
+    )
+    done = _cli("run", "--config", str(config), "--output", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert "holds the saved session of a" in done.stderr
+
+
+def test_login_headless_without_credentials_refuses_at_once(tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {"targets": [{"name": "a", "url": "sandbox://healthy-csw", "storage_state": str(tmp_path / "state.json")}]}
+        )
+    )
+    done = _cli("login", "--config", str(config), "--headless")
+    assert done.returncode == 2
+    assert "--headless needs credentials" in done.stderr
+
+
+def test_over_cdp_the_default_credentials_are_not_used(monkeypatch):
+    from cifcheck.runner import credentials_for
+
+    config = Config(targets=[Target(name="a", url="https://contoso.crm.dynamics.com")])
+    assert credentials_for(config.targets[0], config) is not None
+    config.browser.cdp_endpoint = "http://127.0.0.1:9222"
+    assert credentials_for(config.targets[0], config) is None
