@@ -7,10 +7,16 @@ import contextlib
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cifcheck import __version__
+
+if TYPE_CHECKING:  # for annotations only: importing these at start-up would slow `cifcheck --help`
+    from cifcheck.config import Config
+    from cifcheck.evidence import Evidence
+    from cifcheck.results import RunResult
 
 EXIT_BAD_INPUT = 2
 
@@ -24,7 +30,7 @@ class BadInput(click.ClickException):
         click.echo(f"cifcheck: {self.message}", err=True)
 
 
-def _load(config_path: str):
+def _load(config_path: str) -> Config:
     from cifcheck.config import ConfigError, load_config
 
     try:
@@ -117,7 +123,7 @@ def _writable_folder(folder: str, option: str) -> Path:
     return path
 
 
-def _write(result, evidence, reports: Path) -> Path:
+def _write(result: RunResult, evidence: list[Evidence], reports: Path) -> Path:
     from cifcheck.report import write_run
 
     try:

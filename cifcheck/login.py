@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
@@ -26,6 +27,9 @@ from cifcheck.evidence import Navigation
 from cifcheck.runner import open_target, sandbox_if_needed, storage_state_path
 from cifcheck.session import OpenedTarget, is_sign_in_host, open_app
 from cifcheck.signin import sign_in
+
+if TYPE_CHECKING:
+    from cifcheck.sandbox.server import SandboxServer
 
 POLL_MS = 250
 Person = Callable[[Page], None]
@@ -80,7 +84,7 @@ def _wait_until_signed_in(page: Page, config: Config, sign_in_hosts: tuple[str, 
 
 
 def _sign_in_here(
-    context: BrowserContext, target: Target, config: Config, sandbox: object | None, person: Person | None
+    context: BrowserContext, target: Target, config: Config, sandbox: SandboxServer | None, person: Person | None
 ) -> LoginOutcome:
     """Sign in within `context`; save its storage state unless it is a persistent profile (that keeps itself)."""
     opened, _sandbox_session = open_target(target, config, sandbox)  # login starts signed out, on purpose
@@ -116,7 +120,7 @@ def login(
     *,
     headless: bool | None = None,
     person: Person | None = None,
-    sandbox: object | None = None,
+    sandbox: SandboxServer | None = None,
     browser: Browser | None = None,
 ) -> LoginOutcome:
     """Open the target's org signed out, let the person (or unattended sign-in) sign in, and save the session.
@@ -179,7 +183,7 @@ def _opens_the_app(context: BrowserContext, opened: OpenedTarget, config: Config
 
 
 def check_saved_session(
-    config: Config, target: Target, sandbox: object | None = None, browser: Browser | None = None
+    config: Config, target: Target, sandbox: SandboxServer | None = None, browser: Browser | None = None
 ) -> tuple[bool, str]:
     """Whether the saved session (or the persistent profile) still opens the app, without a full run:
     (valid, one line to show). It only looks: it never signs in."""

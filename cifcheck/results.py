@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, Field, computed_field
@@ -89,7 +90,7 @@ class RunResult(BaseModel):
 _SEVERITY: dict[str, int] = {"pass": 0, "skip": 0, "warn": 1, "fail": 2, "error": 3}
 
 
-def worst(statuses) -> Status:
+def worst(statuses: Iterable[Status]) -> Status:
     result: Status = "pass"
     for status in statuses:
         if _SEVERITY[status] > _SEVERITY[result]:

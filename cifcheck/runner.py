@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
@@ -22,6 +23,9 @@ from cifcheck.evidence import BrowserInfo, Evidence, Navigation, TargetInfo
 from cifcheck.redact import redact_url
 from cifcheck.results import RunResult, TargetResult
 from cifcheck.session import OpenedTarget, check_settings, gather
+
+if TYPE_CHECKING:  # the sandbox (uvicorn, starlette) is imported only when a target needs it
+    from cifcheck.sandbox.server import SandboxServer
 
 Progress = Callable[[str, TargetResult | None], None]
 
@@ -60,7 +64,7 @@ def new_run_id(now: datetime) -> str:
 
 
 @contextlib.contextmanager
-def sandbox_if_needed(config: Config, running: object | None = None) -> Iterator[object | None]:
+def sandbox_if_needed(config: Config, running: SandboxServer | None = None) -> Iterator[SandboxServer | None]:
     """The sandbox org for sandbox:// targets: the one given, or one started for this run."""
     if running is not None or not any(target.is_sandbox for target in config.targets):
         yield running
@@ -84,7 +88,7 @@ def storage_state_path(target: Target, config: Config) -> Path:
     return Path(target.storage_state or config.auth.storage_state)
 
 
-def open_target(target: Target, config: Config, sandbox: object | None) -> tuple[OpenedTarget, list[dict]]:
+def open_target(target: Target, config: Config, sandbox: SandboxServer | None) -> tuple[OpenedTarget, list[dict]]:
     """Where the target is, its sign-in secrets, and the cookies to start with.
 
     A sandbox target without a saved session of its own gets a session the sandbox issues, as a saved sign-in
@@ -101,11 +105,12 @@ def open_target(target: Target, config: Config, sandbox: object | None) -> tuple
         get_scenario(target.sandbox_scenario)
     except KeyError as error:
         raise ConfigError(f"target {target.name}: url: {error.args[0]}") from None
-    org_url = sandbox.urls.org(target.sandbox_scenario)  # type: ignore[attr-defined]
+    assert sandbox is not None, "sandbox targets run with a sandbox server"
+    org_url = sandbox.urls.org(target.sandbox_scenario)
     opened = OpenedTarget(target, org_url, (*sign_in_hosts, "login.localhost"), secrets)
     if target.storage_state or secrets or config.browser.cdp_endpoint or config.auth.user_data_dir:
         return opened, []
-    token = sandbox.app.state.issue_session()  # type: ignore[attr-defined]
+    token = sandbox.app.state.issue_session()
     return opened, [{"name": SESSION_COOKIE, "value": token, "url": org_url}]
 
 
@@ -191,7 +196,7 @@ def _unusable_session(target: Target, opened: OpenedTarget, config: Config, info
 
 
 def _validate_target(
-    browsers_: Browsers, target: Target, config: Config, sandbox: object | None
+    browsers_: Browsers, target: Target, config: Config, sandbox: SandboxServer | None
 ) -> tuple[TargetResult, Evidence]:
     """One target: one page load, its evidence, and the verdicts on it."""
     opened, cookies = open_target(target, config, sandbox)
@@ -204,7 +209,10 @@ def _validate_target(
 
 
 def run(
-    config: Config, progress: Progress | None = None, sandbox: object | None = None, browser: Browser | None = None
+    config: Config,
+    progress: Progress | None = None,
+    sandbox: SandboxServer | None = None,
+    browser: Browser | None = None,
 ) -> RunOutput:
     """Validate every target. `sandbox` (a running sandbox server) and `browser` (a launched browser, left open)
     are reused when given, as the test suite and a pytest plugin do."""

@@ -173,3 +173,9 @@ def test_two_evidence_files_for_one_target_are_refused(tmp_path):
     done = cifcheck("report", str(evidence), str(evidence), "--output", str(tmp_path / "out"))
     assert done.returncode == 2
     assert "more than one evidence file" in done.stderr
+
+
+def test_doctor_names_the_browser_it_found_and_launches_it():
+    done = cifcheck("doctor")
+    assert done.returncode == 0, done.stdout
+    assert "Using: " in done.stdout and "— OK" in done.stdout

@@ -9,8 +9,8 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+from playwright.sync_api import ElementHandle, Frame, Page
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Frame, Page
 
 from cifcheck.config import Selectors
 from cifcheck.evidence import Box, CifMessage, PanelEvidence, WidgetFrame
@@ -60,7 +60,7 @@ def panel_frame(page: Page, selectors: Selectors) -> Frame | None:
     return element.content_frame() if element else None
 
 
-def widget_elements(page: Page, selectors: Selectors) -> list:
+def widget_elements(page: Page, selectors: Selectors) -> list[ElementHandle]:
     """The provider iframes: by the configured selector inside the panel frame, else all its child iframes."""
     container = panel_frame(page, selectors)
     if container is None:
@@ -85,7 +85,7 @@ def _messages(raw: list[dict]) -> list[CifMessage]:
     ]
 
 
-def read_widget(element) -> WidgetFrame:
+def read_widget(element: ElementHandle) -> WidgetFrame:
     facts = element.evaluate(_READ_WIDGET_ELEMENT)
     frame = element.content_frame()
     widget = WidgetFrame(

@@ -9,7 +9,7 @@ from types import TracebackType
 
 import uvicorn
 
-from cifcheck.sandbox.app import SandboxApp
+from cifcheck.sandbox.app import SandboxApp, SandboxUrls
 
 
 class SandboxServer:
@@ -30,7 +30,7 @@ class SandboxServer:
         self._thread: threading.Thread | None = None
 
     @property
-    def urls(self):
+    def urls(self) -> SandboxUrls:
         return self.app.urls
 
     def start(self) -> SandboxServer:
