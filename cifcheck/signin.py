@@ -37,6 +37,12 @@ _PAGE_STATE = """(s) => {
   return { step, error, answered: window.__cifcheckAnswered === step };
 }"""
 _MARK_ANSWERED = "(step) => { window.__cifcheckAnswered = step; }"
+# The same look, once the document is parsed: answered in one round trip even right after navigation.
+_PAGE_STATE_WHEN_PARSED = f"""(s) => new Promise((done) => {{
+  const look = () => done(({_PAGE_STATE})(s));
+  if (document.readyState !== "loading") look();
+  else document.addEventListener("DOMContentLoaded", look, {{ once: true }});
+}})"""
 
 CANNOT = {
     "push": "the sign-in waits for a push approval in the Authenticator app, which cannot be automated; run "
@@ -47,9 +53,11 @@ CANNOT = {
 
 
 def current_step(page: Page, settings: SignIn) -> str | None:
-    """The sign-in step the page shows now, if any (None while a page only passes through, as SSO does)."""
-    state = _state(page, _selectors(settings))
-    return state["step"] if state else None
+    """The sign-in step the page shows once parsed, if any (None while a page only passes through, as SSO does)."""
+    try:
+        return page.evaluate(_PAGE_STATE_WHEN_PARSED, _selectors(settings))["step"]
+    except PlaywrightError:
+        return None  # the page moved on
 
 
 def _selectors(settings: SignIn) -> dict[str, str]:
