@@ -18,7 +18,7 @@ from cifcheck import __version__
 from cifcheck.browser import find_browser, launch_options
 from cifcheck.checks import REGISTRY, judge_target
 from cifcheck.config import Config, ConfigError, Credentials, Target
-from cifcheck.credentials import load_secrets
+from cifcheck.credentials import SignInSecrets, load_secrets
 from cifcheck.evidence import BrowserInfo, Evidence, Navigation, TargetInfo
 from cifcheck.redact import redact_url
 from cifcheck.results import RunResult, TargetResult
@@ -54,9 +54,7 @@ def check_targets(config: Config) -> None:
         if target.is_sandbox and target.sandbox_scenario not in SCENARIOS:
             known = ", ".join(SCENARIOS)
             raise ConfigError(f"targets[{index}].url: unknown sandbox scenario {target.sandbox_scenario!r} ({known})")
-        credentials = credentials_for(target, config)
-        if credentials:
-            load_secrets(credentials)
+        secrets_for(target, config)
 
 
 def new_run_id(now: datetime) -> str:
@@ -84,6 +82,12 @@ def credentials_for(target: Target, config: Config) -> Credentials | None:
     return target.credentials or config.auth.credentials
 
 
+def secrets_for(target: Target, config: Config) -> SignInSecrets | None:
+    """The target's sign-in secrets, read now, or None when it has none."""
+    credentials = credentials_for(target, config)
+    return load_secrets(credentials) if credentials else None
+
+
 def storage_state_path(target: Target, config: Config) -> Path:
     return Path(target.storage_state or config.auth.storage_state)
 
@@ -94,7 +98,7 @@ def open_target(target: Target, config: Config, sandbox: SandboxServer | None) -
     A sandbox target without a saved session of its own gets a session the sandbox issues, as a saved sign-in
     would give; one that names a storage state uses it, so sign-in and expiry are tested for real.
     """
-    secrets = load_secrets(credentials_for(target, config)) if credentials_for(target, config) else None
+    secrets = secrets_for(target, config)
     sign_in_hosts = tuple(config.sign_in.hosts)
     if not target.is_sandbox:
         return OpenedTarget(target, target.url, sign_in_hosts, secrets), []
