@@ -7,12 +7,10 @@ the same page. A probe that fails is recorded as evidence; the run goes on.
 
 from __future__ import annotations
 
-import fnmatch
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, Page
 from playwright.sync_api import Error as PlaywrightError
@@ -28,9 +26,10 @@ from cifcheck.probes.network import NetworkRecorder
 from cifcheck.probes.panel import OBSERVER_SCRIPT, observed_in, read_panel, widget_elements
 from cifcheck.probes.storage import read_storage
 from cifcheck.redact import redact_text, redact_url
-from cifcheck.signin import current_step, sign_in
+from cifcheck.signin import SignInWatch, is_sign_in_host, sign_in
 
 POLL_MS = 50
+SIGN_IN_POLL_MS = 10  # the page reports its sign-in step by itself; this only picks the report up
 
 
 @dataclass(frozen=True)
@@ -63,17 +62,18 @@ def check_settings(config: Config, target: Target) -> CheckSettings:
     )
 
 
-def is_sign_in_host(url: str, hosts: tuple[str, ...]) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return any(fnmatch.fnmatch(host, pattern.lower()) for pattern in hosts)
-
-
 def _now_ms(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
 
 def _wait_for_app(
-    page: Page, opened: OpenedTarget, config: Config, navigation: Navigation, started: float, ready_ms: int
+    page: Page,
+    opened: OpenedTarget,
+    config: Config,
+    navigation: Navigation,
+    started: float,
+    ready_ms: int,
+    watch: SignInWatch,
 ) -> None:
     """Until the app shell is ready or a sign-in page shows; fills `navigation`."""
     ready_expression = f"() => !!({config.selectors.app_ready})"
@@ -97,10 +97,13 @@ def _wait_for_app(
             # Single sign-on passes through the sign-in host without showing a form: only a page that asks for
             # something, or stays, is a sign-in page.
             lingered = time.monotonic() - arrived >= config.sign_in.settle_ms / 1000
-            if navigation.sign_in is not None or lingered or current_step(page, config.sign_in) is not None:
+            look = watch.latest
+            if navigation.sign_in is not None or lingered or (look is not None and look.step is not None):
                 navigation.sign_in_page = True
+                if look is not None:
+                    navigation.title = redact_text(look.title)
                 return
-            page.wait_for_timeout(POLL_MS)
+            page.wait_for_timeout(SIGN_IN_POLL_MS)
             continue
         arrived = None
         try:
@@ -226,18 +229,20 @@ def open_app(
 ) -> Navigation:
     """Open the app URL and wait until the app shell is ready or a sign-in page stays; fills `navigation`."""
     try:
+        watch = SignInWatch(page, config.sign_in, opened.sign_in_hosts)
         navigation.navigation_start_ms = _now_ms(started)
         response = page.goto(opened.app_url, wait_until="commit", timeout=config.timeouts.navigation_ms)
         navigation.status = response.status if response else None
-        _wait_for_app(page, opened, config, navigation, started, ready_ms or config.timeouts.ready_ms)
+        _wait_for_app(page, opened, config, navigation, started, ready_ms or config.timeouts.ready_ms, watch)
     except PlaywrightError as error:
         navigation.error = str(error).splitlines()[0]
     navigation.final_url = redact_url(page.url)
-    try:
-        # One round trip, answered once the document is parsed (a sign-in page may still be loading).
-        navigation.title = redact_text(page.evaluate(_TITLE_WHEN_PARSED))
-    except PlaywrightError:
-        navigation.title = ""
+    if not navigation.title:  # a sign-in page's title came with its one look
+        try:
+            # One round trip, answered once the document is parsed (a sign-in page may still be loading).
+            navigation.title = redact_text(page.evaluate(_TITLE_WHEN_PARSED))
+        except PlaywrightError:
+            navigation.title = ""
     return navigation
 
 

@@ -7,8 +7,12 @@ page that asks the same thing again. Every secret it types is registered for red
 
 from __future__ import annotations
 
+import json
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
@@ -34,15 +38,68 @@ _PAGE_STATE = """(s) => {
     .find((text) => text) || "";
   const step = shown(s.push) ? "push" : shown(s.consent) ? "consent" : shown(s.code) ? "code"
     : shown(s.password) ? "password" : shown(s.username) ? "account" : shown(s.stay) ? "stay-signed-in" : null;
-  return { step, error, answered: window.__cifcheckAnswered === step };
+  return { step, error, answered: window.__cifcheckAnswered === step, title: document.title };
 }"""
 _MARK_ANSWERED = "(step) => { window.__cifcheckAnswered = step; }"
-# The same look, once the document is parsed: answered in one round trip even right after navigation.
-_PAGE_STATE_WHEN_PARSED = f"""(s) => new Promise((done) => {{
-  const look = () => done(({_PAGE_STATE})(s));
-  if (document.readyState !== "loading") look();
-  else document.addEventListener("DOMContentLoaded", look, {{ once: true }});
-}})"""
+# Added to every document: on a sign-in page's top frame, it reports which step the page shows (and its title)
+# through a binding as soon as the document is parsed, and again whenever that changes. Asking the page instead
+# waits until the browser has finished putting the new document up, tens of milliseconds later.
+_WATCH = """((s, hostPatterns, binding) => {
+  if (window !== window.top || !hostPatterns.some((p) => new RegExp(p, "i").test(location.hostname))) return;
+  const look = LOOK;
+  let last = null;
+  const report = () => {
+    const { step, title } = look(s);
+    if (typeof window[binding] !== "function" || JSON.stringify([step, title]) === last) return;
+    last = JSON.stringify([step, title]);
+    window[binding]({ step, title });
+  };
+  const start = () => {
+    report();
+    new MutationObserver(report).observe(document, { childList: true, subtree: true, attributes: true });
+  };
+  if (document.readyState !== "loading") start();
+  else document.addEventListener("DOMContentLoaded", start, { once: true });
+})""".replace("LOOK", _PAGE_STATE)
+_BINDING = "__cifcheckSignInLook"
+STEPS = ("push", "consent", "code", "password", "account", "stay-signed-in")
+
+
+def host_regex(pattern: str) -> str:
+    """A host name pattern (`*` and `?` wildcards) as a regex that Python and JavaScript read alike."""
+    parts = (re.escape(char) if char not in "*?" else "." if char == "?" else ".*" for char in pattern.lower())
+    return "^" + "".join(parts) + "$"
+
+
+def is_sign_in_host(url: str, hosts: Sequence[str]) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return any(re.match(host_regex(pattern), host) for pattern in hosts)
+
+
+@dataclass(frozen=True)
+class PageLook:
+    step: str | None  # None while a page only passes through, as single sign-on does
+    title: str
+
+
+class SignInWatch:
+    """What the sign-in page in a tab shows, as the page reports it. Install before navigating."""
+
+    def __init__(self, page: Page, settings: SignIn, hosts: Sequence[str]) -> None:
+        self.latest: PageLook | None = None
+        page.expose_binding(_BINDING, self._report)
+        arguments = json.dumps([_selectors(settings), [host_regex(host) for host in hosts], _BINDING])
+        page.add_init_script(f"{_WATCH}(...{arguments});")
+
+    def _report(self, source: dict, look: object) -> None:
+        # The page can call the binding too: take only well-formed reports from the top frame.
+        frame = source.get("frame")
+        if frame is None or frame.parent_frame is not None or not isinstance(look, dict):
+            return
+        step, title = look.get("step"), look.get("title")
+        if (step is None or step in STEPS) and isinstance(title, str):
+            self.latest = PageLook(step=step, title=title[:500])
+
 
 CANNOT = {
     "push": "the sign-in waits for a push approval in the Authenticator app, which cannot be automated; run "
@@ -50,14 +107,6 @@ CANNOT = {
     "consent": "the sign-in asks for consent to permissions, which a person must give; sign in once by hand "
     "with `cifcheck login`",
 }
-
-
-def current_step(page: Page, settings: SignIn) -> str | None:
-    """The sign-in step the page shows once parsed, if any (None while a page only passes through, as SSO does)."""
-    try:
-        return page.evaluate(_PAGE_STATE_WHEN_PARSED, _selectors(settings))["step"]
-    except PlaywrightError:
-        return None  # the page moved on
 
 
 def _selectors(settings: SignIn) -> dict[str, str]:
