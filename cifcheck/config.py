@@ -177,7 +177,8 @@ class SignIn(_Strict):
             "login.live.com",
             "*.b2clogin.com",
         ],
-        description="Host names of sign-in pages; landing on one means the session is absent or expired.",
+        description="Host names of sign-in pages, wildcards * and ? allowed; landing on one means the session is "
+        "absent or expired.",
     )
     # Unattended sign-in finds the fields by these selectors (Microsoft Entra ID's sign-in page by default).
     username_field: str = "input[name='loginfmt']"
@@ -198,6 +199,14 @@ class SignIn(_Strict):
         "(single sign-on passes through it).",
     )
     consent: str = "#consentHeader, form[action*='consent']"
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts_are_host_names(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            if not re.fullmatch(r"[A-Za-z0-9.*?-]+", host):
+                raise ValueError(f"{host!r} is not a host name (letters, digits, dots, hyphens; wildcards * and ?)")
+        return hosts
 
 
 class PanelFacts(_Strict):

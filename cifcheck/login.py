@@ -24,9 +24,10 @@ from playwright.sync_api import Error as PlaywrightError
 from cifcheck.browser import find_browser, launch_options
 from cifcheck.config import Config, Target
 from cifcheck.evidence import Navigation
+from cifcheck.probes.sign_in_page import is_sign_in_host
 from cifcheck.runner import open_target, sandbox_if_needed, storage_state_path
 from cifcheck.session import OpenedTarget, open_app
-from cifcheck.signin import is_sign_in_host, sign_in
+from cifcheck.signin import sign_in
 
 if TYPE_CHECKING:
     from cifcheck.sandbox.server import SandboxServer

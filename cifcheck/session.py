@@ -24,9 +24,10 @@ from cifcheck.probes.console import ConsoleRecorder
 from cifcheck.probes.dataverse import read_dataverse
 from cifcheck.probes.network import NetworkRecorder
 from cifcheck.probes.panel import OBSERVER_SCRIPT, observed_in, read_panel, widget_elements
+from cifcheck.probes.sign_in_page import TITLE_MAX, SignInWatch, is_sign_in_host
 from cifcheck.probes.storage import read_storage
 from cifcheck.redact import redact_text, redact_url
-from cifcheck.signin import SignInWatch, is_sign_in_host, sign_in
+from cifcheck.signin import sign_in
 
 POLL_MS = 50
 SIGN_IN_POLL_MS = 10  # the page reports its sign-in step by itself; this only picks the report up
@@ -101,7 +102,7 @@ def _wait_for_app(
             if navigation.sign_in is not None or lingered or (look is not None and look.step is not None):
                 navigation.sign_in_page = True
                 if look is not None:
-                    navigation.title = redact_text(look.title)
+                    navigation.title = redact_text(look.title)  # the page's own report: no round trip
                 return
             page.wait_for_timeout(SIGN_IN_POLL_MS)
             continue
@@ -229,18 +230,18 @@ def open_app(
 ) -> Navigation:
     """Open the app URL and wait until the app shell is ready or a sign-in page stays; fills `navigation`."""
     try:
-        watch = SignInWatch(page, config.sign_in, opened.sign_in_hosts)
-        navigation.navigation_start_ms = _now_ms(started)
-        response = page.goto(opened.app_url, wait_until="commit", timeout=config.timeouts.navigation_ms)
-        navigation.status = response.status if response else None
-        _wait_for_app(page, opened, config, navigation, started, ready_ms or config.timeouts.ready_ms, watch)
+        with SignInWatch(page, config.sign_in, opened.sign_in_hosts) as watch:
+            navigation.navigation_start_ms = _now_ms(started)
+            response = page.goto(opened.app_url, wait_until="commit", timeout=config.timeouts.navigation_ms)
+            navigation.status = response.status if response else None
+            _wait_for_app(page, opened, config, navigation, started, ready_ms or config.timeouts.ready_ms, watch)
     except PlaywrightError as error:
         navigation.error = str(error).splitlines()[0]
     navigation.final_url = redact_url(page.url)
     if not navigation.title:  # a sign-in page's title came with its one look
         try:
             # One round trip, answered once the document is parsed (a sign-in page may still be loading).
-            navigation.title = redact_text(page.evaluate(_TITLE_WHEN_PARSED))
+            navigation.title = redact_text(page.evaluate(_TITLE_WHEN_PARSED))[:TITLE_MAX]
         except PlaywrightError:
             navigation.title = ""
     return navigation

@@ -7,12 +7,8 @@ page that asks the same thing again. Every secret it types is registered for red
 
 from __future__ import annotations
 
-import json
-import re
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from urllib.parse import urlsplit
+from collections.abc import Callable
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
@@ -20,6 +16,7 @@ from playwright.sync_api import Page
 from cifcheck.config import SignIn
 from cifcheck.credentials import SignInSecrets
 from cifcheck.evidence import SignInAttempt
+from cifcheck.probes.sign_in_page import STEP_SHOWN, VISIBLE, step_selectors
 from cifcheck.redact import redact_text, register_secret
 from cifcheck.totp import TotpSecretError, totp_now
 
@@ -27,79 +24,13 @@ POLL_MS = 100
 ACTION_TIMEOUT_MS = 10_000
 
 # Which step the page shows, and any visible error. The marker tells a fresh document from the one answered.
-_PAGE_STATE = """(s) => {
-  const visible = (element) => {
-    if (!element) return false;
-    const box = element.getBoundingClientRect();
-    return box.width > 0 && box.height > 0 && getComputedStyle(element).visibility !== "hidden";
-  };
-  const shown = (selector) => visible(document.querySelector(selector));
-  const error = [...document.querySelectorAll(s.error)].filter(visible).map((e) => e.textContent.trim())
+_PAGE_STATE = f"""(s) => {{
+  const step = ({STEP_SHOWN})(s);
+  const error = [...document.querySelectorAll(s.error)].filter({VISIBLE}).map((e) => e.textContent.trim())
     .find((text) => text) || "";
-  const step = shown(s.push) ? "push" : shown(s.consent) ? "consent" : shown(s.code) ? "code"
-    : shown(s.password) ? "password" : shown(s.username) ? "account" : shown(s.stay) ? "stay-signed-in" : null;
-  return { step, error, answered: window.__cifcheckAnswered === step, title: document.title };
-}"""
+  return {{ step, error, answered: window.__cifcheckAnswered === step }};
+}}"""
 _MARK_ANSWERED = "(step) => { window.__cifcheckAnswered = step; }"
-# Added to every document: on a sign-in page's top frame, it reports which step the page shows (and its title)
-# through a binding as soon as the document is parsed, and again whenever that changes. Asking the page instead
-# waits until the browser has finished putting the new document up, tens of milliseconds later.
-_WATCH = """((s, hostPatterns, binding) => {
-  if (window !== window.top || !hostPatterns.some((p) => new RegExp(p, "i").test(location.hostname))) return;
-  const look = LOOK;
-  let last = null;
-  const report = () => {
-    const { step, title } = look(s);
-    if (typeof window[binding] !== "function" || JSON.stringify([step, title]) === last) return;
-    last = JSON.stringify([step, title]);
-    window[binding]({ step, title });
-  };
-  const start = () => {
-    report();
-    new MutationObserver(report).observe(document, { childList: true, subtree: true, attributes: true });
-  };
-  if (document.readyState !== "loading") start();
-  else document.addEventListener("DOMContentLoaded", start, { once: true });
-})""".replace("LOOK", _PAGE_STATE)
-_BINDING = "__cifcheckSignInLook"
-STEPS = ("push", "consent", "code", "password", "account", "stay-signed-in")
-
-
-def host_regex(pattern: str) -> str:
-    """A host name pattern (`*` and `?` wildcards) as a regex that Python and JavaScript read alike."""
-    parts = (re.escape(char) if char not in "*?" else "." if char == "?" else ".*" for char in pattern.lower())
-    return "^" + "".join(parts) + "$"
-
-
-def is_sign_in_host(url: str, hosts: Sequence[str]) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return any(re.match(host_regex(pattern), host) for pattern in hosts)
-
-
-@dataclass(frozen=True)
-class PageLook:
-    step: str | None  # None while a page only passes through, as single sign-on does
-    title: str
-
-
-class SignInWatch:
-    """What the sign-in page in a tab shows, as the page reports it. Install before navigating."""
-
-    def __init__(self, page: Page, settings: SignIn, hosts: Sequence[str]) -> None:
-        self.latest: PageLook | None = None
-        page.expose_binding(_BINDING, self._report)
-        arguments = json.dumps([_selectors(settings), [host_regex(host) for host in hosts], _BINDING])
-        page.add_init_script(f"{_WATCH}(...{arguments});")
-
-    def _report(self, source: dict, look: object) -> None:
-        # The page can call the binding too: take only well-formed reports from the top frame.
-        frame = source.get("frame")
-        if frame is None or frame.parent_frame is not None or not isinstance(look, dict):
-            return
-        step, title = look.get("step"), look.get("title")
-        if (step is None or step in STEPS) and isinstance(title, str):
-            self.latest = PageLook(step=step, title=title[:500])
-
 
 CANNOT = {
     "push": "the sign-in waits for a push approval in the Authenticator app, which cannot be automated; run "
@@ -110,15 +41,7 @@ CANNOT = {
 
 
 def _selectors(settings: SignIn) -> dict[str, str]:
-    return {
-        "push": settings.push_approval,
-        "consent": settings.consent,
-        "code": settings.code_field,
-        "password": settings.password_field,
-        "username": settings.username_field,
-        "stay": settings.stay_signed_in_no,
-        "error": settings.error_text,
-    }
+    return {**step_selectors(settings), "error": settings.error_text}
 
 
 def _state(page: Page, selectors: dict[str, str]) -> dict | None:

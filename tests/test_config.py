@@ -51,6 +51,11 @@ def test_an_invalid_storage_key_pattern_is_refused():
     assert "storage_keys.channel_providers_pattern: not a valid regular expression" in message
 
 
+def test_a_sign_in_host_that_is_not_a_host_name_is_refused():
+    message = _error({"targets": [{"name": "a", "url": "sandbox://x"}], "sign_in": {"hosts": ["login.[ab].com"]}})
+    assert message.startswith("broken.json: sign_in.hosts: 'login.[ab].com' is not a host name")
+
+
 def test_invalid_json_names_the_line(tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text('{"targets": [\n  {"name": "a",,}\n]}')

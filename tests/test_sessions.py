@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from playwright.sync_api import Page
 
 from cifcheck.browser import find_browser
 from cifcheck.config import Config, Credentials, Target
@@ -23,35 +22,10 @@ from cifcheck.report import write_run
 from cifcheck.runner import run
 from cifcheck.sandbox.signin import SANDBOX_PASSWORD, SANDBOX_TOTP_SECRET
 
+from .signing_in import as_a_person, config_for, verdicts
+
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def config_for(tmp_path: Path, **target: object) -> Config:
-    return Config(
-        targets=[Target(name="csw", url="sandbox://healthy-csw", **target)],
-        output_dir=str(tmp_path / "reports"),
-    )
-
-
-def as_a_person(account: str, password: str = SANDBOX_PASSWORD, code_secret: str | None = None):
-    """Fills the sandbox sign-in form the way a person would."""
-
-    def sign_in(page: Page) -> None:
-        page.get_by_label("Email").fill(account)
-        page.get_by_role("button", name="Next").click()
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        if code_secret:
-            page.get_by_label("Code").fill(pyotp.TOTP(code_secret).now())
-            page.get_by_role("button", name="Verify").click()
-        page.get_by_role("button", name="Yes").click()  # "Stay signed in?"
-
-    return sign_in
-
-
-def verdicts(output) -> dict[str, str]:
-    return {check.id: check.status for check in output.result.targets[0].checks}
 
 
 def test_login_saves_an_owner_only_session_that_a_headless_run_reuses(tmp_path, sandbox, browser):

@@ -1,10 +1,13 @@
-"""Telling a sign-in page from the app: host patterns, a form drawn late by script, and single sign-on."""
+"""Telling a sign-in page from the app: host patterns, the page's own report of its step, and single sign-on."""
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -13,11 +16,11 @@ from playwright.sync_api import Page, Route
 from cifcheck.config import Config, SignIn, Target, Timeouts
 from cifcheck.evidence import Navigation
 from cifcheck.login import login
+from cifcheck.probes.sign_in_page import PageLook, SignInWatch, is_sign_in_host
 from cifcheck.runner import run
 from cifcheck.session import OpenedTarget, open_app
-from cifcheck.signin import host_regex, is_sign_in_host
 
-from .test_sessions import as_a_person, config_for, verdicts
+from .signing_in import as_a_person, config_for, verdicts
 
 
 @pytest.mark.parametrize(
@@ -29,31 +32,130 @@ from .test_sessions import as_a_person, config_for, verdicts
         ("login.microsoftonline.com", "login.microsoftonline.com.evil.example"),
         ("*.b2clogin.com", "contoso.b2clogin.com"),
         ("*.b2clogin.com", "b2clogin.com"),
-        ("login?.localhost", "login1.localhost"),
-        ("login?.localhost", "login.localhost"),
+        ("login-?.example.com", "login-1.example.com"),
+        ("login-?.example.com", "login-.example.com"),
     ],
 )
 def test_host_patterns_match_as_shell_wildcards_do(pattern, host):
     assert is_sign_in_host(f"https://{host}/path", (pattern,)) == fnmatch.fnmatchcase(host.lower(), pattern.lower())
 
 
-def test_host_patterns_read_the_same_in_the_browser(page: Page):
-    patterns = ["login.microsoftonline.com", "*.b2clogin.com", "login?.localhost", "a+b.example"]
-    hosts = ["login.microsoftonline.com", "x.b2clogin.com", "b2clogin.com", "loginz.localhost", "a+b.example", "ab.x"]
-    in_browser = page.evaluate(
-        "([regexes, hosts]) => hosts.map((h) => regexes.some((r) => new RegExp(r, 'i').test(h)))",
-        [[host_regex(p) for p in patterns], hosts],
-    )
-    assert in_browser == [is_sign_in_host(f"https://{host}/", tuple(patterns)) for host in hosts]
-
+# The rest drive a browser.
 
 ORG = "https://contoso.crm.dynamics.com"
 SIGN_IN = "https://login.microsoftonline.com"
-
+FORM = "<title>Sign in to your account</title><input name='loginfmt' type='email'>"
 # Like Microsoft Entra ID's page: the document arrives empty and its script draws the form later.
-FORM_DRAWN_LATE = """<!doctype html><title>Sign in to your account</title><body><script>
+FORM_DRAWN_LATE = """<title>Sign in to your account</title><body><script>
 setTimeout(() => { document.body.innerHTML = '<input name="loginfmt" type="email">'; }, 300);
 </script></body>"""
+NO_FORM = "<title>Working...</title><p>One moment"
+
+
+def _serve(page: Page, pages: dict[str, str]) -> None:
+    """Answers each URL in `pages` with its HTML, without a network."""
+
+    def answer(route: Route) -> None:
+        body = pages.get(route.request.url)
+        route.fulfill(status=200 if body else 404, content_type="text/html", body=body or "not here")
+
+    page.route("**/*", answer)
+
+
+def _look_for(page: Page, watch: SignInWatch, step: str | None) -> PageLook | None:
+    """The watch's look once it reports `step` (or after 10 s); it only listens, it never asks the page."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (watch.latest is None or watch.latest.step != step):
+        page.wait_for_timeout(10)
+    return watch.latest
+
+
+@pytest.mark.browser
+def test_a_sign_in_page_reports_its_step_and_title_without_being_asked(page: Page):
+    _serve(page, {f"{SIGN_IN}/a": FORM})
+    with SignInWatch(page, SignIn(), SignIn().hosts) as watch:
+        page.goto(f"{SIGN_IN}/a")
+        assert _look_for(page, watch, "account") == PageLook(step="account", title="Sign in to your account")
+
+
+@pytest.mark.browser
+def test_a_form_a_script_draws_later_is_reported_when_it_appears(page: Page):
+    _serve(page, {f"{SIGN_IN}/a": FORM_DRAWN_LATE})
+    with SignInWatch(page, SignIn(), SignIn().hosts) as watch:
+        page.goto(f"{SIGN_IN}/a")
+        assert _look_for(page, watch, None) is not None  # drawn first without a form
+        assert _look_for(page, watch, "account") == PageLook(step="account", title="Sign in to your account")
+
+
+@pytest.mark.browser
+def test_host_wildcards_work_in_the_page_as_in_python(page: Page):
+    _serve(page, {"https://login-eu.example.com/a": FORM})
+    hosts = ["login-*.example.com"]
+    with SignInWatch(page, SignIn(hosts=hosts), hosts) as watch:
+        page.goto("https://login-eu.example.com/a")
+        assert _look_for(page, watch, "account") is not None
+
+
+def _call_binding(claim: str) -> str:
+    """A script that calls cifcheck's binding itself once the page has settled, and notes when it was answered
+    (in a variable: a change to the page would make the watch report again)."""
+    call = f"setTimeout(async () => {{ await __cifcheckSignInLook({claim}); window.answered = true; }}, 200)"
+    return f"<script>onload = () => {call}</script>"
+
+
+ANSWERED = "window.answered === true"
+
+
+@pytest.mark.browser
+def test_looks_claimed_by_another_host_or_by_a_frame_are_ignored(page: Page):
+    claim = "{step: 'account', title: 'x', url: location.href}"
+    _serve(
+        page,
+        {
+            f"{ORG}/app": _call_binding(claim),  # the app itself claiming a sign-in step
+            f"{SIGN_IN}/top": f"<title>top</title><iframe src='{SIGN_IN}/frame'></iframe>",
+            f"{SIGN_IN}/frame": _call_binding(claim),  # a frame on a sign-in host claiming a step
+        },
+    )
+    with SignInWatch(page, SignIn(), SignIn().hosts) as watch:
+        page.goto(f"{ORG}/app")
+        page.wait_for_function(ANSWERED)
+        assert watch.latest is None
+        page.goto(f"{SIGN_IN}/top")
+        page.frames[1].wait_for_function(ANSWERED)
+        assert watch.latest == PageLook(step=None, title="top")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    "claim",
+    ["{step: 'evil', title: 'x', url: location.href}", "{step: 'account', title: 5, url: location.href}", "'account'"],
+)
+def test_malformed_looks_are_ignored(page: Page, claim: str):
+    _serve(page, {f"{SIGN_IN}/a": NO_FORM + _call_binding(claim)})
+    with SignInWatch(page, SignIn(), SignIn().hosts) as watch:
+        page.goto(f"{SIGN_IN}/a")
+        page.wait_for_function(ANSWERED)
+        assert watch.latest == PageLook(step=None, title="Working...")
+
+
+@pytest.mark.browser
+def test_the_look_of_the_previous_page_is_forgotten_when_the_tab_moves_on(page: Page):
+    _serve(page, {f"{SIGN_IN}/form": FORM, f"{SIGN_IN}/bounce": NO_FORM})
+    with SignInWatch(page, SignIn(), SignIn().hosts) as watch:
+        page.goto(f"{SIGN_IN}/form")
+        assert _look_for(page, watch, "account") is not None
+        page.goto(f"{SIGN_IN}/bounce", wait_until="commit")
+        assert watch.latest is None or watch.latest.step is None
+
+
+@pytest.mark.browser
+def test_leaving_the_watch_removes_its_binding_from_later_pages(page: Page):
+    _serve(page, {f"{SIGN_IN}/a": FORM})
+    with SignInWatch(page, SignIn(), SignIn().hosts):
+        pass
+    page.goto(f"{SIGN_IN}/a")
+    assert page.evaluate("typeof __cifcheckSignInLook") == "undefined"
 
 
 def _patient(ready_ms: int = 30_000) -> Config:
@@ -65,13 +167,23 @@ def _patient(ready_ms: int = 30_000) -> Config:
     )
 
 
+# The org sends the browser on with a script, not a 302: Chromium does not intercept the request that a redirect
+# fulfilled by a route leads to.
+TO_SIGN_IN = f"<script>location.replace('{SIGN_IN}/common/oauth2/authorize')</script>"
+APP = "<title>Dynamics 365</title><script>window.Xrm = { Utility: { getGlobalContext: () => ({}) } };</script>"
+# Single sign-on with response_mode=form_post: a page on the sign-in host that posts straight back.
+FORM_POST_BOUNCE = f"""<title>Working...</title><body>
+<form method="post" action="{ORG}/"><input type="hidden" name="code" value="abc"></form>
+<script>setTimeout(() => document.forms[0].submit(), 200);</script></body>"""
+
+
 def _open(page: Page, config: Config, sign_in_page: str) -> Navigation:
     def answer(route: Route) -> None:
         if not route.request.url.startswith(ORG):
             route.fulfill(status=200, content_type="text/html", body=sign_in_page)
         elif route.request.method == "POST":  # the identity provider's answer: the app opens
             route.fulfill(status=200, content_type="text/html", body=APP)
-        else:  # a script, not a 302: Chromium does not intercept the request a fulfilled redirect leads to
+        else:
             route.fulfill(status=200, content_type="text/html", body=TO_SIGN_IN)
 
     page.route("**/*", answer)
@@ -79,15 +191,8 @@ def _open(page: Page, config: Config, sign_in_page: str) -> Navigation:
     return open_app(page, opened, config, Navigation(), time.monotonic())
 
 
-TO_SIGN_IN = f"<script>location.replace('{SIGN_IN}/common/oauth2/authorize')</script>"
-APP = "<title>Dynamics 365</title><script>window.Xrm = { Utility: { getGlobalContext: () => ({}) } };</script>"
-# Single sign-on with response_mode=form_post: a page on the sign-in host that posts straight back.
-FORM_POST_BOUNCE = f"""<!doctype html><title>Working...</title><body>
-<form method="post" action="{ORG}/"><input type="hidden" name="code" value="abc"></form>
-<script>setTimeout(() => document.forms[0].submit(), 200);</script></body>"""
-
-
-def test_a_sign_in_form_drawn_by_script_after_the_page_loads_is_recognised_at_once(page: Page):
+@pytest.mark.browser
+def test_a_sign_in_form_drawn_by_script_is_recognised_without_waiting_out_the_settle_window(page: Page):
     started = time.monotonic()
     navigation = _open(page, _patient(), FORM_DRAWN_LATE)
     assert navigation.sign_in_page and not navigation.app_ready
@@ -95,18 +200,65 @@ def test_a_sign_in_form_drawn_by_script_after_the_page_loads_is_recognised_at_on
     assert time.monotonic() - started < 20  # far below the 60 s a page without a form must stay
 
 
+@pytest.mark.browser
 def test_a_page_that_posts_straight_back_is_single_sign_on_not_a_sign_in_page(page: Page):
     navigation = _open(page, _patient(), FORM_POST_BOUNCE)
     assert navigation.app_ready and not navigation.sign_in_page
 
 
-def test_a_page_claiming_an_unknown_step_is_not_taken_for_a_sign_in_form(page: Page):
-    claim = "<title>x</title><script>onload = () => __cifcheckSignInLook({step: 'evil', title: 'x'})</script>"
-    navigation = _open(page, _patient(ready_ms=1_500), claim)
-    assert not navigation.sign_in_page  # the ready wait ran out instead: neither the app nor a form was seen
+class _SlowStyleSheetSite(BaseHTTPRequestHandler):
+    """An org on `localhost` and a sign-in host on `127.0.0.1`, whose page holds a field that its style sheet,
+    arriving after the page is parsed, hides; once loaded it posts back, as single sign-on does."""
+
+    def do_GET(self) -> None:
+        port = self.server.server_address[1]
+        if self.path.startswith("/main.aspx") and "signed" in self.path:
+            body = APP
+        elif self.path.startswith("/main.aspx"):
+            body = f"<script>location.replace('http://127.0.0.1:{port}/authorize')</script>"
+        elif self.path == "/authorize":
+            back = f"http://localhost:{port}/main.aspx?signed"
+            body = (
+                f"<script>addEventListener('load', () => location.replace('{back}'))</script>"
+                "<link rel='stylesheet' href='/late.css'><input name='loginfmt' type='email'>"
+            )
+        else:
+            time.sleep(0.5)
+            body = "input { display: none }"
+        content = body.encode()
+        self.send_response(200)
+        self.send_header("content-type", "text/css" if self.path.endswith(".css") else "text/html")
+        self.send_header("content-length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    def log_message(self, *_: object) -> None:
+        pass
 
 
-def test_single_sign_on_through_the_sign_in_host_is_not_a_sign_in_page(tmp_path: Path, sandbox, browser):
+@pytest.fixture
+def slow_style_sheet_site() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowStyleSheetSite)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+@pytest.mark.browser
+def test_a_field_that_a_late_style_sheet_hides_is_not_a_sign_in_step(page: Page, slow_style_sheet_site: int):
+    org = f"http://localhost:{slow_style_sheet_site}"
+    config = Config(
+        targets=[Target(name="org", url=org)],
+        sign_in=SignIn(hosts=["127.0.0.1"], settle_ms=60_000),
+        timeouts=Timeouts(ready_ms=30_000),
+    )
+    navigation = open_app(page, OpenedTarget(config.targets[0], org, ("127.0.0.1",)), config, Navigation(), 0)
+    assert navigation.app_ready and not navigation.sign_in_page
+
+
+@pytest.mark.browser
+def test_single_sign_on_through_the_sandbox_sign_in_host_is_not_a_sign_in_page(tmp_path: Path, sandbox, browser):
+    """The sandbox's single sign-on answers with a redirect, as Entra does for response_mode=query."""
     state = tmp_path / "state.json"
     config = config_for(tmp_path, storage_state=str(state))
     login(config, config.targets[0], person=as_a_person("admin@contoso.sandbox"), sandbox=sandbox, browser=browser)
@@ -114,5 +266,4 @@ def test_single_sign_on_through_the_sign_in_host_is_not_a_sign_in_page(tmp_path:
         sandbox.app.state.sessions.pop(cookie["value"], None)
     output = run(config, sandbox=sandbox, browser=browser)
     assert verdicts(output)["session.signed_in"] == "pass"
-    evidence = output.evidence[0]
-    assert any("login.localhost" in url for url in evidence.navigation.redirects)
+    assert any("login.localhost" in url for url in output.evidence[0].navigation.redirects)

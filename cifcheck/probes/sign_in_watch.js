@@ -1,0 +1,35 @@
+// Added to every document; acts only in the top frame of a sign-in host. It reports which sign-in step the page
+// shows, and its title, through a binding: once the page is first drawn, and again whenever that changes (Entra
+// draws its form by script). Asking the page instead waits until the browser has finished putting it up.
+(stepShown, selectors, hostPatterns, binding) => {
+  if (window !== window.top || !hostPatterns.some((p) => new RegExp(p, "i").test(location.hostname))) return;
+  let last = null;
+  let pending = false;
+  const report = () => {
+    pending = false;
+    try {
+      const look = { step: stepShown(selectors), title: document.title, url: location.href };
+      const key = JSON.stringify(look);
+      if (key === last || typeof window[binding] !== "function") return;
+      last = key;
+      window[binding](look);
+    } catch (error) {} // a selector the browser rejects must not break the page; the wait falls back to time
+  };
+  // Look just before the next frame is drawn: by then the style sheets that decide what is visible apply, which
+  // DOMContentLoaded does not wait for. A tab in the background draws no frames: there, a timer looks instead.
+  const soon = () => {
+    if (pending) return;
+    pending = true;
+    const once = () => pending && report();
+    if (document.visibilityState === "hidden") setTimeout(once, 100);
+    else requestAnimationFrame(once);
+  };
+  const start = () => {
+    const changes = { childList: true, subtree: true, attributeFilter: ["class", "style", "hidden", "aria-hidden"] };
+    new MutationObserver(soon).observe(document, changes);
+    addEventListener("load", soon);
+    soon();
+  };
+  if (document.readyState !== "loading") start();
+  else document.addEventListener("DOMContentLoaded", start, { once: true });
+}
