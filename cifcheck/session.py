@@ -228,13 +228,14 @@ def open_app(
     started: float,
     ready_ms: int | None = None,
 ) -> Navigation:
-    """Open the app URL and wait until the app shell is ready or a sign-in page stays; fills `navigation`."""
+    """Open the app URL in `page`, a fresh page, and wait until the app shell is ready or a sign-in page stays;
+    fills `navigation`."""
     try:
-        with SignInWatch(page, config.sign_in, opened.sign_in_hosts) as watch:
-            navigation.navigation_start_ms = _now_ms(started)
-            response = page.goto(opened.app_url, wait_until="commit", timeout=config.timeouts.navigation_ms)
-            navigation.status = response.status if response else None
-            _wait_for_app(page, opened, config, navigation, started, ready_ms or config.timeouts.ready_ms, watch)
+        watch = SignInWatch(page, config.sign_in, opened.sign_in_hosts)
+        navigation.navigation_start_ms = _now_ms(started)
+        response = page.goto(opened.app_url, wait_until="commit", timeout=config.timeouts.navigation_ms)
+        navigation.status = response.status if response else None
+        _wait_for_app(page, opened, config, navigation, started, ready_ms or config.timeouts.ready_ms, watch)
     except PlaywrightError as error:
         navigation.error = str(error).splitlines()[0]
     navigation.final_url = redact_url(page.url)

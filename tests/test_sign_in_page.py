@@ -73,27 +73,27 @@ def _look_for(page: Page, watch: SignInWatch, step: str | None) -> PageLook | No
 @pytest.mark.browser
 def test_a_sign_in_page_reports_its_step_and_title_without_being_asked(page: Page):
     _serve(page, {f"{SIGN_IN}/a": FORM})
-    with SignInWatch(page, SignIn(), SignIn().hosts) as watch:
-        page.goto(f"{SIGN_IN}/a")
-        assert _look_for(page, watch, "account") == PageLook(step="account", title="Sign in to your account")
+    watch = SignInWatch(page, SignIn(), SignIn().hosts)
+    page.goto(f"{SIGN_IN}/a")
+    assert _look_for(page, watch, "account") == PageLook(step="account", title="Sign in to your account")
 
 
 @pytest.mark.browser
 def test_a_form_a_script_draws_later_is_reported_when_it_appears(page: Page):
     _serve(page, {f"{SIGN_IN}/a": FORM_DRAWN_LATE})
-    with SignInWatch(page, SignIn(), SignIn().hosts) as watch:
-        page.goto(f"{SIGN_IN}/a")
-        assert _look_for(page, watch, None) is not None  # drawn first without a form
-        assert _look_for(page, watch, "account") == PageLook(step="account", title="Sign in to your account")
+    watch = SignInWatch(page, SignIn(), SignIn().hosts)
+    page.goto(f"{SIGN_IN}/a")
+    assert _look_for(page, watch, None) is not None  # drawn first without a form
+    assert _look_for(page, watch, "account") == PageLook(step="account", title="Sign in to your account")
 
 
 @pytest.mark.browser
 def test_host_wildcards_work_in_the_page_as_in_python(page: Page):
     _serve(page, {"https://login-eu.example.com/a": FORM})
     hosts = ["login-*.example.com"]
-    with SignInWatch(page, SignIn(hosts=hosts), hosts) as watch:
-        page.goto("https://login-eu.example.com/a")
-        assert _look_for(page, watch, "account") is not None
+    watch = SignInWatch(page, SignIn(hosts=hosts), hosts)
+    page.goto("https://login-eu.example.com/a")
+    assert _look_for(page, watch, "account") is not None
 
 
 def _call_binding(claim: str) -> str:
@@ -117,13 +117,13 @@ def test_looks_claimed_by_another_host_or_by_a_frame_are_ignored(page: Page):
             f"{SIGN_IN}/frame": _call_binding(claim),  # a frame on a sign-in host claiming a step
         },
     )
-    with SignInWatch(page, SignIn(), SignIn().hosts) as watch:
-        page.goto(f"{ORG}/app")
-        page.wait_for_function(ANSWERED)
-        assert watch.latest is None
-        page.goto(f"{SIGN_IN}/top")
-        page.frames[1].wait_for_function(ANSWERED)
-        assert watch.latest == PageLook(step=None, title="top")
+    watch = SignInWatch(page, SignIn(), SignIn().hosts)
+    page.goto(f"{ORG}/app")
+    page.wait_for_function(ANSWERED)
+    assert watch.latest is None
+    page.goto(f"{SIGN_IN}/top")
+    page.frames[1].wait_for_function(ANSWERED)
+    assert watch.latest == PageLook(step=None, title="top")
 
 
 @pytest.mark.browser
@@ -133,29 +133,20 @@ def test_looks_claimed_by_another_host_or_by_a_frame_are_ignored(page: Page):
 )
 def test_malformed_looks_are_ignored(page: Page, claim: str):
     _serve(page, {f"{SIGN_IN}/a": NO_FORM + _call_binding(claim)})
-    with SignInWatch(page, SignIn(), SignIn().hosts) as watch:
-        page.goto(f"{SIGN_IN}/a")
-        page.wait_for_function(ANSWERED)
-        assert watch.latest == PageLook(step=None, title="Working...")
+    watch = SignInWatch(page, SignIn(), SignIn().hosts)
+    page.goto(f"{SIGN_IN}/a")
+    page.wait_for_function(ANSWERED)
+    assert watch.latest == PageLook(step=None, title="Working...")
 
 
 @pytest.mark.browser
 def test_the_look_of_the_previous_page_is_forgotten_when_the_tab_moves_on(page: Page):
     _serve(page, {f"{SIGN_IN}/form": FORM, f"{SIGN_IN}/bounce": NO_FORM})
-    with SignInWatch(page, SignIn(), SignIn().hosts) as watch:
-        page.goto(f"{SIGN_IN}/form")
-        assert _look_for(page, watch, "account") is not None
-        page.goto(f"{SIGN_IN}/bounce", wait_until="commit")
-        assert watch.latest is None or watch.latest.step is None
-
-
-@pytest.mark.browser
-def test_leaving_the_watch_removes_its_binding_from_later_pages(page: Page):
-    _serve(page, {f"{SIGN_IN}/a": FORM})
-    with SignInWatch(page, SignIn(), SignIn().hosts):
-        pass
-    page.goto(f"{SIGN_IN}/a")
-    assert page.evaluate("typeof __cifcheckSignInLook") == "undefined"
+    watch = SignInWatch(page, SignIn(), SignIn().hosts)
+    page.goto(f"{SIGN_IN}/form")
+    assert _look_for(page, watch, "account") is not None
+    page.goto(f"{SIGN_IN}/bounce", wait_until="commit")
+    assert watch.latest is None or watch.latest.step is None
 
 
 def _patient(ready_ms: int = 30_000) -> Config:

@@ -5,15 +5,13 @@ Host names decide "on a sign-in host"; a host that shows no step is one that sin
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Frame, Page
 
 from cifcheck.config import SignIn
@@ -71,29 +69,16 @@ class PageLook:
 
 
 class SignInWatch:
-    """What the sign-in page in a tab's top frame shows now. Enter before navigating, leave once decided:
-    leaving removes the binding and the script from the pages that come after."""
+    """What the sign-in page in a tab's top frame shows now. Install it once on a fresh page, before navigating;
+    it lives as long as the page (removing it costs two round trips to the browser, and pages are short-lived)."""
 
     def __init__(self, page: Page, settings: SignIn, hosts: Sequence[str]) -> None:
-        self._page = page
-        self._selectors = step_selectors(settings)
         self._hosts = tuple(hosts)
-        self._remove: list[Callable[[], None]] = []
         self.latest: PageLook | None = None
-
-    def __enter__(self) -> SignInWatch:
-        self._page.on("framenavigated", self._on_navigated)
-        binding = self._page.expose_binding(_BINDING, self._on_look)
-        arguments = json.dumps([self._selectors, [host_regex(host) for host in self._hosts], _BINDING])
-        script = self._page.add_init_script(f"({_WATCH})({STEP_SHOWN}, ...{arguments});")
-        self._remove = [binding.close, script.close]
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._page.remove_listener("framenavigated", self._on_navigated)
-        for remove in self._remove:
-            with contextlib.suppress(PlaywrightError):  # the page is gone, and the binding and script with it
-                remove()
+        page.on("framenavigated", self._on_navigated)
+        page.expose_binding(_BINDING, self._on_look)
+        arguments = json.dumps([step_selectors(settings), [host_regex(host) for host in self._hosts], _BINDING])
+        page.add_init_script(f"({_WATCH})({STEP_SHOWN}, ...{arguments});")
 
     def _on_navigated(self, frame: Frame) -> None:
         if frame.parent_frame is None:

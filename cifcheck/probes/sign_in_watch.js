@@ -17,6 +17,7 @@
   };
   // Look just before the next frame is drawn: by then the style sheets that decide what is visible apply, which
   // DOMContentLoaded does not wait for. A tab in the background draws no frames: there, a timer looks instead.
+  // Changes come in bursts; one look per frame is enough.
   const soon = () => {
     if (pending) return;
     pending = true;
@@ -28,7 +29,10 @@
     const changes = { childList: true, subtree: true, attributeFilter: ["class", "style", "hidden", "aria-hidden"] };
     new MutationObserver(soon).observe(document, changes);
     addEventListener("load", soon);
-    soon();
+    // With every style sheet in already, what is visible is known now.
+    const sheetsLoaded = [...document.querySelectorAll("link[rel~='stylesheet' i]")].every((link) => link.sheet);
+    if (sheetsLoaded) report();
+    else soon();
   };
   if (document.readyState !== "loading") start();
   else document.addEventListener("DOMContentLoaded", start, { once: true });
