@@ -88,6 +88,18 @@ def test_a_form_a_script_draws_later_is_reported_when_it_appears(page: Page):
 
 
 @pytest.mark.browser
+def test_fields_off_screen_or_hidden_from_readers_are_not_the_step_shown(page: Page):
+    hidden_fields = (
+        "<input name='passwd' type='password' style='position: absolute; left: -10000px'>"
+        "<div aria-hidden='true'><input name='otc'></div>"
+    )
+    _serve(page, {f"{SIGN_IN}/a": FORM + hidden_fields})
+    watch = SignInWatch(page, SignIn(), SignIn().hosts)
+    page.goto(f"{SIGN_IN}/a")
+    assert _look_for(page, watch, "account") == PageLook(step="account", title="Sign in to your account")
+
+
+@pytest.mark.browser
 def test_host_wildcards_work_in_the_page_as_in_python(page: Page):
     _serve(page, {"https://login-eu.example.com/a": FORM})
     hosts = ["login-*.example.com"]
