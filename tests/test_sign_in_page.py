@@ -120,7 +120,7 @@ ANSWERED = "window.answered === true"
 
 @pytest.mark.browser
 def test_looks_claimed_by_another_host_or_by_a_frame_are_ignored(page: Page):
-    claim = "{step: 'account', title: 'x', url: location.href}"
+    claim = "{step: 'account', title: 'x', url: location.href, origin: performance.timeOrigin}"
     _serve(
         page,
         {
@@ -141,7 +141,12 @@ def test_looks_claimed_by_another_host_or_by_a_frame_are_ignored(page: Page):
 @pytest.mark.browser
 @pytest.mark.parametrize(
     "claim",
-    ["{step: 'evil', title: 'x', url: location.href}", "{step: 'account', title: 5, url: location.href}", "'account'"],
+    [
+        "{step: 'evil', title: 'x', url: location.href, origin: performance.timeOrigin}",
+        "{step: 'account', title: 5, url: location.href, origin: performance.timeOrigin}",
+        "{step: 'account', title: 'x', url: location.href, origin: 0}",  # as if from an earlier document
+        "'account'",
+    ],
 )
 def test_malformed_looks_are_ignored(page: Page, claim: str):
     _serve(page, {f"{SIGN_IN}/a": NO_FORM + _call_binding(claim)})
@@ -149,6 +154,16 @@ def test_malformed_looks_are_ignored(page: Page, claim: str):
     page.goto(f"{SIGN_IN}/a")
     page.wait_for_function(ANSWERED)
     assert watch.latest == PageLook(step=None, title="Working...")
+
+
+@pytest.mark.browser
+def test_a_new_url_in_the_same_document_is_reported_again(page: Page):
+    later = "<script>setTimeout(() => history.replaceState(null, '', '?step=2'), 300)</script>"
+    _serve(page, {f"{SIGN_IN}/a": FORM + later})
+    watch = SignInWatch(page, SignIn(), SignIn().hosts)
+    page.goto(f"{SIGN_IN}/a")
+    page.wait_for_url("**/a?step=2")
+    assert _look_for(page, watch, "account") is not None
 
 
 @pytest.mark.browser

@@ -74,6 +74,7 @@ class SignInWatch:
 
     def __init__(self, page: Page, settings: SignIn, hosts: Sequence[str]) -> None:
         self._hosts = tuple(hosts)
+        self._newest_document = 0.0  # the time origin of the newest document that reported
         self.latest: PageLook | None = None
         page.on("framenavigated", self._on_navigated)
         page.expose_binding(_BINDING, self._on_look)
@@ -90,8 +91,12 @@ class SignInWatch:
         frame = source.get("frame")
         if not isinstance(frame, Frame) or frame.parent_frame is not None or not isinstance(look, dict):
             return
-        step, title, url = look.get("step"), look.get("title"), look.get("url")
+        step, title, url, origin = look.get("step"), look.get("title"), look.get("url"), look.get("origin")
         if (step is not None and step not in STEPS) or not isinstance(title, str) or not isinstance(url, str):
             return
+        # A report can arrive after the next document has replaced its sender, even at the same URL.
+        if not isinstance(origin, int | float) or origin < self._newest_document:
+            return
         if is_sign_in_host(frame.url, self._hosts) and _document(url) == _document(frame.url):
+            self._newest_document = origin
             self.latest = PageLook(step=step, title=title[:TITLE_MAX])

@@ -10,6 +10,7 @@
     try {
       const look = { step: stepShown(selectors), title: document.title, url: location.href };
       const key = JSON.stringify(look);
+      look.origin = performance.timeOrigin; // tells this document from the ones before it in the tab
       if (key === last || typeof window[binding] !== "function") return;
       last = key;
       window[binding](look);
@@ -26,9 +27,15 @@
     else requestAnimationFrame(once);
   };
   const start = () => {
-    const changes = { childList: true, subtree: true, attributeFilter: ["class", "style", "hidden", "aria-hidden"] };
-    new MutationObserver(soon).observe(document, changes);
+    new MutationObserver(soon).observe(document, { childList: true, subtree: true, attributes: true });
+    // Style sheets and scripts that finish loading change what is shown without changing the DOM.
+    document.addEventListener("load", soon, true);
+    document.addEventListener("error", soon, true);
     addEventListener("load", soon);
+    // A new URL in the same document (history.pushState) makes cifcheck forget the last look: tell it again.
+    if (window.navigation) navigation.addEventListener("currententrychange", () => { last = null; soon(); });
+    // A tab hidden while a frame is awaited draws none: look now.
+    document.addEventListener("visibilitychange", () => pending && report());
     // With every style sheet in already, what is visible is known now.
     const sheetsLoaded = [...document.querySelectorAll("link[rel~='stylesheet' i]")].every((link) => link.sheet);
     if (sheetsLoaded) report();
