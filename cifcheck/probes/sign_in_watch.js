@@ -3,6 +3,7 @@
 // draws its form by script). Asking the page instead waits until the browser has finished putting it up.
 (stepShown, selectors, hostPatterns, binding) => {
   if (window !== window.top || !hostPatterns.some((p) => new RegExp(p, "i").test(location.hostname))) return;
+  const navigationApi = window.navigation; // taken now: the page's own scripts may reuse the global's name
   let last = null;
   let pending = false;
   const report = () => {
@@ -33,7 +34,7 @@
     document.addEventListener("error", soon, true);
     addEventListener("load", soon);
     // A new URL in the same document (history.pushState) makes cifcheck forget the last look: tell it again.
-    if (window.navigation) navigation.addEventListener("currententrychange", () => { last = null; soon(); });
+    navigationApi?.addEventListener("currententrychange", () => { last = null; soon(); });
     // A tab hidden while a frame is awaited draws none: look now.
     document.addEventListener("visibilitychange", () => pending && report());
     // With every style sheet in already, what is visible is known now.
