@@ -5,7 +5,7 @@ Host names decide "on a sign-in host"; a host that shows no step is one that sin
 
 from __future__ import annotations
 
-import re
+import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -15,7 +15,7 @@ from playwright.sync_api import Page
 
 from cifcheck.config import SignIn
 
-# Which step a page shows, by the configured selectors; the first that matches wins. STEPS names them all.
+# Which step a page shows, by the configured selectors; the first that matches wins.
 # Only what a person could see counts: Entra keeps fields for other steps in the page, hidden or off screen.
 VISIBLE = """(element) => {
   if (!element || element.closest("[aria-hidden='true']")) return false;
@@ -28,8 +28,6 @@ STEP_SHOWN = f"""(s) => {{
   return shown(s.push) ? "push" : shown(s.consent) ? "consent" : shown(s.code) ? "code"
     : shown(s.password) ? "password" : shown(s.username) ? "account" : shown(s.stay) ? "stay-signed-in" : null;
 }}"""
-STEPS = ("push", "consent", "code", "password", "account", "stay-signed-in")
-
 TITLE_MAX = 500
 
 
@@ -44,15 +42,9 @@ def step_selectors(settings: SignIn) -> dict[str, str]:
     }
 
 
-def host_regex(pattern: str) -> str:
-    """A host name pattern as a regex that Python and JavaScript read alike. Config allows only letters, digits,
-    dots, hyphens and the wildcards `*` and `?` in it, so escaping the dots is enough."""
-    return "^" + pattern.lower().replace(".", r"\.").replace("?", ".").replace("*", ".*") + "$"
-
-
 def is_sign_in_host(url: str, hosts: Sequence[str]) -> bool:
     host = (urlsplit(url).hostname or "").lower()
-    return any(re.fullmatch(host_regex(pattern), host) for pattern in hosts)
+    return any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in hosts)
 
 
 @dataclass(frozen=True)
