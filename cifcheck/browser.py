@@ -7,6 +7,7 @@ Chrome or Edge (Playwright channels), Playwright's own Chromium, then a system C
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import platform
@@ -14,6 +15,9 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
 
 from cifcheck.config import BrowserConfig
 
@@ -162,3 +166,14 @@ def launch_options(choice: BrowserChoice, headless: bool = True) -> dict:
         "headless": headless,
         "args": list(choice.args),
     }
+
+
+def close_page(page: Page) -> None:
+    """Close a page that may still be loading.
+
+    Chromium 156 ignores a close that arrives before the document has loaded, and Playwright's `page.close()` then
+    waits for ever (reproduced with no script or listener on the page). Leaving for about:blank first, which
+    loads at once, makes the close land."""
+    with contextlib.suppress(PlaywrightError):  # a page that will not leave (a crashed one) is closed as it is
+        page.goto("about:blank", timeout=5_000)
+    page.close()

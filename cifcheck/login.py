@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from cifcheck.browser import find_browser, launch_options
+from cifcheck.browser import close_page, find_browser, launch_options
 from cifcheck.config import Config, Target
 from cifcheck.evidence import Navigation
 from cifcheck.probes.sign_in_page import is_sign_in_host
@@ -112,7 +112,7 @@ def _sign_in_here(
         save_owner_only(path, context.storage_state())
         return LoginOutcome(path, user)
     finally:
-        page.close()
+        close_page(page)
 
 
 def login(
@@ -180,7 +180,7 @@ def _opens_the_app(context: BrowserContext, opened: OpenedTarget, config: Config
             return False, f"{what} has expired; run `cifcheck login --target {opened.target.name}`"
         return False, f"{what} did not open the app: {navigation.error or navigation.final_url}"
     finally:
-        page.close()
+        close_page(page)
 
 
 def check_saved_session(

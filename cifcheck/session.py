@@ -16,6 +16,7 @@ from playwright.sync_api import BrowserContext, Page
 from playwright.sync_api import Error as PlaywrightError
 
 from cifcheck import __version__
+from cifcheck.browser import close_page
 from cifcheck.config import Config, Target
 from cifcheck.credentials import SignInSecrets
 from cifcheck.evidence import BrowserInfo, CheckSettings, Evidence, Navigation, TargetInfo
@@ -251,7 +252,7 @@ def gather(context: BrowserContext, opened: OpenedTarget, config: Config, browse
     try:
         return gather_on_page(page, opened, config, browser)
     finally:
-        page.close()
+        close_page(page)
 
 
 def gather_on_page(page: Page, opened: OpenedTarget, config: Config, browser: BrowserInfo) -> Evidence:
