@@ -25,12 +25,13 @@ from cifcheck.probes.console import ConsoleRecorder
 from cifcheck.probes.dataverse import read_dataverse
 from cifcheck.probes.network import NetworkRecorder
 from cifcheck.probes.panel import OBSERVER_SCRIPT, observed_in, read_panel, widget_elements
-from cifcheck.probes.sign_in_page import TITLE_MAX, is_sign_in_host, look_once_parsed
+from cifcheck.probes.sign_in_page import TITLE_MAX, SignInWatch, is_sign_in_host
 from cifcheck.probes.storage import read_storage
 from cifcheck.redact import redact_text, redact_url
 from cifcheck.signin import sign_in
 
 POLL_MS = 50
+SIGN_IN_POLL_MS = 10  # the page reports its sign-in step by itself; this only picks the report up
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def _wait_for_app(
     navigation: Navigation,
     started: float,
     ready_ms: int,
+    watch: SignInWatch,
 ) -> None:
     """Until the app shell is ready or a sign-in page shows; fills `navigation`."""
     ready_expression = f"() => !!({config.selectors.app_ready})"
@@ -97,13 +99,13 @@ def _wait_for_app(
             # Single sign-on passes through the sign-in host without showing a form: only a page that asks for
             # something, or stays, is a sign-in page.
             lingered = time.monotonic() - arrived >= config.sign_in.settle_ms / 1000
-            look = None if navigation.sign_in is not None or lingered else look_once_parsed(page, config.sign_in)
+            look = watch.latest
             if navigation.sign_in is not None or lingered or (look is not None and look.step is not None):
                 navigation.sign_in_page = True
                 if look is not None:
-                    navigation.title = redact_text(look.title)  # came with the look: no second round trip
+                    navigation.title = redact_text(look.title)  # the page's own report: no round trip
                 return
-            page.wait_for_timeout(POLL_MS)
+            page.wait_for_timeout(SIGN_IN_POLL_MS)
             continue
         arrived = None
         try:
@@ -230,10 +232,11 @@ def open_app(
     """Open the app URL in `page`, a fresh page, and wait until the app shell is ready or a sign-in page stays;
     fills `navigation`."""
     try:
+        watch = SignInWatch(page, config.sign_in, opened.sign_in_hosts)
         navigation.navigation_start_ms = _now_ms(started)
         response = page.goto(opened.app_url, wait_until="commit", timeout=config.timeouts.navigation_ms)
         navigation.status = response.status if response else None
-        _wait_for_app(page, opened, config, navigation, started, ready_ms or config.timeouts.ready_ms)
+        _wait_for_app(page, opened, config, navigation, started, ready_ms or config.timeouts.ready_ms, watch)
     except PlaywrightError as error:
         navigation.error = str(error).splitlines()[0]
     navigation.final_url = redact_url(page.url)

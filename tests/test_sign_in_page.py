@@ -1,4 +1,4 @@
-"""Telling a sign-in page from the app: host patterns, forms drawn late, and single sign-on."""
+"""Telling a sign-in page from the app: host patterns, the page's own report of its step, and single sign-on."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from playwright.sync_api import Page, Route
 from cifcheck.config import Config, SignIn, Target, Timeouts
 from cifcheck.evidence import Navigation
 from cifcheck.login import login
-from cifcheck.probes.sign_in_page import is_sign_in_host
+from cifcheck.probes.sign_in_page import PageLook, SignInWatch, is_sign_in_host
 from cifcheck.runner import run
 from cifcheck.session import OpenedTarget, open_app
 
@@ -44,14 +44,141 @@ def test_host_patterns_match_as_shell_wildcards_do(pattern, host):
 
 ORG = "https://contoso.crm.dynamics.com"
 SIGN_IN = "https://login.microsoftonline.com"
+FORM = "<title>Sign in to your account</title><input name='loginfmt' type='email'>"
 # Like Microsoft Entra ID's page: the document arrives empty and its script draws the form later.
 FORM_DRAWN_LATE = """<title>Sign in to your account</title><body><script>
 setTimeout(() => { document.body.innerHTML = '<input name="loginfmt" type="email">'; }, 300);
 </script></body>"""
+NO_FORM = "<title>Working...</title><p>One moment"
+
+
+def _serve(page: Page, pages: dict[str, str]) -> None:
+    """Answers each URL in `pages` with its HTML, without a network."""
+
+    def answer(route: Route) -> None:
+        body = pages.get(route.request.url)
+        route.fulfill(status=200 if body else 404, content_type="text/html", body=body or "not here")
+
+    page.route("**/*", answer)
+
+
+def _look_for(page: Page, watch: SignInWatch, step: str | None) -> PageLook | None:
+    """The watch's look once it reports `step` (or after 10 s); it only listens, it never asks the page."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (watch.latest is None or watch.latest.step != step):
+        page.wait_for_timeout(10)
+    return watch.latest
+
+
+@pytest.mark.browser
+def test_a_sign_in_page_reports_its_step_and_title_without_being_asked(page: Page):
+    _serve(page, {f"{SIGN_IN}/a": FORM})
+    watch = SignInWatch(page, SignIn(), SignIn().hosts)
+    page.goto(f"{SIGN_IN}/a")
+    assert _look_for(page, watch, "account") == PageLook(step="account", title="Sign in to your account")
+
+
+@pytest.mark.browser
+def test_a_form_a_script_draws_later_is_reported_when_it_appears(page: Page):
+    _serve(page, {f"{SIGN_IN}/a": FORM_DRAWN_LATE})
+    watch = SignInWatch(page, SignIn(), SignIn().hosts)
+    page.goto(f"{SIGN_IN}/a")
+    assert _look_for(page, watch, None) is not None  # drawn first without a form
+    assert _look_for(page, watch, "account") == PageLook(step="account", title="Sign in to your account")
+
+
+@pytest.mark.browser
+def test_fields_off_screen_or_hidden_from_readers_are_not_the_step_shown(page: Page):
+    hidden_fields = (
+        "<input name='passwd' type='password' style='position: absolute; left: -10000px'>"
+        "<div aria-hidden='true'><input name='otc'></div>"
+    )
+    _serve(page, {f"{SIGN_IN}/a": FORM + hidden_fields})
+    watch = SignInWatch(page, SignIn(), SignIn().hosts)
+    page.goto(f"{SIGN_IN}/a")
+    assert _look_for(page, watch, "account") == PageLook(step="account", title="Sign in to your account")
+
+
+@pytest.mark.browser
+def test_host_wildcards_work_in_the_page_as_in_python(page: Page):
+    _serve(page, {"https://login-eu.example.com/a": FORM})
+    hosts = ["login-*.example.com"]
+    watch = SignInWatch(page, SignIn(hosts=hosts), hosts)
+    page.goto("https://login-eu.example.com/a")
+    assert _look_for(page, watch, "account") is not None
+
+
+def _call_binding(claim: str) -> str:
+    """A script that calls cifcheck's binding itself once the page has settled, and notes when it was answered
+    (in a variable: a change to the page would make the watch report again)."""
+    call = f"setTimeout(async () => {{ await __cifcheckSignInLook({claim}); window.answered = true; }}, 200)"
+    return f"<script>onload = () => {call}</script>"
+
+
+ANSWERED = "window.answered === true"
+
+
+@pytest.mark.browser
+def test_looks_claimed_by_another_host_or_by_a_frame_are_ignored(page: Page):
+    claim = "{step: 'account', title: 'x', url: location.href, origin: performance.timeOrigin}"
+    _serve(
+        page,
+        {
+            f"{ORG}/app": _call_binding(claim),  # the app itself claiming a sign-in step
+            f"{SIGN_IN}/top": f"<title>top</title><iframe src='{SIGN_IN}/frame'></iframe>",
+            f"{SIGN_IN}/frame": _call_binding(claim),  # a frame on a sign-in host claiming a step
+        },
+    )
+    watch = SignInWatch(page, SignIn(), SignIn().hosts)
+    page.goto(f"{ORG}/app")
+    page.wait_for_function(ANSWERED)
+    assert watch.latest is None
+    page.goto(f"{SIGN_IN}/top")
+    page.frames[1].wait_for_function(ANSWERED)
+    assert watch.latest == PageLook(step=None, title="top")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "{step: 'evil', title: 'x', url: location.href, origin: performance.timeOrigin}",
+        "{step: 'account', title: 5, url: location.href, origin: performance.timeOrigin}",
+        "{step: 'account', title: 'x', url: location.href, origin: 0}",  # as if from an earlier document
+        "'account'",
+    ],
+)
+def test_malformed_looks_are_ignored(page: Page, claim: str):
+    _serve(page, {f"{SIGN_IN}/a": NO_FORM + _call_binding(claim)})
+    watch = SignInWatch(page, SignIn(), SignIn().hosts)
+    page.goto(f"{SIGN_IN}/a")
+    page.wait_for_function(ANSWERED)
+    assert watch.latest == PageLook(step=None, title="Working...")
+
+
+@pytest.mark.browser
+def test_a_new_url_in_the_same_document_is_reported_again(page: Page):
+    # The page reusing the global's name must not matter: the watch took the Navigation API before it ran.
+    later = "<script>var navigation = 5; setTimeout(() => history.replaceState(null, '', '?step=2'), 300)</script>"
+    _serve(page, {f"{SIGN_IN}/a": FORM + later})
+    watch = SignInWatch(page, SignIn(), SignIn().hosts)
+    page.goto(f"{SIGN_IN}/a")
+    page.wait_for_url("**/a?step=2")
+    assert _look_for(page, watch, "account") is not None
+
+
+@pytest.mark.browser
+def test_the_look_of_the_previous_page_is_forgotten_when_the_tab_moves_on(page: Page):
+    _serve(page, {f"{SIGN_IN}/form": FORM, f"{SIGN_IN}/bounce": NO_FORM})
+    watch = SignInWatch(page, SignIn(), SignIn().hosts)
+    page.goto(f"{SIGN_IN}/form")
+    assert _look_for(page, watch, "account") is not None
+    page.goto(f"{SIGN_IN}/bounce", wait_until="commit")
+    assert watch.latest is None or watch.latest.step is None
 
 
 def _patient(ready_ms: int = 30_000) -> Config:
-    """Waits so long for a page without a form that only seeing the form can end the wait in time."""
+    """Waits so long for a page without a form that only the page's own report can end the wait in time."""
     return Config(
         targets=[Target(name="org", url=ORG)],
         sign_in=SignIn(settle_ms=60_000),

@@ -1,21 +1,22 @@
-"""Whether a page is a sign-in page, and which step it shows.
+"""Whether a page is a sign-in page, and which step it shows: as the page itself reports it while cifcheck waits.
 
 Host names decide "on a sign-in host"; a host that shows no step is one that single sign-on passes through.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page
+from playwright.sync_api import Frame, Page
 
 from cifcheck.config import SignIn
 
-# Which step a page shows, by the configured selectors; the first that matches wins.
+# Which step a page shows, by the configured selectors; the first that matches wins. STEPS names them all.
 # Only what a person could see counts: Entra keeps fields for other steps in the page, hidden or off screen.
 VISIBLE = """(element) => {
   if (!element || element.closest("[aria-hidden='true']")) return false;
@@ -28,6 +29,10 @@ STEP_SHOWN = f"""(s) => {{
   return shown(s.push) ? "push" : shown(s.consent) ? "consent" : shown(s.code) ? "code"
     : shown(s.password) ? "password" : shown(s.username) ? "account" : shown(s.stay) ? "stay-signed-in" : null;
 }}"""
+STEPS = ("push", "consent", "code", "password", "account", "stay-signed-in")
+
+_WATCH = (Path(__file__).parent / "sign_in_watch.js").read_text(encoding="utf-8")
+_BINDING = "__cifcheckSignInLook"
 TITLE_MAX = 500
 
 
@@ -42,9 +47,19 @@ def step_selectors(settings: SignIn) -> dict[str, str]:
     }
 
 
+def host_regex(pattern: str) -> str:
+    """A host name pattern as a regex that Python and JavaScript read alike. Config allows only letters, digits,
+    dots, hyphens and the wildcards `*` and `?` in it, so escaping the dots is enough."""
+    return "^" + pattern.lower().replace(".", r"\.").replace("?", ".").replace("*", ".*") + "$"
+
+
 def is_sign_in_host(url: str, hosts: Sequence[str]) -> bool:
     host = (urlsplit(url).hostname or "").lower()
-    return any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in hosts)
+    return any(re.fullmatch(host_regex(pattern), host) for pattern in hosts)
+
+
+def _document(url: str) -> str:
+    return url.split("#", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -53,29 +68,35 @@ class PageLook:
     title: str
 
 
-# The step and title, answered once the document is parsed and its style sheets apply (they decide what is
-# visible, and DOMContentLoaded does not wait for them; the next frame does): one round trip, even right after
-# navigation. A tab in the background draws no frames, hence the timer.
-_LOOK_WHEN_PARSED = f"""(s) => new Promise((done) => {{
-  const look = () => done({{ step: ({STEP_SHOWN})(s), title: document.title }});
-  const drawn = () => {{
-    const sheets = [...document.querySelectorAll("link[rel~='stylesheet' i]")];
-    if (sheets.every((link) => link.sheet)) return look();
-    requestAnimationFrame(look);
-    setTimeout(look, 1000);
-  }};
-  if (document.readyState !== "loading") drawn();
-  else document.addEventListener("DOMContentLoaded", drawn, {{ once: true }});
-}})"""
+class SignInWatch:
+    """What the sign-in page in a tab's top frame shows now. Install it once on a fresh page, before navigating;
+    it lives as long as the page (removing it costs two round trips to the browser, and pages are short-lived)."""
 
+    def __init__(self, page: Page, settings: SignIn, hosts: Sequence[str]) -> None:
+        self._hosts = tuple(hosts)
+        self._newest_document = 0.0  # the time origin of the newest document that reported
+        self.latest: PageLook | None = None
+        page.on("framenavigated", self._on_navigated)
+        page.expose_binding(_BINDING, self._on_look)
+        arguments = json.dumps([step_selectors(settings), [host_regex(host) for host in self._hosts], _BINDING])
+        page.add_init_script(f"({_WATCH})({STEP_SHOWN}, ...{arguments});")
 
-def look_once_parsed(page: Page, settings: SignIn) -> PageLook | None:
-    """Which sign-in step the page shows, and its title; None when the page moved on meanwhile.
+    def _on_navigated(self, frame: Frame) -> None:
+        if frame.parent_frame is None:
+            self.latest = None  # what the last document showed says nothing about the next one
 
-    A page-side report through an exposed binding arrives 20-50 ms sooner, but with Playwright 1.65's sync API,
-    closing a page whose binding was called around a navigation hung (seen in CI), so cifcheck asks instead."""
-    try:
-        state = page.evaluate(_LOOK_WHEN_PARSED, step_selectors(settings))
-    except PlaywrightError:
-        return None
-    return PageLook(step=state["step"], title=str(state["title"])[:TITLE_MAX])
+    def _on_look(self, source: dict[str, object], look: object) -> None:
+        # Any script in any frame can call the binding: take only well-formed looks from the top frame, on a
+        # sign-in host, about the document that frame holds now.
+        frame = source.get("frame")
+        if not isinstance(frame, Frame) or frame.parent_frame is not None or not isinstance(look, dict):
+            return
+        step, title, url, origin = look.get("step"), look.get("title"), look.get("url"), look.get("origin")
+        if (step is not None and step not in STEPS) or not isinstance(title, str) or not isinstance(url, str):
+            return
+        # A report can arrive after the next document has replaced its sender, even at the same URL.
+        if not isinstance(origin, int | float) or origin < self._newest_document:
+            return
+        if is_sign_in_host(frame.url, self._hosts) and _document(url) == _document(frame.url):
+            self._newest_document = origin
+            self.latest = PageLook(step=step, title=title[:TITLE_MAX])
