@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from playwright.sync_api import BrowserContext
 
 from cifcheck.browser import close_page
+
+from .local_site import serving
 
 
 class _SlowPage(BaseHTTPRequestHandler):
@@ -34,10 +35,8 @@ class _SlowPage(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def slow_page_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowPage)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    with serving(_SlowPage) as port:
+        yield f"http://127.0.0.1:{port}/"
 
 
 @pytest.mark.browser

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from cifcheck.probes.sign_in_page import PageLook, SignInWatch, is_sign_in_host
 from cifcheck.runner import run
 from cifcheck.session import OpenedTarget, open_app
 
+from .local_site import serving
 from .signing_in import as_a_person, config_for, verdicts
 
 
@@ -257,10 +257,8 @@ class _SlowStyleSheetSite(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def slow_style_sheet_site() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowStyleSheetSite)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
+    with serving(_SlowStyleSheetSite) as port:
+        yield port
 
 
 @pytest.mark.browser
