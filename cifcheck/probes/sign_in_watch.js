@@ -1,8 +1,13 @@
-// Added to every document; acts only in the top frame of a sign-in host. It reports which sign-in step the page
-// shows, and its title, through a binding: once the page is first drawn, and again whenever that changes (Entra
-// draws its form by script). Asking the page instead waits until the browser has finished putting it up.
-(stepShown, selectors, hostPatterns, binding) => {
-  if (window !== window.top || !hostPatterns.some((p) => new RegExp(p, "i").test(location.hostname))) return;
+// Added to every document; acts only in the top frame of a sign-in host or, when the org's host names are given,
+// of any web page on another host (another identity provider's sign-in page is known by what it shows, not by
+// where it is). It reports which sign-in step the page shows, and its title, through a binding: once the page is
+// first drawn, and again whenever that changes (Entra and Okta draw their forms by script). Asking the page
+// instead waits until the browser has finished putting it up.
+(stepShown, selectors, hostPatterns, orgHosts, binding) => {
+  const host = location.hostname.toLowerCase().replace(/^\[(.*)\]$/, "$1"); // IPv6 without brackets, as Python
+  const onSignInHost = hostPatterns.some((p) => new RegExp(p, "i").test(host));
+  const offOrg = orgHosts.length > 0 && /^https?:$/.test(location.protocol) && !orgHosts.includes(host);
+  if (window !== window.top || !(onSignInHost || offOrg)) return;
   const navigationApi = window.navigation; // taken now: the page's own scripts may reuse the global's name
   let last = null;
   let pending = false;
