@@ -117,23 +117,52 @@ class AuthConfig(_Strict):
 
 
 class Timeouts(_Strict):
+    """How long a run waits. cifcheck judges the state an org settles into (README, "How long a run waits")."""
+
     navigation_ms: int = Field(60_000, ge=1, description="Opening the org URL.")
     ready_ms: int = Field(60_000, ge=1, description="The app shell becoming ready after navigation.")
-    settle_ms: int = Field(
-        1_500, ge=0, description="How long an absent signal is awaited after the last CIF-related change."
+    observe_ms: int = Field(
+        3_000,
+        ge=0,
+        description="How long the CIF state (storage, library, panel mode and size, provider frames) must stay "
+        "unchanged before it is judged: long enough to see a provider's own follow-up setMode.",
+    )
+    absence_ms: int = Field(
+        10_000,
+        ge=0,
+        description="How long after the app is idle a signal that has not come (the library, a storage key, the "
+        "panel, CIFInitDone) is awaited before it counts as absent. Real orgs load extensions seconds after idle.",
     )
     settle_max_ms: int = Field(
-        20_000, ge=0, description="Longest wait after the app is ready, however busy the page stays."
+        30_000, ge=0, description="Longest observation after the app is ready, however busy the page stays."
     )
-    quiet_ms: int = Field(
-        250, ge=0, description="Quiet moment after every signal is in, so a late panel mode change is seen."
+    error_page_ms: int = Field(
+        1_000, ge=0, description="How long an error answer from the org (HTTP 4xx/5xx) may stay before it is judged."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired_fields(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for name in ("settle_ms", "quiet_ms"):
+                if name in data:
+                    raise ValueError(
+                        f"{name} is retired: cifcheck now waits observe_ms (the state unchanged) and absence_ms "
+                        "(an absent signal, counted from when the app is idle); remove it"
+                    )
+        return data
 
 
 class Selectors(_Strict):
     app_ready: str = Field(
         "typeof Xrm !== 'undefined' && !!Xrm.Utility && typeof Xrm.Utility.getGlobalContext === 'function'",
         description="JavaScript expression, true once the app shell is ready.",
+    )
+    app_idle: str = Field(
+        "typeof UCWorkBlockTracker === 'undefined' || typeof UCWorkBlockTracker.isAppIdle !== 'function' "
+        "|| !!UCWorkBlockTracker.isAppIdle()",
+        description="JavaScript expression, true once the app is idle: Unified Interface's own signal, which "
+        "EasyRepro and Power Apps Test Engine wait on, where the page has it.",
     )
     panel_frame: str = "#SidePanelIFrame, iframe[title='SidePanelIFrame']"
     widget_frame: str = "#widgetControlDiv iframe"
@@ -223,6 +252,12 @@ class PanelFacts(_Strict):
 
 class SandboxOptions(_Strict):
     latency_ms: int = Field(0, ge=0, description="Added to every sandbox response.")
+    timing: str = Field(
+        "instant",
+        pattern=r"^[a-z0-9-]+$",
+        description="The timeline sandbox targets run under: instant, slow-network, lazy-extensions, "
+        "profile-in-steps, mode-flip (`cifcheck sandbox list` shows them).",
+    )
 
 
 class Config(_Strict):

@@ -61,7 +61,10 @@ class Navigation(_Model):
     redirects: list[str] = Field(default_factory=list)
     title: str = ""
     error: str | None = Field(None, description="Why the page could not be opened, when it could not.")
-    sign_in_page: bool = Field(False, description="The page ended on a configured sign-in host.")
+    sign_in_page: bool = Field(False, description="The page ended on a sign-in page.")
+    sign_in_recognised_by: str = Field(
+        "", description="How a sign-in page off sign_in.hosts was recognised: its form, or its sign-in URL."
+    )
     sign_in: SignInAttempt | None = Field(None, description="Unattended sign-in, when credentials were configured.")
     navigation_start_ms: float | None = Field(
         None, description="When navigation began, after the recorders were attached (ms since gathering began)."
@@ -71,6 +74,40 @@ class Navigation(_Model):
     settled_by: str | None = Field(
         None, description="What ended the wait after the app was ready: signals, settle window, or time limit."
     )
+
+
+class ModeChange(_Model):
+    """One step of the communication panel's timeline while cifcheck watched."""
+
+    at_ms: float = Field(description="When it was seen, in ms after navigation began.")
+    what: str = Field(description="setMode request, Xrm.Panel.state, or panel frame (its geometry).")
+    value: str
+
+
+class ObservationEvidence(_Model):
+    """How the wait for the org's settled state went (README, "How long a run waits")."""
+
+    observe_ms: int = Field(0, description="How long the CIF state had to stay unchanged.")
+    absence_ms: int = Field(0, description="How long after the app was idle an absent signal was awaited.")
+    settle_max_ms: int = Field(0, description="The longest observation allowed.")
+    idle_ms: float | None = Field(None, description="When the app was first idle, in ms after navigation began.")
+    idle_signal: str = Field("", description="What told the app was idle.")
+    last_change_ms: float | None = Field(None, description="The CIF state's last change, in ms after navigation began.")
+    ended_ms: float | None = Field(None, description="When the observation ended, in ms after navigation began.")
+    settled_by: str = Field("", description="every signal, absence window, or time limit.")
+    in_flight_at_end: list[str] = Field(default_factory=list, description="CIF-related requests still unanswered.")
+    mode_timeline: list[ModeChange] = Field(default_factory=list)
+
+    def waited(self) -> str:
+        """How long cifcheck waited for an absent signal, and which setting makes it wait longer."""
+        if self.settled_by == "time limit":
+            return f"cifcheck watched for {self.settle_max_ms / 1000:g} s (timeouts.settle_max_ms)"
+        if self.idle_ms is None or self.ended_ms is None:
+            return "cifcheck watched until the page was judged"
+        return (
+            f"cifcheck waited {(self.ended_ms - self.idle_ms) / 1000:.1f} s after the app was idle "
+            f"(timeouts.absence_ms = {self.absence_ms:,} ms; raise it for an org that loads extensions later)"
+        )
 
 
 class ResourceLoad(_Model):
@@ -166,7 +203,9 @@ class StorageEvidence(_Model):
         default_factory=dict, description="Values of the keys that may be CIF keys, capped in length."
     )
     value_lengths: dict[str, int] = Field(default_factory=dict, description="Full length of each value.")
-    truncated: list[str] = Field(default_factory=list, description="Keys whose value was longer than cifcheck reads.")
+    truncated: list[str] = Field(
+        default_factory=list, description="Keys whose value was not read whole (none since values are read in full)."
+    )
 
 
 class ConsoleEntry(_Model):
@@ -191,6 +230,7 @@ class Evidence(_Model):
     panel: PanelEvidence | None = None
     dataverse: DataverseEvidence | None = None
     console: list[ConsoleEntry] | None = None
+    observation: ObservationEvidence | None = None
     probe_errors: dict[str, str] = Field(
         default_factory=dict, description="Probes that failed, with their error; the checks needing them error."
     )

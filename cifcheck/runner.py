@@ -44,8 +44,10 @@ def check_targets(config: Config) -> None:
     """What the config models cannot know: check ids exist, sandbox scenarios exist, credentials are readable.
 
     Found before any browser starts, so bad input never costs a run."""
-    from cifcheck.sandbox.scenarios import SCENARIOS
+    from cifcheck.sandbox.scenarios import SCENARIOS, TIMINGS
 
+    if config.sandbox.timing not in TIMINGS:
+        raise ConfigError(f"sandbox.timing: unknown sandbox timing {config.sandbox.timing!r} ({', '.join(TIMINGS)})")
     for index, target in enumerate(config.targets):
         for check_id in target.checks or []:
             if check_id not in REGISTRY:
@@ -110,7 +112,7 @@ def open_target(target: Target, config: Config, sandbox: SandboxServer | None) -
     except KeyError as error:
         raise ConfigError(f"target {target.name}: url: {error.args[0]}") from None
     assert sandbox is not None, "sandbox targets run with a sandbox server"
-    org_url = sandbox.urls.org(target.sandbox_scenario)
+    org_url = sandbox.urls.org(target.sandbox_scenario, config.sandbox.timing)
     opened = OpenedTarget(target, org_url, (*sign_in_hosts, "login.localhost"), secrets)
     if target.storage_state or secrets or config.browser.cdp_endpoint or config.auth.user_data_dir:
         return opened, []

@@ -1,8 +1,8 @@
-"""Open one target in a browser context, wait for positive signals, and gather its Evidence.
+"""Open one target in a browser context, watch it settle, and gather its Evidence.
 
-One page load per target: recorders listen from before navigation, the wait ends as soon as the evidence
-decides (or an absent signal's short settle window passes once the app is ready), then every probe reads
-the same page. A probe that fails is recorded as evidence; the run goes on.
+One page load per target: recorders listen from before navigation; the app shell's readiness (or a sign-in page,
+or an error answer) ends the first wait; the observation model (observation.py) decides when the org's CIF state
+has settled; then every probe reads the same page. A probe that fails is recorded as evidence; the run goes on.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, Request, Response
 from playwright.sync_api import Error as PlaywrightError
 
 from cifcheck import __version__
@@ -20,12 +21,13 @@ from cifcheck.browser import close_page
 from cifcheck.config import Config, Target
 from cifcheck.credentials import SignInSecrets
 from cifcheck.evidence import BrowserInfo, CheckSettings, Evidence, Navigation, TargetInfo
+from cifcheck.observation import Watch, merge_set_mode_requests
 from cifcheck.probes.app import read_app
 from cifcheck.probes.console import ConsoleRecorder
 from cifcheck.probes.dataverse import read_dataverse
 from cifcheck.probes.network import NetworkRecorder
-from cifcheck.probes.panel import OBSERVER_SCRIPT, observed_in, read_panel, widget_elements
-from cifcheck.probes.sign_in_page import TITLE_MAX, SignInWatch, is_sign_in_host
+from cifcheck.probes.panel import FrameReports, read_panel
+from cifcheck.probes.sign_in_page import TITLE_MAX, SignInWatch, identity_provider_url, is_sign_in_host
 from cifcheck.probes.storage import read_storage
 from cifcheck.redact import redact_text, redact_url
 from cifcheck.signin import sign_in
@@ -42,6 +44,10 @@ class OpenedTarget:
     org_url: str
     sign_in_hosts: tuple[str, ...]
     secrets: SignInSecrets | None = None
+
+    @property
+    def org_hosts(self) -> tuple[str, ...]:
+        return ((urlsplit(self.org_url).hostname or "").lower(),)
 
     @property
     def app_url(self) -> str:
@@ -68,6 +74,45 @@ def _now_ms(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
 
+class TopDocument:
+    """The top frame's latest document answer, so that an org answering the app page with an error, or a page
+    that failed to load, is judged within seconds instead of after the whole ready timeout."""
+
+    def __init__(self, page: Page) -> None:
+        self._page = page
+        self.status: int | None = None
+        self.failure: str | None = None
+        self.url = ""
+        self.at = 0.0
+        page.on("response", self._on_response)
+        page.on("requestfailed", self._on_failed)
+
+    def _is_top_document(self, request: Request) -> bool:
+        try:
+            return request.is_navigation_request() and request.frame == self._page.main_frame
+        except Exception:  # service-worker requests have no frame
+            return False
+
+    def _on_response(self, response: Response) -> None:
+        if self._is_top_document(response.request) and not 300 <= response.status < 400:
+            self.status, self.failure, self.url, self.at = response.status, None, response.url, time.monotonic()
+
+    def _on_failed(self, request: Request) -> None:
+        if self._is_top_document(request):
+            self.status, self.failure, self.url, self.at = None, request.failure, request.url, time.monotonic()
+
+    def error(self, org_url: str, linger_ms: int) -> str | None:
+        """Why the page will not become the app, once the error answer has stayed `linger_ms`; else None."""
+        if time.monotonic() - self.at < linger_ms / 1000:
+            return None  # an error page may still move on by itself (a retry, a redirect)
+        if self.failure and self.failure != "net::ERR_ABORTED":  # ERR_ABORTED: replaced by the next navigation
+            return f"the page failed to load: {self.failure} ({redact_url(self.url)})"
+        on_org = (urlsplit(self.url).hostname or "") == (urlsplit(org_url).hostname or "")
+        if self.status is not None and self.status >= 400 and on_org:
+            return f"the org answered HTTP {self.status} ({redact_url(self.url)})"
+        return None
+
+
 def _wait_for_app(
     page: Page,
     opened: OpenedTarget,
@@ -76,12 +121,18 @@ def _wait_for_app(
     started: float,
     ready_ms: int,
     watch: SignInWatch,
+    top: TopDocument,
 ) -> None:
-    """Until the app shell is ready or a sign-in page shows; fills `navigation`."""
+    """Until the app shell is ready, a sign-in page shows, or the org answers with an error; fills `navigation`."""
     ready_expression = f"() => !!({config.selectors.app_ready})"
     deadline = time.monotonic() + ready_ms / 1000
     arrived: float | None = None  # when the page came to the sign-in host
+    off_org = _OffOrg()
     while time.monotonic() < deadline:
+        failed = top.error(opened.org_url, config.timeouts.error_page_ms)
+        if failed:
+            navigation.error = failed
+            return
         if is_sign_in_host(page.url, opened.sign_in_hosts):
             arrived = arrived or time.monotonic()
             if opened.secrets is not None and navigation.sign_in is None:
@@ -107,6 +158,8 @@ def _wait_for_app(
                 return
             page.wait_for_timeout(SIGN_IN_POLL_MS)
             continue
+        if _left_for_a_sign_in_page(page.url, opened, config, watch, navigation, off_org):
+            return
         arrived = None
         try:
             if page.evaluate(ready_expression):
@@ -118,96 +171,37 @@ def _wait_for_app(
         page.wait_for_timeout(POLL_MS)
 
 
-_EMPTY_VALUES = ("", "[]", "{}", "null", '""')
+@dataclass
+class _OffOrg:
+    """Which host off the org the top page is on, and since when: a sign-in URL counts once it stays."""
 
-_SIGNALS = """([providersPattern, extensionsPattern, providersKey, extensionsKey, libraryFile, panelSelector]) => {
-  const keys = Object.keys(sessionStorage);
-  const find = (exact, pattern) => keys.includes(exact) ? exact : keys.find((k) => new RegExp(pattern, "i").test(k));
-  const providers = find(providersKey, providersPattern);
-  const extensions = find(extensionsKey, extensionsPattern);
-  const panel = typeof Xrm !== "undefined" ? Xrm.Panel : undefined;
-  const state = panel && typeof panel.state === "number" ? panel.state : null;
-  return {
-    // Only the CIF keys count as progress: a real org keeps writing other keys (telemetry, caches).
-    keys: keys.filter((k) => k === providers || k === extensions),
-    providers: providers === undefined ? null : (sessionStorage.getItem(providers) || "").trim().slice(0, 64),
-    extensionsPresent: extensions !== undefined,
-    extensionsMentionLibrary: extensions !== undefined &&
-      (sessionStorage.getItem(extensions) || "").toLowerCase().includes(libraryFile.toLowerCase()),
-    panelFound: !!document.querySelector(panelSelector),
-    panelState: state,
-    hostMessages: window.__cifcheck ? window.__cifcheck.messages.length : 0,
-  };
-}"""
+    host: str = ""
+    since: float = 0.0
 
 
-def _js_pattern(pattern: str) -> str:
-    """A Python regex as JavaScript's RegExp reads it (the inline (?i) flag is passed separately)."""
-    return pattern.removeprefix("(?i)")
-
-
-def _widgets_decided(page: Page, config: Config, network: NetworkRecorder) -> tuple[bool, tuple]:
-    """Whether every provider frame has finished (CIF init done, or its load failed), and their states."""
-    states = []
-    for element in widget_elements(page, config.selectors):
-        frame = element.content_frame()
-        src = redact_url(element.evaluate("(frame) => frame.src || ''") or "")
-        observed = observed_in(frame)
-        init_done = bool(observed and observed["initDone"])
-        failed = frame is None or frame.url.startswith("chrome-error:") or network.document_failed(src)
-        states.append((src, init_done, failed, len(observed["messages"]) if observed else 0))
-    decided = bool(states) and all(init_done or failed for _, init_done, failed, _ in states)
-    return decided, tuple(states)
-
-
-def _settle(page: Page, config: Config, settings: CheckSettings, network: NetworkRecorder) -> str:
-    """Wait until every signal the evidence needs is decided, then a short quiet moment for late mode changes.
-
-    Signals: the CIF library's answer (or the profile showing it will never be requested), both storage keys
-    (or the app having finished without one), and, when a panel is expected, every provider frame done.
-    Whatever stays undecided gets `settle_ms` after the last CIF-related change, not the whole timeout.
-    """
-    arguments = [
-        _js_pattern(settings.channel_providers_pattern),
-        _js_pattern(settings.application_extensions_pattern),
-        settings.channel_providers_key,
-        settings.application_extensions_key,
-        settings.library_file,
-        config.selectors.panel_frame,
-    ]
-    quiet_s = config.timeouts.quiet_ms / 1000
-    settle_s = config.timeouts.settle_ms / 1000
-    # A page that never stops changing (a busy real org) still ends here.
-    limit = time.monotonic() + config.timeouts.settle_max_ms / 1000
-    last_state: object = None
-    changed_at = time.monotonic()
-    while True:
-        try:
-            signals = page.evaluate(_SIGNALS, arguments)
-            widgets_done, widget_states = _widgets_decided(page, config, network)
-        except PlaywrightError:
-            signals, widgets_done, widget_states = None, False, ()
-        now = time.monotonic()
-        state = (network.cif_changes, repr(signals), widget_states)
-        if state != last_state:
-            last_state, changed_at = state, now
-        if signals is not None:
-            library_ok = network.succeeded(settings.library_file)
-            library_decided = network.finished(settings.library_file) or (
-                signals["extensionsPresent"] and not signals["extensionsMentionLibrary"]
-            )
-            panel_expected = library_ok and signals["providers"] not in (None, *_EMPTY_VALUES)
-            panel_decided = not panel_expected or (signals["panelFound"] and widgets_done)
-            keys_decided = (signals["providers"] is not None and signals["extensionsPresent"]) or (
-                library_decided and panel_decided and signals["extensionsPresent"]
-            )
-            if library_decided and panel_decided and keys_decided and now - changed_at >= quiet_s:
-                return "every signal"
-        if now - changed_at >= settle_s:
-            return "settle window"
-        if now >= limit:
-            return "time limit"
-        page.wait_for_timeout(POLL_MS)
+def _left_for_a_sign_in_page(
+    url: str, opened: OpenedTarget, config: Config, watch: SignInWatch, navigation: Navigation, off_org: _OffOrg
+) -> bool:
+    """Whether the page left the org for another identity provider's sign-in page (a host sign_in.hosts does not
+    name): it shows a sign-in form, or its URL is an OAuth 2.0, SAML or WS-Federation request that stays
+    `sign_in.settle_ms` (single sign-on passes through such URLs too). Fills `navigation` when it did."""
+    host = (urlsplit(url).hostname or "").lower() if url.startswith(("http://", "https://")) else ""
+    if not host or host in opened.org_hosts:
+        off_org.host = ""
+        return False
+    if off_org.host != host:
+        off_org.host, off_org.since = host, time.monotonic()
+    look = watch.latest
+    protocol = identity_provider_url(url)
+    shows_form = look is not None and look.step is not None
+    stayed = protocol is not None and time.monotonic() - off_org.since >= config.sign_in.settle_ms / 1000
+    if not (shows_form or stayed):
+        return False
+    navigation.sign_in_page = True
+    navigation.sign_in_recognised_by = f"its {protocol} URL" if protocol else "its sign-in form"
+    if look is not None:
+        navigation.title = redact_text(look.title)
+    return True
 
 
 def _probe(evidence: Evidence, name: str, read: Callable[[], object]) -> None:
@@ -232,11 +226,13 @@ def open_app(
     """Open the app URL in `page`, a fresh page, and wait until the app shell is ready or a sign-in page stays;
     fills `navigation`."""
     try:
-        watch = SignInWatch(page, config.sign_in, opened.sign_in_hosts)
+        watch = SignInWatch(page, config.sign_in, opened.sign_in_hosts, opened.org_hosts)
+        top = TopDocument(page)
         navigation.navigation_start_ms = _now_ms(started)
         response = page.goto(opened.app_url, wait_until="commit", timeout=config.timeouts.navigation_ms)
         navigation.status = response.status if response else None
-        _wait_for_app(page, opened, config, navigation, started, ready_ms or config.timeouts.ready_ms, watch)
+        ready_ms = ready_ms or config.timeouts.ready_ms
+        _wait_for_app(page, opened, config, navigation, started, ready_ms, watch, top)
     except PlaywrightError as error:
         navigation.error = str(error).splitlines()[0]
     navigation.final_url = redact_url(page.url)
@@ -264,22 +260,28 @@ def gather_on_page(page: Page, opened: OpenedTarget, config: Config, browser: Br
     settings = check_settings(config, target)
     started_wall = time.time()
     started = time.monotonic()
-    page.add_init_script(OBSERVER_SCRIPT)
+    frames = FrameReports(page)
     network = NetworkRecorder(page, started_wall, settings.library_file)
     console = ConsoleRecorder(page)
     navigation = Navigation(requested_url=redact_url(opened.app_url))
+    target_info = TargetInfo(name=target.name, url=target.url, app=target.app, opened_url=redact_url(opened.app_url))
     evidence = Evidence(
         cifcheck_version=__version__,
-        target=TargetInfo(name=target.name, url=target.url, app=target.app, opened_url=redact_url(opened.app_url)),
+        target=target_info,
         settings=settings,
         browser=browser,
         started_at=datetime.fromtimestamp(started_wall, UTC).isoformat(timespec="seconds"),
         navigation=navigation,
     )
     open_app(page, opened, config, navigation, started)
+    watch: Watch | None = None
     if navigation.app_ready:
+        watch = Watch(
+            page, config, settings, network, frames, target_info, started, navigation.navigation_start_ms or 0
+        )
         try:
-            navigation.settled_by = _settle(page, config, settings, network)
+            evidence.observation = watch.run()
+            navigation.settled_by = evidence.observation.settled_by
         except PlaywrightError as error:
             navigation.error = str(error).splitlines()[0]
     navigation.redirects = [
@@ -290,6 +292,8 @@ def gather_on_page(page: Page, opened: OpenedTarget, config: Config, browser: Br
         _probe(evidence, "storage", lambda: read_storage(page, settings))
         _probe(evidence, "panel", lambda: read_panel(page, config.selectors))
         _probe(evidence, "dataverse", lambda: read_dataverse(page))
+    if evidence.observation and evidence.panel and watch and watch.page_offset_ms is not None:
+        merge_set_mode_requests(evidence.observation, evidence.panel, watch.page_offset_ms)
     evidence.resources = network.loads()
     evidence.console = console.entries()
     evidence.duration_ms = _now_ms(started)

@@ -85,8 +85,8 @@ def test_run_with_no_arguments_validates_the_sandbox_and_writes_the_report(tmp_p
 
 
 def test_report_rejudges_saved_evidence_offline(tmp_path):
-    assert cifcheck("run", "--scenario", "library-500", "--output", str(tmp_path / "first")).returncode == 1
-    evidence = tmp_path / "first" / "latest" / "evidence" / "library-500.json"
+    assert cifcheck("run", "--scenario", "library-missing", "--output", str(tmp_path / "first")).returncode == 1
+    evidence = tmp_path / "first" / "latest" / "evidence" / "library-missing.json"
     done = cifcheck("report", str(evidence), "--output", str(tmp_path / "again"))
     assert done.returncode == 1
     result = json.loads((tmp_path / "again" / "latest" / "result.json").read_text())

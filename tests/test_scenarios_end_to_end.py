@@ -1,55 +1,135 @@
 """The scenario catalogue as the end-to-end test table: cifcheck, in real Chromium, against every sandbox
-scenario, must give the verdicts the scenario declares (status per check, and the key phrase of the reason)."""
+scenario, must give the verdicts the scenario declares (status per check, and the key phrase of the reason).
+
+The verdict matrix: every scenario on its own timeline, and a chosen set of scenarios under every other timing
+profile (slow network, lazy extensions, a profile written in steps, a provider that changes mode after init). A
+timing profile never changes what the org settles into, so the declared verdicts must hold under each. Cases run
+concurrently, each worker with its own browser, against one sandbox server: most of a case is waiting.
+"""
 
 from __future__ import annotations
 
-import pytest
+import os
+import queue
+import threading
+from collections.abc import Iterator
 
+import pytest
+from playwright.sync_api import sync_playwright
+
+from cifcheck.browser import find_browser, launch_options
 from cifcheck.checks import REGISTRY
 from cifcheck.config import Config, Target
-from cifcheck.runner import RunOutput, run
-from cifcheck.sandbox.scenarios import SCENARIOS
+from cifcheck.evidence import Evidence
+from cifcheck.results import TargetResult
+from cifcheck.runner import run
+from cifcheck.sandbox.scenarios import DEFAULT_TIMING, SCENARIOS, TIMINGS
 
 pytestmark = pytest.mark.browser
 
+# Under the other timing profiles: scenarios whose verdicts depend on when things happen (each broken kind once,
+# the healthy apps, several providers). Left out: sign-in and 503 scenarios (no CIF timeline to vary) and the
+# 300-provider profile (its cost is the browser's, once is enough).
+TIMED = (
+    "healthy-csw",
+    "healthy-omnichannel",
+    "library-missing",
+    "providers-empty",
+    "loader-missing",
+    "panel-minimized",
+    "panel-hidden",
+    "widget-404",
+    "trusted-domain-mismatch",
+    "several-providers",
+    "storage-keys-prefixed",
+)
+CASES = [(name, DEFAULT_TIMING) for name in SCENARIOS] + [
+    (name, timing) for timing in TIMINGS if timing != DEFAULT_TIMING for name in TIMED
+]
+WORKERS = int(os.environ.get("CIFCHECK_TEST_WORKERS", "6"))
+
+Outcome = tuple[TargetResult, Evidence]
+
+
+def _worker(cases: queue.Queue, outcomes: dict, sandbox, failures: list) -> None:
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(**launch_options(find_browser(), True))
+            while True:
+                try:
+                    name, timing = cases.get_nowait()
+                except queue.Empty:
+                    break
+                scenario = SCENARIOS[name]
+                config = Config(
+                    targets=[Target(name=name, url=f"sandbox://{name}", app=scenario.app)],
+                    sandbox={"timing": timing},
+                )
+                output = run(config, sandbox=sandbox, browser=browser)
+                outcomes[(name, timing)] = (output.result.targets[0], output.evidence[0])
+            browser.close()
+    except Exception as error:  # surfaced by the fixture: a worker must not fail silently
+        failures.append(error)
+
 
 @pytest.fixture(scope="module")
-def catalogue_run(sandbox, browser) -> RunOutput:
-    """One run with every scenario as a target: each scenario gets its own context and page load."""
-    config = Config(
-        targets=[Target(name=s.name, url=f"sandbox://{s.name}", app=s.app) for s in SCENARIOS.values()],
-    )
-    return run(config, sandbox=sandbox, browser=browser)
+def matrix(sandbox) -> Iterator[dict[tuple[str, str], Outcome]]:
+    """Every case judged once, `WORKERS` at a time; the slowest cases first so the workers finish together."""
+    cases: queue.Queue = queue.Queue()
+    slow_first = sorted(CASES, key=lambda case: ("large" not in SCENARIOS[case[0]].tags, case[1] == DEFAULT_TIMING))
+    for case in slow_first:
+        cases.put(case)
+    outcomes: dict[tuple[str, str], Outcome] = {}
+    failures: list[Exception] = []
+    workers = [
+        threading.Thread(target=_worker, args=(cases, outcomes, sandbox, failures), daemon=True) for _ in range(WORKERS)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if failures:
+        raise failures[0]
+    yield outcomes
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS.values(), ids=list(SCENARIOS))
-def test_verdicts_match_the_scenario(catalogue_run: RunOutput, scenario):
-    target = next(t for t in catalogue_run.result.targets if t.target == scenario.name)
-    got = {c.id: c for c in target.checks}
+@pytest.mark.parametrize(("scenario", "timing"), CASES, ids=[f"{name}@{timing}" for name, timing in CASES])
+def test_verdicts_match_the_scenario(matrix, scenario: str, timing: str):
+    result, evidence = matrix[(scenario, timing)]
+    got = {c.id: c for c in result.checks}
     assert set(got) == set(REGISTRY)
-    for check_id, result in got.items():
-        expected = scenario.expect[check_id]
-        assert (check_id, result.status) == (check_id, expected.status), result.reason
-        assert expected.reason.lower() in result.reason.lower(), f"{check_id}: {result.reason}"
+    settled = evidence.observation.settled_by if evidence.observation else evidence.navigation.error
+    for check_id, verdict in got.items():
+        expected = SCENARIOS[scenario].expect[check_id]
+        assert (check_id, verdict.status) == (check_id, expected.status), f"{verdict.reason} [{settled}]"
+        assert expected.reason.lower() in verdict.reason.lower(), f"{check_id}: {verdict.reason}"
 
 
-def test_validating_never_writes_to_the_org(catalogue_run: RunOutput, sandbox):
+def test_validating_never_writes_to_the_org(matrix, sandbox):
     assert sandbox.app.state.write_attempts == []
 
 
-def test_every_target_has_its_evidence(catalogue_run: RunOutput):
-    assert [e.target.name for e in catalogue_run.evidence] == list(SCENARIOS)
+def test_a_late_mode_change_is_on_the_panel_timeline(matrix):
+    _, evidence = matrix[("panel-minimized-late", DEFAULT_TIMING)]
+    requests = [change.value for change in evidence.observation.mode_timeline if change.what == "setMode request"]
+    states = [change.value for change in evidence.observation.mode_timeline if change.what == "panel frame"]
+    assert requests == ["1", "0"]
+    assert states[-2:] == ["docked", "minimized"]
 
 
-def test_no_file_a_run_writes_holds_a_session_cookie_or_a_provider_token(catalogue_run: RunOutput, sandbox, tmp_path):
+def test_no_file_a_run_writes_holds_a_session_cookie_or_a_provider_token(matrix, sandbox, tmp_path):
     from cifcheck.report import write_run
+    from cifcheck.results import RunResult
 
-    healthy = next(e for e in catalogue_run.evidence if e.target.name == "healthy-csw")
+    result, healthy = matrix[("healthy-csw", DEFAULT_TIMING)]
     assert "[redacted]" in healthy.storage.values["channelProviders"], "the page did carry a token to redact"
-    run_dir = write_run(catalogue_run.result, catalogue_run.evidence, tmp_path)
+    run_result = RunResult(
+        run_id="t", cifcheck_version="t", started_at="t", duration_ms=0, browser="", targets=[result]
+    )
+    run_dir = write_run(run_result, [healthy], tmp_path)
     secrets = [*sandbox.app.state.sessions, "sandbox-widget-token-3f9a"]
     written = [path for path in tmp_path.rglob("*") if path.is_file()]
-    assert len(written) >= len(SCENARIOS) + 3
+    assert len(written) >= 4
     for path in written:
         text = path.read_text(encoding="utf-8")
         for secret in secrets:

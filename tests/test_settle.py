@@ -1,51 +1,97 @@
-"""The wait after the app is ready ends, whatever the page does."""
+"""The observation model (cifcheck/observation.py) on pages that stand still, change, or stay busy: when the wait
+ends, and why. Fake pages and networks, so each rule is checked on its own, in milliseconds of configured windows."""
 
 from __future__ import annotations
 
 import itertools
+import time
+from types import SimpleNamespace
+
+import pytest
 
 from cifcheck.config import Config, Target
-from cifcheck.session import _settle, check_settings
+from cifcheck.evidence import TargetInfo
+from cifcheck.observation import Watch
+from cifcheck.session import check_settings
 
 
-class RestlessPage:
-    """A page whose CIF state changes on every look and that has no panel: it never settles by itself."""
+class FakePage:
+    """A page with no panel whose storage digest is `digest()` at each look; idle from the start."""
 
-    def __init__(self) -> None:
-        self.looks = itertools.count()
+    def __init__(self, digest=lambda: 1) -> None:
+        self.digest = digest
 
-    def evaluate(self, script: str, arguments: object = None) -> dict:
+    def evaluate(self, script: str, arguments: object = None) -> object:
+        if "sessionStorage" not in script:
+            return True  # the idle expression
         return {
-            "keys": [f"channelProviders{next(self.looks)}"],
-            "providers": None,
-            "extensionsPresent": False,
-            "extensionsMentionLibrary": False,
+            "now": time.monotonic() * 1000,
+            "providers": ["channelProviders", 10, self.digest()],
+            "extensions": None,
             "panelFound": False,
             "panelState": None,
+            "box": None,
+            "visible": False,
+            "inViewport": False,
             "hostMessages": 0,
         }
 
-    def query_selector(self, selector: str) -> None:
-        return None
-
     def wait_for_timeout(self, milliseconds: float) -> None:
-        import time
-
         time.sleep(milliseconds / 1000)
 
 
-class QuietNetwork:
-    cif_changes = 0
+class FakeNetwork:
+    def __init__(self, library: str = "absent", in_flight: list | None = None) -> None:
+        self.cif_changes = 0
+        self._library = library
+        self._in_flight = in_flight or []
 
-    def finished(self, name: str) -> bool:
-        return False
+    def library(self, name: str) -> str:
+        return self._library
 
-    def succeeded(self, name: str) -> bool:
-        return False
+    def in_flight(self) -> list:
+        return self._in_flight
+
+
+def _watch(page: FakePage, network: FakeNetwork, **timeouts: int) -> Watch:
+    config = Config(targets=[Target(name="t", url="sandbox://healthy-csw")], timeouts=timeouts)
+    settings = check_settings(config, config.targets[0])
+    target = TargetInfo(name="t", url="sandbox://healthy-csw", app="x")
+    return Watch(page, config, settings, network, None, target, time.monotonic(), 0)
+
+
+@pytest.fixture(autouse=True)
+def _storage_never_complete(monkeypatch):
+    monkeypatch.setattr(Watch, "_judge_storage", lambda self, digests: None)
 
 
 def test_a_page_that_never_stops_changing_ends_at_the_time_limit():
-    config = Config(targets=[Target(name="t", url="sandbox://healthy-csw")])
-    config.timeouts.settle_max_ms = 300
-    settings = check_settings(config, config.targets[0])
-    assert _settle(RestlessPage(), config, settings, QuietNetwork()) == "time limit"
+    looks = itertools.count()
+    observed = _watch(FakePage(lambda: next(looks)), FakeNetwork(), settle_max_ms=300, absence_ms=100).run()
+    assert observed.settled_by == "time limit"
+
+
+def test_an_absent_signal_is_judged_only_once_the_absence_window_after_idle_has_passed():
+    observed = _watch(FakePage(), FakeNetwork(), observe_ms=50, absence_ms=400, settle_max_ms=5000).run()
+    assert observed.settled_by == "absence window"
+    assert observed.ended_ms - observed.idle_ms >= 400
+
+
+def test_a_request_in_flight_is_awaited_and_never_judged_absent():
+    network = FakeNetwork(library="in flight", in_flight=[SimpleNamespace(url="the library")])
+    observed = _watch(FakePage(), network, observe_ms=50, absence_ms=100, settle_max_ms=600).run()
+    assert observed.settled_by == "time limit"
+    assert observed.in_flight_at_end == ["the library"]
+
+
+def test_a_change_restarts_the_observation_window():
+    changes = iter([1] * 4 + [2] * 1000)  # the state changes after four looks, within the window
+    observed = _watch(FakePage(lambda: next(changes)), FakeNetwork(), observe_ms=400, absence_ms=0).run()
+    assert observed.last_change_ms >= 150
+    assert observed.ended_ms - observed.last_change_ms >= 400
+
+
+def test_every_window_is_recorded_with_the_evidence():
+    observed = _watch(FakePage(), FakeNetwork(), observe_ms=20, absence_ms=30, settle_max_ms=900).run()
+    assert (observed.observe_ms, observed.absence_ms, observed.settle_max_ms) == (20, 30, 900)
+    assert "timeouts.absence_ms" in observed.waited()

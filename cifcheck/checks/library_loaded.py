@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cifcheck.checks.profile import APP_PROFILE_FIX
 from cifcheck.checks.registry import Verdict, check
-from cifcheck.checks.resources import named, outcome, succeeded
+from cifcheck.checks.resources import named, org_failed, outcome, succeeded
 from cifcheck.evidence import Evidence, ResourceLoad
 from cifcheck.results import Detail
 
@@ -40,12 +40,14 @@ def _facts(load: ResourceLoad) -> Detail:
 def judge(evidence: Evidence) -> Verdict:
     library = evidence.settings.library_file
     loads = named(evidence.resources or [], library)
+    observation = evidence.observation
     if not loads:
         scripts = sum(load.resource_type == "script" for load in evidence.resources or [])
+        waited = f" {observation.waited()}" if observation else ""
         return Verdict(
             "fail",
-            f"{library} was never requested (the page loaded {scripts} other scripts): the app profile does not "
-            "load the CIF 2.0 library.",
+            f"{library} was never requested (the page loaded {scripts} other scripts;{waited}): the app profile "
+            "does not load the CIF 2.0 library.",
         )
     good = next((load for load in loads if succeeded(load)), None)
     if good is not None:
@@ -53,10 +55,25 @@ def judge(evidence: Evidence) -> Verdict:
         return Verdict("pass", f"{library} answered HTTP {good.status}{took}.", [_facts(good)])
     last = loads[-1]
     what = outcome(last)
+    details = [_facts(load) for load in loads]
+    if org_failed(last):
+        if last.status is None and last.failure is None:
+            limit = f" within {observation.settle_max_ms / 1000:g} s (timeouts.settle_max_ms)" if observation else ""
+            what = f"got no answer{limit}"
+        return Verdict(
+            "error",
+            f"{library} was requested but {what}: the org did not serve it, so cifcheck cannot tell whether the "
+            "migration is right.",
+            details,
+            remediation="The org or the network to it failed (a 5xx answer, a refused or reset connection, or no "
+            "answer). Check that the org is up and reachable from this machine (VPN, proxy), then run cifcheck "
+            "again. If it keeps answering 5xx, check the Channel Integration Framework 2.0 solution in the org.",
+        )
     return Verdict(
         "fail",
         f"{library} was requested but {what}.",
-        [_facts(load) for load in loads],
-        remediation=f"The org could not serve the CIF 2.0 library ({what}). Check that the Channel Integration "
-        "Framework 2.0 solution is installed and up to date in the org, then reload. " + APP_PROFILE_FIX,
+        details,
+        remediation=f"The org does not serve the CIF 2.0 library ({what}). Check that the Channel Integration "
+        "Framework 2.0 solution is installed and up to date in the org, and that the msdyn_CIFV2Loader extension "
+        f"points at WebResources/{library}, then reload.",
     )

@@ -70,6 +70,27 @@ def _facts(panel: PanelEvidence, mode: str, source: str) -> Detail:
     )
 
 
+def _timeline(evidence: Evidence) -> Detail | None:
+    """The panel's mode over the watch: each setMode request and each change of state or geometry, so an admin
+    sees a provider that docks the panel and minimizes it a second later."""
+    observation = evidence.observation
+    if observation is None or not observation.mode_timeline:
+        return None
+    return Detail(
+        kind="table",
+        title="Panel mode over time",
+        headings=[
+            {"key": "at", "label": "ms after navigation", "type": "text"},
+            {"key": "what", "label": "Seen", "type": "text"},
+            {"key": "value", "label": "Value", "type": "code"},
+        ],
+        rows=[
+            {"at": f"{change.at_ms:,.0f}", "what": change.what, "value": change.value}
+            for change in observation.mode_timeline
+        ],
+    )
+
+
 def _mode(panel: PanelEvidence, facts: PanelFacts, geometry: str) -> tuple[str, str]:
     if panel.xrm_state is not None:
         return facts.modes.get(str(panel.xrm_state), f"unknown ({panel.xrm_state})"), "Xrm.Panel.state and geometry"
@@ -103,12 +124,18 @@ def judge(evidence: Evidence) -> Verdict:
     geometry = geometry_mode(panel, facts)
     mode, source = _mode(panel, facts, geometry)
     details = [_facts(panel, mode, source)]
+    timeline = _timeline(evidence)
+    if timeline is not None:
+        details.append(timeline)
     if panel.screenshot_png_base64:
         details.append(Detail(kind="image", title="Panel screenshot", image_png_base64=panel.screenshot_png_base64))
     if mode == "docked" and geometry != "docked":
         return Verdict("fail", f"Xrm.Panel.state says docked, but the panel frame looks {geometry}.", details)
     requested = [m.value for m in panel.host_messages if m.type == "setmode"]
     by_provider = f" by the provider (it called setMode({requested[-1]}))" if requested else ""
+    if len(set(requested)) > 1:
+        calls = ", then ".join(f"setMode({value})" for value in requested)
+        by_provider = f" by the provider (it called {calls}; the last one decides)"
     if mode != wanted:
         several = SEVERAL if len(channel_providers(evidence) or []) > 1 else ""
         state = f", Xrm.Panel.state = {panel.xrm_state}" if panel.xrm_state is not None else ""

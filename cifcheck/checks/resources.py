@@ -24,21 +24,29 @@ def host(url: str) -> str:
 
 
 def canonical(url: str) -> str:
-    """A URL as the browser requests it: scheme and host lower-cased, an empty path as "/", spaces encoded.
+    """A URL as the browser requests it: scheme and host lower-cased, an empty path as "/", spaces encoded, no
+    fragment (a browser never sends one: single-page widgets route by `#/home`).
 
     Frame src attributes and configured channel URLs are written by people; request URLs are canonical."""
     try:
         parts = urlsplit(url.strip())
         netloc = parts.netloc.lower()
     except ValueError:
-        return url
-    return urlunsplit(parts._replace(scheme=parts.scheme.lower(), netloc=netloc, path=parts.path or "/")).replace(
-        " ", "%20"
-    )
+        return url.split("#", 1)[0]
+    canonical_parts = parts._replace(scheme=parts.scheme.lower(), netloc=netloc, path=parts.path or "/", fragment="")
+    return urlunsplit(canonical_parts).replace(" ", "%20")
 
 
 def succeeded(load: ResourceLoad) -> bool:
     return load.failure is None and load.status is not None and (200 <= load.status < 300 or load.status == 304)
+
+
+def org_failed(load: ResourceLoad) -> bool:
+    """The org (or the network to it) failed to answer: no status but a network error, or a 5xx. Not a verdict
+    on the migration: cifcheck could not decide."""
+    if load.status is not None:
+        return load.status >= 500
+    return True  # a network error (refused, reset, DNS, timed out), or no answer at all
 
 
 def outcome(load: ResourceLoad) -> str:

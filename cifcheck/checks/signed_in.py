@@ -61,10 +61,16 @@ def judge(evidence: Evidence) -> Verdict:
         )
     if navigation.sign_in_page:
         host = urlsplit(navigation.final_url).hostname or navigation.final_url
+        how = (
+            f" (recognised by {navigation.sign_in_recognised_by}; {host} is not in sign_in.hosts, so unattended "
+            "sign-in does not answer it)"
+            if navigation.sign_in_recognised_by
+            else ""
+        )
         return Verdict(
             "error",
-            f"The browser landed on the sign-in page at {host} instead of the app: the saved session is absent or "
-            f"expired; {login_hint(evidence)}.",
+            f"The browser landed on the sign-in page at {host}{how} instead of the app: the saved session is absent "
+            f"or expired; {login_hint(evidence)}.",
             [facts],
             remediation=f"Sign in once: {login_hint(evidence)}. For unattended runs, configure credentials "
             "(auth.credentials) so cifcheck can sign in itself.",

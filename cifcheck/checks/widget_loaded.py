@@ -49,24 +49,34 @@ class Finding:
     remediation: str
 
 
-def _chain(resources: list[ResourceLoad], url: str) -> list[ResourceLoad]:
-    """The document requests for a frame's src, following redirects."""
-    documents = [load for load in resources if load.resource_type == "document"]
-    chain: list[ResourceLoad] = []
-    while url and len(chain) < 10:
-        wanted = canonical(url)
-        load = next((d for d in documents if canonical(d.url) == wanted and d not in chain), None)
-        if load is None:
-            break
-        chain.append(load)
-        url = load.redirected_to or ""
-    return chain
+class Requests:
+    """The network evidence indexed once: document requests by canonical URL, msdyn_ciLibrary.js requests by the
+    frame that made them. A profile of 300 providers is judged as fast as one."""
+
+    def __init__(self, resources: list[ResourceLoad]) -> None:
+        self.documents: dict[str, list[ResourceLoad]] = {}
+        self.libraries: dict[str, list[ResourceLoad]] = {}
+        for load in resources:
+            if load.resource_type == "document":
+                self.documents.setdefault(canonical(load.url), []).append(load)
+            if file_name(load.url) == WIDGET_LIBRARY:
+                self.libraries.setdefault(canonical(load.frame_url), []).append(load)
+
+    def chain(self, url: str) -> list[ResourceLoad]:
+        """The document requests for a frame's src, following redirects (relative ones were made absolute)."""
+        chain: list[ResourceLoad] = []
+        while url and len(chain) < 10:
+            load = next((d for d in self.documents.get(canonical(url), []) if d not in chain), None)
+            if load is None:
+                break
+            chain.append(load)
+            url = load.redirected_to or ""
+        return chain
 
 
-def _finding(widget: WidgetFrame, evidence: Evidence) -> Finding | None:
+def _finding(widget: WidgetFrame, evidence: Evidence, requests: Requests) -> Finding | None:
     name = widget.title or widget.src or "A provider frame"
-    resources = evidence.resources or []
-    chain = _chain(resources, widget.src)
+    chain = requests.chain(widget.src)
     final = chain[-1] if chain else None
     framing = next((load.frame_options for load in chain if load.frame_options), None)
     if framing or (
@@ -90,11 +100,7 @@ def _finding(widget: WidgetFrame, evidence: Evidence) -> Finding | None:
             f"domain ({host(widget.src)}) nor a trusted domain.",
             FIX_TRUSTED,
         )
-    library = [
-        load
-        for load in resources
-        if file_name(load.url) == WIDGET_LIBRARY and canonical(load.frame_url) == canonical(final.url)
-    ]
+    library = requests.libraries.get(canonical(final.url), [])
     if not library:
         return Finding(f"{name}: the page never requested msdyn_ciLibrary.js.", FIX_LIBRARY)
     if not any(succeeded(load) for load in library):
@@ -107,10 +113,10 @@ def _finding(widget: WidgetFrame, evidence: Evidence) -> Finding | None:
     return None
 
 
-def _table(widgets: list[WidgetFrame], evidence: Evidence) -> Detail:
+def _table(widgets: list[WidgetFrame], requests: Requests) -> Detail:
     rows = []
     for widget in widgets:
-        chain = _chain(evidence.resources or [], widget.src)
+        chain = requests.chain(widget.src)
         rows.append(
             {
                 "title": widget.title,
@@ -154,8 +160,9 @@ def judge(evidence: Evidence) -> Verdict:
     if not widgets:
         where = "there is no communication panel" if not panel.found else "the panel holds no provider frame"
         return Verdict("fail", f"No provider widget loaded: {where}.")
-    details = [_table(widgets, evidence)]
-    findings = [finding for widget in widgets if (finding := _finding(widget, evidence))]
+    requests = Requests(evidence.resources or [])
+    details = [_table(widgets, requests)]
+    findings = [finding for widget in widgets if (finding := _finding(widget, evidence, requests))]
     providers = channel_providers(evidence)
     framed = {canonical(w.src) for w in widgets} | {w.title for w in widgets}
     for provider in providers or []:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urljoin
 
 from playwright.sync_api import Page, Request, Response
 
@@ -10,6 +11,17 @@ from cifcheck.evidence import ResourceLoad
 from cifcheck.redact import redact_url
 
 WIDGET_LIBRARY = "msdyn_cilibrary.js"
+
+
+def file_name_of(url: str) -> str:
+    return url.lower().split("?", 1)[0].split("#", 1)[0]
+
+
+def _is_main_frame(request: Request, page: Page) -> bool:
+    try:
+        return request.frame == page.main_frame
+    except Exception:  # service-worker requests have no frame
+        return False
 
 
 def _frame_url(request: Request) -> str:
@@ -23,9 +35,14 @@ class NetworkRecorder:
     """Listens from before navigation to the end of the run; `loads()` is the evidence."""
 
     def __init__(self, page: Page, started_at: float, library_file: str) -> None:
+        self._page = page
         self._started_epoch_ms = started_at * 1000
         self._watched = (library_file.lower(), WIDGET_LIBRARY)
         self._loads: dict[Request, ResourceLoad] = {}
+        self._open: set[Request] = set()  # asked, neither answered in full nor failed
+        self._failed_documents: set[str] = set()  # raw URLs (no fragment) of documents that failed or answered an error
+        # The top frame's latest document answer: an org that answers the app page with an error is judged at once.
+        self.main_document: ResourceLoad | None = None
         # Bumped by every event about a document or a CIF script: what the settle wait calls progress.
         # Other traffic (telemetry, polling) is ignored there, or a busy org would never look settled.
         self.cif_changes = 0
@@ -34,7 +51,11 @@ class NetworkRecorder:
         page.on("requestfinished", self._on_finished)
         page.on("requestfailed", self._on_failed)
 
-    def _changed(self, load: ResourceLoad) -> None:
+    def _changed(self, request: Request, load: ResourceLoad) -> None:
+        if load.resource_type == "document" and (
+            load.failure is not None or (load.status is not None and load.status >= 400) or load.frame_options
+        ):
+            self._failed_documents.add(request.url.split("#", 1)[0])
         name = load.url.lower().split("?", 1)[0]
         if load.resource_type == "document" or name.endswith(self._watched):
             self.cif_changes += 1
@@ -47,7 +68,8 @@ class NetworkRecorder:
             started_ms=round(time.time() * 1000 - self._started_epoch_ms, 1),
         )
         self._loads[request] = load
-        self._changed(load)
+        self._open.add(request)
+        self._changed(request, load)
 
     def _on_response(self, response: Response) -> None:
         load = self._loads.get(response.request)
@@ -57,7 +79,11 @@ class NetworkRecorder:
         length = response.headers.get("content-length")
         load.size = int(length) if length and length.isdigit() else None
         if 300 <= response.status < 400:
-            load.redirected_to = redact_url(response.headers.get("location", "")) or None
+            # A Location may be relative ("index.html?..."): kept as the absolute URL the browser goes to next.
+            location = response.headers.get("location", "")
+            load.redirected_to = redact_url(urljoin(response.url, location)) if location else None
+        if load.resource_type == "document" and _is_main_frame(response.request, self._page):
+            self.main_document = load
         if load.resource_type == "document":
             framing = [
                 f"X-Frame-Options: {response.headers['x-frame-options']}"
@@ -70,7 +96,7 @@ class NetworkRecorder:
                 ),
             ]
             load.frame_options = "; ".join(part for part in framing if part) or None
-        self._changed(load)
+        self._changed(response.request, load)
 
     def _timing(self, request: Request, load: ResourceLoad) -> None:
         timing = request.timing
@@ -80,40 +106,62 @@ class NetworkRecorder:
             load.duration_ms = round(timing["responseEnd"], 1)
 
     def _on_finished(self, request: Request) -> None:
+        self._open.discard(request)
         load = self._loads.get(request)
         if load is not None:
             self._timing(request, load)
-            self._changed(load)
+            self._changed(request, load)
 
     def _on_failed(self, request: Request) -> None:
+        self._open.discard(request)
         load = self._loads.get(request)
+        if load is not None and load.resource_type == "document" and _is_main_frame(request, self._page):
+            self.main_document = load
         if load is not None:
             load.failure = request.failure or "failed"
             self._timing(request, load)
-            self._changed(load)
+            self._changed(request, load)
 
     def _named(self, file_name: str) -> list[ResourceLoad]:
         suffix = "/" + file_name.lower()
         return [load for load in self._loads.values() if load.url.lower().split("?", 1)[0].endswith(suffix)]
 
-    def finished(self, file_name: str) -> bool:
-        """Whether a request for `file_name` got its whole answer (or failed)."""
-        return any(load.duration_ms is not None or load.failure for load in self._named(file_name))
-
     def succeeded(self, file_name: str) -> bool:
+        """Whether a request for `file_name` got its whole answer, 2xx or 304."""
+        suffix = "/" + file_name.lower()
         return any(
-            load.status is not None and 200 <= load.status < 300 and load.duration_ms is not None
-            for load in self._named(file_name)
+            load.status is not None
+            and (200 <= load.status < 300 or load.status == 304)
+            and load.failure is None
+            and request not in self._open
+            for request, load in self._loads.items()
+            if file_name_of(load.url).endswith(suffix)
         )
 
     def document_failed(self, url: str) -> bool:
-        """Whether the document request for `url` (a frame's src) failed or answered an error."""
-        return any(
-            load.resource_type == "document"
-            and load.url == url
-            and (load.failure is not None or (load.status is not None and load.status >= 400) or load.frame_options)
-            for load in self._loads.values()
-        )
+        """Whether the document request for `url` (a frame's src or URL) failed or answered an error. A fragment
+        is never sent: `…/agent.html#/home` is requested as `…/agent.html`. `url` as the browser has it."""
+        return url.split("#", 1)[0] in self._failed_documents
+
+    def library(self, file_name: str) -> str:
+        """How the requests for `file_name` went: ok, in flight, failed, or absent (never requested)."""
+        suffix = "/" + file_name.lower()
+        requests = [r for r, load in self._loads.items() if file_name_of(load.url).endswith(suffix)]
+        if self.succeeded(file_name):
+            return "ok"
+        if any(request in self._open for request in requests):
+            return "in flight"
+        return "failed" if requests else "absent"
+
+    def in_flight(self) -> list[ResourceLoad]:
+        """Requests still awaited that can change the CIF state: documents (frames navigating), scripts (extensions
+        loading) and the CIF libraries. Other traffic (telemetry, polling, streams) is the page's background."""
+        return [
+            load
+            for request in self._open
+            if (load := self._loads.get(request)) is not None
+            and (load.resource_type in ("document", "script") or file_name_of(load.url).endswith(self._watched))
+        ]
 
     def loads(self) -> list[ResourceLoad]:
         return [load.model_copy() for load in self._loads.values()]

@@ -7,6 +7,7 @@ structurally too: every child frame of the panel frame counts when the widget se
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 from playwright.sync_api import ElementHandle, Frame, Page
@@ -16,7 +17,37 @@ from cifcheck.config import Selectors
 from cifcheck.evidence import Box, CifMessage, PanelEvidence, WidgetFrame
 from cifcheck.redact import redact_text, redact_url
 
-OBSERVER_SCRIPT = (Path(__file__).parent / "observer.js").read_text(encoding="utf-8")
+_OBSERVER = (Path(__file__).parent / "observer.js").read_text(encoding="utf-8")
+_BINDING = "__cifcheckObserved"
+
+
+class FrameReports:
+    """What each frame's observer last reported: CIFInitDone seen, and how many CIF messages it received.
+
+    Install it on a fresh page before navigating. The frames report themselves, so following 300 provider frames
+    costs no round trips; a frame's report is forgotten when it navigates."""
+
+    def __init__(self, page: Page) -> None:
+        self.reports: dict[Frame, tuple[bool, int]] = {}
+        page.on("framenavigated", lambda frame: self.reports.pop(frame, None))
+        page.on("framedetached", lambda frame: self.reports.pop(frame, None))
+        page.expose_binding(_BINDING, self._on_report)
+        page.add_init_script(f"({_OBSERVER})({json.dumps(_BINDING)});")
+
+    def _on_report(self, source: dict[str, object], report: object) -> None:
+        frame = source.get("frame")
+        if not isinstance(frame, Frame) or not isinstance(report, dict):
+            return
+        init_done, messages = report.get("initDone"), report.get("messages")
+        if isinstance(init_done, bool) and isinstance(messages, int):
+            self.reports[frame] = (init_done, messages)
+
+    def init_done(self, frame: Frame) -> bool:
+        return self.reports.get(frame, (False, 0))[0]
+
+    def messages(self, frame: Frame) -> int:
+        return self.reports.get(frame, (False, 0))[1]
+
 
 _READ_PANEL = """([panelSelector, collapseSelector, expandSelector]) => {
   const shown = (element) => {

@@ -12,7 +12,6 @@ from playwright.sync_api import Page
 from cifcheck.evidence import CheckSettings, StorageEvidence
 from cifcheck.redact import redact_text
 
-MAX_VALUE = 256 * 1024
 _LOOSE = re.compile(r"(?i)channel.?providers?|application.?extensions?")
 
 _KEYS = "() => Object.keys(sessionStorage)"
@@ -31,18 +30,20 @@ def storage_keys(page: Page) -> list[str]:
     return page.evaluate(_KEYS)
 
 
-def read_storage(page: Page, settings: CheckSettings) -> StorageEvidence:
+def read_storage(page: Page, settings: CheckSettings, redacted: bool = True) -> StorageEvidence:
+    """The CIF keys' values, redacted. `redacted=False` is only for the wait's own look at whether the profile is
+    complete (observation.py): that evidence never leaves memory, and skipping redaction keeps large profiles cheap."""
     wanted = [key for key in storage_keys(page) if is_cif_key(key, settings)]
+    # Values are read whole: the browser's session storage quota is the only limit (a 300-provider profile is
+    # hundreds of kB, an ordinary size).
     snapshot = page.evaluate(
-        """([keys, maxValue]) => ({ origin: location.origin, keys: Object.keys(sessionStorage),
-             values: Object.fromEntries(keys.map((k) => [k, (sessionStorage.getItem(k) ?? "").slice(0, maxValue)])),
-             lengths: Object.fromEntries(keys.map((k) => [k, (sessionStorage.getItem(k) ?? "").length])) })""",
-        [wanted, MAX_VALUE],
+        """(keys) => ({ origin: location.origin, keys: Object.keys(sessionStorage),
+             values: Object.fromEntries(keys.map((k) => [k, sessionStorage.getItem(k) ?? ""])) })""",
+        wanted,
     )
     return StorageEvidence(
         origin=snapshot["origin"],
         keys=snapshot["keys"],
-        values={key: redact_text(value) for key, value in snapshot["values"].items()},
-        value_lengths=snapshot["lengths"],
-        truncated=[key for key, length in snapshot["lengths"].items() if length > MAX_VALUE],
+        values={key: redact_text(value) if redacted else value for key, value in snapshot["values"].items()},
+        value_lengths={key: len(value) for key, value in snapshot["values"].items()},
     )

@@ -25,7 +25,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from cifcheck.sandbox.scenarios import APPS, CIF_LIBRARY, LOADER_NAME, SCENARIOS, Provider, Scenario
+from cifcheck.sandbox.idp import IdentityProviders, sign_in_url
+from cifcheck.sandbox.scenarios import (
+    APPS,
+    CIF_LIBRARY,
+    DEFAULT_TIMING,
+    LOADER_NAME,
+    SCENARIOS,
+    TIMINGS,
+    Provider,
+    Scenario,
+    Timing,
+)
 from cifcheck.sandbox.signin import SANDBOX_PASSWORD, SANDBOX_TOTP_SECRET, SANDBOX_USER, SignInService
 
 HERE = Path(__file__).parent
@@ -45,9 +56,17 @@ def stable_id(name: str) -> str:
 @dataclass(frozen=True)
 class SandboxUrls:
     port: int
+    # A port on which nothing listens: what an org that went away answers (connection refused).
+    refused_port: int = 0
 
-    def org(self, scenario: str) -> str:
-        return f"http://{scenario}.crm.localhost:{self.port}"
+    def org(self, scenario: str, timing: str = DEFAULT_TIMING) -> str:
+        """The org of `scenario`; a timing profile other than the scenario's own is a subdomain of its own."""
+        label = scenario if timing == DEFAULT_TIMING else f"{scenario}.{timing}"
+        return f"http://{label}.crm.localhost:{self.port}"
+
+    @property
+    def idp(self) -> str:
+        return f"http://idp.localhost:{self.port}"
 
     @property
     def login(self) -> str:
@@ -57,15 +76,18 @@ class SandboxUrls:
     def index(self) -> str:
         return f"http://localhost:{self.port}/"
 
-    def app_url(self, scenario: Scenario) -> str:
-        return f"{self.org(scenario.name)}/main.aspx?appname={scenario.app}"
+    def app_url(self, scenario: Scenario, timing: str = DEFAULT_TIMING) -> str:
+        return f"{self.org(scenario.name, timing)}/main.aspx?appname={scenario.app}"
 
-    def channel_url(self, scenario: Scenario, provider: Provider) -> str:
-        query = urlencode(
-            {"scenario": scenario.name, "ucilib": f"{self.org(scenario.name)}/webresources/Widget/msdyn_ciLibrary.js"}
-        )
+    def channel_url(self, scenario: Scenario, provider: Provider, timing: str = DEFAULT_TIMING) -> str:
+        org = self.org(scenario.name, timing)
+        query = {"scenario": scenario.name, "ucilib": f"{org}/webresources/Widget/msdyn_ciLibrary.js"}
+        if timing != DEFAULT_TIMING:
+            query["timing"] = timing
+        page = "start" if provider.relative_redirect else "index.html"
         return (
-            f"http://{provider.channel_host}.localhost:{self.port}/providers/{provider.unique_name}/index.html?{query}"
+            f"http://{provider.channel_host}.localhost:{self.port}/providers/{provider.unique_name}/{page}?"
+            f"{urlencode(query)}{provider.channel_fragment}"
         )
 
 
@@ -92,28 +114,42 @@ class SandboxApp:
     """Dispatches each request by host name to the org, sign-in, widget or index handlers."""
 
     def __init__(
-        self, port: int, latency_ms: int = 0, app_ready_ms: int | None = None, library_delay_ms: int | None = None
+        self,
+        port: int,
+        latency_ms: int = 0,
+        app_ready_ms: int | None = None,
+        library_delay_ms: int | None = None,
+        refused_port: int = 0,
     ) -> None:
-        self.urls = SandboxUrls(port)
+        self.urls = SandboxUrls(port, refused_port)
         self.state = SandboxState(latency_ms=latency_ms, app_ready_ms=app_ready_ms, library_delay_ms=library_delay_ms)
         self.signin = SignInService(_TEMPLATES, self.state.codes)
+        self.idp = IdentityProviders()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         request = Request(scope, receive)
-        if self.state.latency_ms:
-            await asyncio.sleep(self.state.latency_ms / 1000)
         host = (request.url.hostname or "").lower()
+        scenario, timing = _org_of(host) if host.endswith(".crm.localhost") else (None, None)
+        if host in ("widget.localhost", "landing.localhost"):
+            timing = TIMINGS.get(request.query_params.get("timing", DEFAULT_TIMING))
+        latency_ms = self.state.latency_ms + (timing.latency_ms if timing else 0)
+        if latency_ms:
+            await asyncio.sleep(latency_ms / 1000)
         if request.url.path == "/favicon.ico":
             response: Response = Response(status_code=204)
         elif host.endswith(".crm.localhost"):
-            scenario = SCENARIOS.get(host.removesuffix(".crm.localhost"))
-            response = await self._org(request, scenario) if scenario else _not_found("No such org")
+            if scenario is None or timing is None:
+                response = _not_found("No such org")
+            else:
+                response = await self._org(request, scenario, timing)
         elif host == "login.localhost":
             response = await self.signin.handle(request)
+        elif host == "idp.localhost":
+            response = await self.idp.handle(request)
         elif host in ("widget.localhost", "landing.localhost"):
-            response = self._widget(request, host)
+            response = self._widget(request, host, timing or TIMINGS[DEFAULT_TIMING])
         else:
             response = self._index()
         await response(scope, receive, send)
@@ -137,7 +173,7 @@ class SandboxApp:
         _user, interactive = session
         return interactive or not scenario.signed_out
 
-    async def _org(self, request: Request, scenario: Scenario) -> Response:
+    async def _org(self, request: Request, scenario: Scenario, timing: Timing) -> Response:
         path = request.url.path
         if request.method not in ("GET", "HEAD"):
             self.state.write_attempts.append(f"{request.method} {request.url}")
@@ -145,25 +181,31 @@ class SandboxApp:
         if path == "/signin-oidc":
             return self._finish_signin(request, scenario)
         if path in ("/", ""):
-            return RedirectResponse(self.urls.app_url(scenario), status_code=302)
+            return RedirectResponse(self.urls.app_url(scenario, timing.name), status_code=302)
         if path == "/uclient/scripts/app.js":
             return _static("app.js")
         webresource = _webresource_name(path)
         if webresource is not None:
-            return await self._webresource(scenario, webresource, request)
+            return await self._webresource(scenario, webresource, request, timing)
         if not self._signed_in(request, scenario):
             if path.startswith("/api/"):
                 return JSONResponse({"error": {"code": "0x80072560", "message": "Not signed in"}}, status_code=401)
-            return self._redirect_to_signin(request)
+            return self._redirect_to_signin(request, scenario)
         if path.lower() == "/main.aspx":
+            if scenario.shell_status != 200:
+                return _not_found("Service Unavailable: the org is not available right now.", scenario.shell_status)
             user, _interactive = self.state.sessions[request.cookies[SESSION_COOKIE]]
-            return self._shell(request, scenario, user)
+            return self._shell(request, scenario, user, timing)
         if path.startswith("/api/data/v9.2/"):
-            return self._web_api(request, scenario, path.removeprefix("/api/data/v9.2/"))
+            return self._web_api(request, scenario, path.removeprefix("/api/data/v9.2/"), timing)
         return _not_found("Not found")
 
-    def _redirect_to_signin(self, request: Request) -> Response:
+    def _redirect_to_signin(self, request: Request, scenario: Scenario) -> Response:
         origin = f"{request.url.scheme}://{request.url.netloc}"
+        if scenario.identity_provider != "entra":
+            return RedirectResponse(
+                sign_in_url(scenario.identity_provider, self.urls.idp, f"{origin}{request.url.path}"), status_code=302
+            )
         query = urlencode(
             {
                 "client_id": "00000007-0000-0000-c000-000000000000",
@@ -186,7 +228,7 @@ class SandboxApp:
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/")
         return response
 
-    def _shell(self, request: Request, scenario: Scenario, user: str) -> Response:
+    def _shell(self, request: Request, scenario: Scenario, user: str, timing: Timing) -> Response:
         app_name = request.query_params.get("appname")
         app_id = request.query_params.get("appid")
         if app_name and app_id:
@@ -198,7 +240,7 @@ class SandboxApp:
         app_id_, display_name = APPS[unique_name]
         bootstrap = {
             "app": {"id": app_id_, "uniqueName": unique_name, "displayName": display_name},
-            "org": {"url": self.urls.org(scenario.name), "uniqueName": scenario.name, "id": ORG_ID},
+            "org": {"url": self.urls.org(scenario.name, timing.name), "uniqueName": scenario.name, "id": ORG_ID},
             "user": {"id": USER_ID, "name": user},
             "cacheToken": CACHE_TOKEN,
             "busy": scenario.busy,
@@ -210,11 +252,17 @@ class SandboxApp:
                 "writeProviders": scenario.write_providers_key,
             },
             "legacyScripts": ["WebResources/CRMClients/msdyn_internal_ci_library.js"] if scenario.cif1_active else [],
+            # Where web resources come from: the org, or, once it went away, an address that refuses connections.
+            "resourceOrigin": _with_port(self.urls.org(scenario.name, timing.name), self.urls.refused_port)
+            if scenario.org_down_after_shell
+            else "",
+            "lazyExtensionsMs": timing.lazy_extensions_ms,
+            "profileStepsMs": timing.profile_steps_ms,
         }
         page = _TEMPLATES.get_template("shell.html").render(app={"display_name": display_name}, bootstrap=bootstrap)
         return HTMLResponse(page)
 
-    async def _webresource(self, scenario: Scenario, name: str, request: Request) -> Response:
+    async def _webresource(self, scenario: Scenario, name: str, request: Request, timing: Timing) -> Response:
         lowered = name.lower()
         if lowered == CIF_LIBRARY.lower():
             delay_ms = scenario.library_delay_ms if self.state.library_delay_ms is None else self.state.library_delay_ms
@@ -238,14 +286,14 @@ class SandboxApp:
         return _not_found(f"Web resource not found: {name}")
 
     # --- the Web API -----------------------------------------------------------------------------
-    def _providers(self, scenario: Scenario) -> list[dict]:
+    def _providers(self, scenario: Scenario, timing: Timing) -> list[dict]:
         return [
             {
                 "msdyn_channelproviderid": stable_id(f"{scenario.name}/{p.unique_name}"),
                 "msdyn_name": p.label,
                 "msdyn_uniquename": p.unique_name,
                 "msdyn_label": p.label,
-                "msdyn_channelurl": self.urls.channel_url(scenario, p),
+                "msdyn_channelurl": self.urls.channel_url(scenario, p, timing.name),
                 "msdyn_enableoutbound": True,
                 "msdyn_enableanalytics": False,
                 "msdyn_sortorder": p.sort_order,
@@ -281,13 +329,13 @@ class SandboxApp:
             )
         return extensions
 
-    def _v1_providers(self, scenario: Scenario) -> list[dict]:
+    def _v1_providers(self, scenario: Scenario, timing: Timing) -> list[dict]:
         return [
             {
                 "msdyn_ciproviderid": stable_id(f"{scenario.name}/v1/{p.unique_name}"),
                 "msdyn_name": p.label,
                 "msdyn_label": p.label,
-                "msdyn_landingurl": self.urls.channel_url(scenario, p),
+                "msdyn_landingurl": self.urls.channel_url(scenario, p, timing.name),
                 "msdyn_sortorder": p.sort_order,
                 "msdyn_ciproviderapiversion": 0,
                 "msdyn_trusteddomain": p.trusted_domain,
@@ -299,8 +347,8 @@ class SandboxApp:
             for p in scenario.providers
         ]
 
-    def _web_api(self, request: Request, scenario: Scenario, entity_set: str) -> Response:
-        base = f"{self.urls.org(scenario.name)}/api/data/v9.2/"
+    def _web_api(self, request: Request, scenario: Scenario, entity_set: str, timing: Timing) -> Response:
+        base = f"{self.urls.org(scenario.name, timing.name)}/api/data/v9.2/"
         if entity_set == "WhoAmI":
             return JSONResponse(
                 {
@@ -311,10 +359,10 @@ class SandboxApp:
                 }
             )
         records = {
-            "msdyn_channelproviders": lambda: self._providers(scenario),
+            "msdyn_channelproviders": lambda: self._providers(scenario, timing),
             "msdyn_applicationextensions": lambda: self._extensions(scenario),
-            "msdyn_ciproviders": lambda: self._v1_providers(scenario),
-            "msdyn_appconfigurations": lambda: self._app_configurations(scenario, request),
+            "msdyn_ciproviders": lambda: self._v1_providers(scenario, timing),
+            "msdyn_appconfigurations": lambda: self._app_configurations(scenario, request, timing),
         }
         if entity_set not in records:
             return JSONResponse(
@@ -323,7 +371,7 @@ class SandboxApp:
             )
         return JSONResponse({"@odata.context": f"{base}$metadata#{entity_set}", "value": records[entity_set]()})
 
-    def _app_configurations(self, scenario: Scenario, request: Request) -> list[dict]:
+    def _app_configurations(self, scenario: Scenario, request: Request, timing: Timing) -> list[dict]:
         profiles = []
         for unique_name in APPS:
             # The user is assigned to the profile of the scenario's app only.
@@ -334,7 +382,7 @@ class SandboxApp:
                     "msdyn_name": f"{APPS[unique_name][1]} profile",
                     "msdyn_uniquename": f"{unique_name}_profile",
                     "msdyn_appmoduleuniquename": unique_name,
-                    "msdyn_appconfig_msdyn_channelprovider": self._providers(scenario) if assigned else [],
+                    "msdyn_appconfig_msdyn_channelprovider": self._providers(scenario, timing) if assigned else [],
                     "msdyn_appconfiguration_applicationextension": self._extensions(scenario),
                 }
             )
@@ -344,22 +392,28 @@ class SandboxApp:
         return profiles
 
     # --- the channel provider's widget host -------------------------------------------------------
-    def _widget(self, request: Request, host: str) -> Response:
-        match = re.fullmatch(r"/providers/([\w-]+)/index\.html", request.url.path)
+    def _widget(self, request: Request, host: str, timing: Timing) -> Response:
+        match = re.fullmatch(r"/providers/([\w-]+)/(index\.html|start)", request.url.path)
         scenario = SCENARIOS.get(request.query_params.get("scenario", ""))
         provider = next(
             (p for p in (scenario.providers if scenario else ()) if match and p.unique_name == match.group(1)),
             None,
         )
-        if scenario is None or provider is None:
+        if scenario is None or provider is None or match is None:
             return _not_found("No such provider page")
         if host == "landing.localhost":
             return RedirectResponse(str(request.url.replace(hostname="widget.localhost")), status_code=302)
+        if match.group(2) == "start":
+            # A relative Location, as many web servers write it: the browser resolves it against this URL.
+            return Response(status_code=302, headers={"Location": f"index.html?{request.url.query}"})
         if provider.widget_status != 200:
             return _not_found("Provider page not found", status=provider.widget_status)
-        org_url = self.urls.org(scenario.name)
+        org_url = self.urls.org(scenario.name, timing.name)
         page = _TEMPLATES.get_template("provider.html").render(
-            provider=provider, org_url=org_url, library_url=f"{org_url}/webresources/Widget/msdyn_ciLibrary.js"
+            provider=provider,
+            org_url=org_url,
+            library_url=f"{org_url}/webresources/Widget/msdyn_ciLibrary.js",
+            modes=_modes(provider, timing),
         )
         headers = (
             {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
@@ -367,6 +421,29 @@ class SandboxApp:
             else {}
         )
         return HTMLResponse(page, headers=headers)
+
+
+def _modes(provider: Provider, timing: Timing) -> list[tuple[int, int]]:
+    """The setMode calls the provider makes after CIFInitDone, as (milliseconds after init, mode)."""
+    if provider.mode_on_init is None:
+        return []
+    modes = [(0, provider.mode_on_init), *provider.later_modes]
+    if timing.mode_flip_ms:
+        final = modes[-1][1]
+        # First the other mode, then, later, the one the provider settles on: the final state is unchanged.
+        modes = [(0, 0 if final == 1 else 1), (timing.mode_flip_ms, final)]
+    return modes
+
+
+def _org_of(host: str) -> tuple[Scenario | None, Timing | None]:
+    """`<scenario>.crm.localhost` runs the scenario's own timeline; `<scenario>.<timing>.crm.localhost` another."""
+    labels = host.removesuffix(".crm.localhost").split(".")
+    timing = TIMINGS.get(labels[1]) if len(labels) == 2 else TIMINGS[DEFAULT_TIMING] if len(labels) == 1 else None
+    return SCENARIOS.get(labels[0]), timing
+
+
+def _with_port(url: str, port: int) -> str:
+    return re.sub(r":\d+$", f":{port}", url)
 
 
 def _webresource_name(path: str) -> str | None:

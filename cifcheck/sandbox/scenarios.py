@@ -7,6 +7,7 @@ names, JSON shapes), scenarios vary it on purpose so the validator has to be tol
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -43,9 +44,15 @@ class Provider:
     sort_order: int = 1
     # The mode the widget asks for after CIFInitDone; None: it never calls setMode.
     mode_on_init: int | None = 1
+    # Later setMode calls, as (milliseconds after the first, mode): a provider that changes its mind.
+    later_modes: tuple[tuple[int, int], ...] = ()
     widget_status: int = 200
     refuses_framing: bool = False
     custom_params: str = '{"queue": "tier1", "token": "sandbox-widget-token-3f9a"}'
+    # Appended to the channel URL: single-page widgets route by fragment ("#/home").
+    channel_fragment: str = ""
+    # The channel URL is a start page that redirects, with a relative Location, to the widget page.
+    relative_redirect: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,13 @@ class Scenario:
     # Client-side boot time of the app shell, and server-side delay of the CIF library response.
     app_ready_ms: int = 0
     library_delay_ms: int = 0
+    # The org stops answering once the app shell is up: its web resources are refused (connection refused).
+    org_down_after_shell: bool = False
+    # The app page itself answers with this HTTP status (503: the org is unavailable).
+    shell_status: int = 200
+    # Where a signed-out browser is sent: Entra (the sandbox's login.localhost) or another identity provider's
+    # page shape on idp.localhost (adfs, okta, ping, b2c), which no sign_in.hosts entry names.
+    identity_provider: Literal["entra", "adfs", "okta", "ping", "b2c"] = "entra"
     tags: tuple[str, ...] = field(default=())
 
 
@@ -97,6 +111,55 @@ def _expect(**changes: Expect) -> dict[str, Expect]:
 
 
 _NO_PANEL_BECAUSE = "prerequisite"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """A timeline any scenario can run under. Real orgs differ from the sandbox's default timeline: they are
+    slower, load extensions lazily, write the profile in steps, and providers change the panel's mode after init.
+    A timing profile never changes what the org settles into, so the scenario's verdicts stay the same."""
+
+    name: str
+    description: str
+    latency_ms: int = 0  # added to every org and widget response
+    lazy_extensions_ms: int = 0  # the app is idle, nothing happens, then it loads its extensions this much later
+    profile_steps_ms: int = 0  # channelProviders is written as [] first and filled this much later
+    mode_flip_ms: int = 0  # the provider first asks for another mode, then for its own this much later
+
+
+TIMINGS: dict[str, Timing] = {
+    timing.name: timing
+    for timing in (
+        Timing("instant", "The scenario's own timeline: every response at once."),
+        Timing(
+            "slow-network", "A slow network: 400 ms added to every response of the org and the widget.", latency_ms=400
+        ),
+        Timing(
+            "lazy-extensions",
+            "The app is idle, nothing happens for 4 s, then it requests its extensions (the CIF library among them).",
+            lazy_extensions_ms=4000,
+        ),
+        Timing(
+            "profile-in-steps",
+            "The profile is written in two steps: channelProviders is [] at first and filled 1.5 s later.",
+            profile_steps_ms=1500,
+        ),
+        Timing(
+            "mode-flip",
+            "The provider first asks for the other mode (docked, or minimized when it wants docked), then for its "
+            "own 1.5 s later.",
+            mode_flip_ms=1500,
+        ),
+    )
+}
+DEFAULT_TIMING = "instant"
+
+
+def get_timing(name: str) -> Timing:
+    try:
+        return TIMINGS[name]
+    except KeyError:
+        raise KeyError(f"unknown sandbox timing {name!r} (known: {', '.join(TIMINGS)})") from None
 
 
 def _catalogue() -> list[Scenario]:
@@ -138,7 +201,7 @@ def _catalogue() -> list[Scenario]:
             description="The CIF 2.0 library web resource answers 500.",
             library_status=500,
             expect=_expect(
-                cif__library_loaded=Expect("fail", "500"),
+                cif__library_loaded=Expect("error", "500"),
                 console__cif_errors=Expect("warn", "500"),
                 **skipped_panel,
             ),
@@ -319,6 +382,88 @@ def _catalogue() -> list[Scenario]:
             description="Session storage values use PascalCase field names and an object keyed by unique name.",
             storage_format="pascal-map",
             tags=("healthy",),
+        ),
+        replace(
+            healthy,
+            name="panel-docked-late",
+            description="The provider minimizes the panel at init and docks it 1.5 s later: judged on the final state.",
+            providers=(Provider(mode_on_init=0, later_modes=((1500, 1),)),),
+            tags=("healthy",),
+        ),
+        replace(
+            healthy,
+            name="panel-minimized-late",
+            description="The provider docks the panel at init and minimizes it 1.5 s later: the admin sees a "
+            "minimized panel.",
+            providers=(Provider(mode_on_init=1, later_modes=((1500, 0),)),),
+            expect=_expect(panel__docked=Expect("fail", "minimized")),
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="large-profile",
+            description="300 providers in the profile (about 650 kB of channelProviders); each gets a frame.",
+            providers=tuple(
+                Provider(
+                    unique_name=f"contoso_line_{number:03}",
+                    label=f"Contoso Line {number:03}",
+                    sort_order=number,
+                    mode_on_init=None,  # several providers: setMode is refused on the home session
+                    custom_params=json.dumps({"queue": f"tier{number}", "routing": "x" * 1900}),
+                )
+                for number in range(1, 301)
+            ),
+            expect=_expect(profile__channel_providers=Expect("pass", "300 providers")),
+            tags=("healthy", "large"),
+        ),
+        replace(
+            healthy,
+            name="widget-fragment-url",
+            description="The channel URL routes by fragment (.../index.html?...#/home), as single-page widgets do.",
+            providers=(Provider(channel_fragment="#/home"),),
+            tags=("healthy",),
+        ),
+        replace(
+            healthy,
+            name="widget-relative-redirect",
+            description="The channel URL is a start page that redirects to the widget with a relative Location.",
+            providers=(Provider(relative_redirect=True),),
+            tags=("healthy",),
+        ),
+        replace(
+            healthy,
+            name="org-down-mid-load",
+            description="The org goes away once the app shell is up: the CIF library request is refused.",
+            org_down_after_shell=True,
+            expect=_expect(
+                cif__library_loaded=Expect("error", "ERR_CONNECTION_REFUSED"),
+                console__cif_errors=Expect("warn", "ERR_CONNECTION_REFUSED"),
+                **skipped_panel,
+            ),
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="org-503",
+            description="The org answers the app page with 503 Service Unavailable.",
+            shell_status=503,
+            expect={check_id: Expect("skip", "session.signed_in") for check_id in _ALL_PASS}
+            | {"session.signed_in": Expect("error", "503")},
+            tags=(),
+        ),
+        *(
+            replace(
+                healthy,
+                name=f"signed-out-{shape}",
+                description=f"The session is expired and the org sends the browser to a {label} sign-in page on a "
+                "host no sign_in.hosts entry names.",
+                signed_out=True,
+                identity_provider=shape,
+                expect={check_id: Expect("skip", "session.signed_in") for check_id in _ALL_PASS}
+                | {"session.signed_in": Expect("error", "sign-in page")},
+                tags=(),
+            )
+            for shape, label in (("adfs", "AD FS"), ("okta", "Okta"), ("ping", "PingFederate"), ("b2c", "Entra B2C"))
         ),
     ]
 

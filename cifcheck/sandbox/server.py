@@ -22,8 +22,15 @@ class SandboxServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", port))
         self.port: int = self._socket.getsockname()[1]
+        # Bound but never listening: connections to it are refused, as they are by an org that went away.
+        self._refused = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._refused.bind(("127.0.0.1", 0))
         self.app = SandboxApp(
-            self.port, latency_ms=latency_ms, app_ready_ms=app_ready_ms, library_delay_ms=library_delay_ms
+            self.port,
+            latency_ms=latency_ms,
+            app_ready_ms=app_ready_ms,
+            library_delay_ms=library_delay_ms,
+            refused_port=self._refused.getsockname()[1],
         )
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
@@ -50,6 +57,7 @@ class SandboxServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._socket.close()
+        self._refused.close()
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (Ctrl-C)."""

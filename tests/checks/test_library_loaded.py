@@ -30,12 +30,29 @@ def test_fails_naming_the_status_when_the_library_answered_404():
     assert "solution is installed" in result.remediation
 
 
-def test_fails_naming_the_network_error_when_there_was_no_answer():
+def test_is_an_error_naming_the_network_error_when_the_org_did_not_answer():
     evidence = healthy_evidence()
     evidence.resources = [library_load(status=None, failure="net::ERR_CONNECTION_RESET")]
     result = judge(evidence)
-    assert result.status == "fail"
+    assert result.status == "error"
     assert "net::ERR_CONNECTION_RESET" in result.reason
+    assert "reachable" in result.remediation
+
+
+def test_is_an_error_when_the_org_answered_5xx():
+    evidence = healthy_evidence()
+    evidence.resources = [library_load(status=503)]
+    result = judge(evidence)
+    assert result.status == "error"
+    assert "HTTP 503" in result.reason
+
+
+def test_is_an_error_when_the_request_never_got_an_answer():
+    evidence = healthy_evidence()
+    evidence.resources = [library_load(status=None, failure=None)]
+    result = judge(evidence)
+    assert result.status == "error"
+    assert "no answer" in result.reason
 
 
 def test_fails_as_never_requested_when_no_request_names_the_library():

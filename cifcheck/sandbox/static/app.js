@@ -9,6 +9,15 @@
   // Test-only observation point: the benchmark reads when the sandbox itself considered each step done.
   window.__sandbox = { timeline };
 
+  // Unified Interface's own readiness signal (EasyRepro and Power Apps Test Engine wait on it): busy while the app
+  // boots and loads its extensions, idle after. An app that loads extensions lazily is idle before it does.
+  let busyWith = 1; // booting
+  window.UCWorkBlockTracker = { isAppIdle: () => busyWith === 0 };
+  const workDone = (what) => {
+    busyWith -= 1;
+    if (busyWith === 0) mark("app-idle", what);
+  };
+
   const PANEL_MODES = { 0: "minimized", 1: "docked", 2: "hidden", 3: "collapsed" };
   let panelState = 1; // docked is the documented default
   const modeListeners = [];
@@ -81,11 +90,16 @@
     return JSON.stringify(camel);
   }
 
-  function loadScript(path) {
+  function loadScript(path, tracked) {
     const script = document.createElement("script");
-    script.src = "/%7b" + boot.cacheToken + "%7d/" + path;
-    script.onload = () => mark("extension-loaded", path);
-    script.onerror = () => mark("extension-failed", path);
+    script.src = boot.resourceOrigin + "/%7b" + boot.cacheToken + "%7d/" + path;
+    if (tracked) busyWith += 1;
+    const done = (event) => {
+      mark(event, path);
+      if (tracked) workDone(path);
+    };
+    script.onload = () => done("extension-loaded");
+    script.onerror = () => done("extension-failed");
     document.head.appendChild(script);
   }
 
@@ -101,17 +115,31 @@
       .sort((a, b) => a.msdyn_sortorder - b.msdyn_sortorder);
     const extensions = profile.msdyn_appconfiguration_applicationextension;
     const prefix = boot.storage.prefix;
-    if (boot.storage.writeProviders) sessionStorage.setItem(prefix + "channelProviders", serialiseProviders(providers));
-    sessionStorage.setItem(prefix + "applicationExtensions", serialiseExtensions(extensions));
-    mark("storage-written");
-    window.Microsoft = window.Microsoft || {};
+    const writeProviders = () => {
+      sessionStorage.setItem(prefix + "channelProviders", serialiseProviders(providers));
+      mark("storage-written", "channelProviders");
+    };
     // Without the cached profile the runtime has no providers to hand to the CIF library either.
-    const cached = boot.storage.writeProviders ? providers : [];
-    Microsoft.AppRuntime = { Internal: { getChannelProviders: () => Promise.resolve(cached) } };
-    for (const extension of extensions) {
-      if (extension.msdyn_type === "script") loadScript(extension.msdyn_webresource_url);
+    let written = Promise.resolve(boot.storage.writeProviders ? providers : []);
+    if (boot.storage.writeProviders && boot.profileStepsMs) {
+      // Written in two steps: an empty list first, the providers later.
+      sessionStorage.setItem(prefix + "channelProviders", "[]");
+      written = new Promise((done) => setTimeout(() => { writeProviders(); done(providers); }, boot.profileStepsMs));
+    } else if (boot.storage.writeProviders) {
+      writeProviders();
     }
-    for (const path of boot.legacyScripts) loadScript(path);
+    sessionStorage.setItem(prefix + "applicationExtensions", serialiseExtensions(extensions));
+    mark("storage-written", "applicationExtensions");
+    window.Microsoft = window.Microsoft || {};
+    Microsoft.AppRuntime = { Internal: { getChannelProviders: () => written } };
+    const loadExtensions = (tracked) => {
+      for (const extension of extensions) {
+        if (extension.msdyn_type === "script") loadScript(extension.msdyn_webresource_url, tracked);
+      }
+      for (const path of boot.legacyScripts) loadScript(path, tracked);
+    };
+    if (boot.lazyExtensionsMs) setTimeout(() => loadExtensions(false), boot.lazyExtensionsMs);
+    else loadExtensions(true);
   }
 
   function start() {
@@ -140,7 +168,9 @@
       setInterval(() => sessionStorage.setItem("telemetry." + (beat++ % 50), String(Date.now())), 150);
       setInterval(() => fetch("/api/data/v9.2/WhoAmI").catch(() => {}), 500);
     }
-    loadProfile().catch((error) => { mark("profile-failed", String(error)); console.error(error); });
+    loadProfile()
+      .catch((error) => { mark("profile-failed", String(error)); console.error(error); })
+      .finally(() => workDone("profile"));
   }
 
   document.querySelector("[aria-label='Collapse Communication Panel']")
