@@ -53,6 +53,7 @@ def cli() -> None:
 @click.option("--target", "target_names", multiple=True, help="Only this target (repeatable).")
 @click.option("--output", "output_dir", default=None, help="Reports folder (default: config output_dir).")
 @click.option("--scenario", default=None, help="Validate this sandbox scenario instead of the configured targets.")
+@click.option("--timing", default=None, help="Run sandbox targets under this timing profile (`cifcheck sandbox list`).")
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout (progress goes to stderr).")
 @click.option("--cdp", "cdp_endpoint", default=None, help="Attach to a running browser, e.g. http://127.0.0.1:9222.")
@@ -61,6 +62,7 @@ def run(
     target_names: tuple[str, ...],
     output_dir: str | None,
     scenario: str | None,
+    timing: str | None,
     quiet: bool,
     as_json: bool,
     cdp_endpoint: str | None,
@@ -76,6 +78,12 @@ def run(
         config.browser.cdp_endpoint = cdp_endpoint
     if scenario:
         config.targets = [Target(name=scenario, url=f"sandbox://{scenario}", app=_scenario_app(scenario))]
+    if timing:
+        from cifcheck.sandbox.scenarios import TIMINGS
+
+        if timing not in TIMINGS:
+            raise BadInput(f"--timing: unknown sandbox timing {timing!r} (known: {', '.join(TIMINGS)})")
+        config.sandbox.timing = timing
     if target_names:
         unknown = sorted(set(target_names) - {t.name for t in config.targets})
         if unknown:
@@ -248,13 +256,16 @@ def sandbox() -> None:
 
 @sandbox.command("list")
 def sandbox_list() -> None:
-    """List the scenarios and the verdicts each one expects."""
-    from cifcheck.sandbox.scenarios import SCENARIOS
+    """List the scenarios and the verdicts each one expects, then the timing profiles any of them runs under."""
+    from cifcheck.sandbox.scenarios import SCENARIOS, TIMINGS
 
     for scenario in SCENARIOS.values():
         broken = [f"{check_id}={e.status}" for check_id, e in scenario.expect.items() if e.status != "pass"]
         click.echo(f"{scenario.name:26} {scenario.description}")
         click.echo(f"{'':26} expects: {', '.join(broken) or 'all pass'}")
+    click.echo("\nTiming profiles (cifcheck run --timing NAME, or sandbox.timing; verdicts stay the same):")
+    for timing in TIMINGS.values():
+        click.echo(f"{timing.name:26} {timing.description}")
 
 
 @sandbox.command("serve")
@@ -265,11 +276,12 @@ def sandbox_list() -> None:
 @click.option("--latency-ms", default=0, show_default=True, help="Delay added to every response.")
 @click.option("--app-ready-ms", type=int, default=None, help="App shell boot time for every scenario.")
 @click.option("--library-delay-ms", type=int, default=None, help="CIF library answer delay for every scenario.")
+@click.option("--timing", default="instant", show_default=True, help="Timing profile of the printed app URL.")
 def sandbox_serve(
-    scenario: str, port: int, latency_ms: int, app_ready_ms: int | None, library_delay_ms: int | None
+    scenario: str, port: int, latency_ms: int, app_ready_ms: int | None, library_delay_ms: int | None, timing: str
 ) -> None:
     """Serve the sandbox org until Ctrl-C. Every scenario is served at once, each on its own org host."""
-    from cifcheck.sandbox.scenarios import get_scenario
+    from cifcheck.sandbox.scenarios import get_scenario, get_timing
     from cifcheck.sandbox.server import SandboxServer
     from cifcheck.sandbox.signin import SANDBOX_PASSWORD, SANDBOX_USER
 
@@ -278,12 +290,16 @@ def sandbox_serve(
     except KeyError as error:
         raise BadInput(f"--scenario: {error.args[0]}") from None
     try:
+        get_timing(timing)
+    except KeyError as error:
+        raise BadInput(f"--timing: {error.args[0]}") from None
+    try:
         server = SandboxServer(
             port=port, latency_ms=latency_ms, app_ready_ms=app_ready_ms, library_delay_ms=library_delay_ms
         )
     except OSError as error:
         raise BadInput(f"--port: cannot listen on 127.0.0.1:{port}: {error.strerror}") from None
-    click.echo(f"Sandbox org for scenario {chosen.name}: {server.urls.app_url(chosen)}")
+    click.echo(f"Sandbox org for scenario {chosen.name}: {server.urls.app_url(chosen, timing)}")
     click.echo(f"All scenarios: {server.urls.index}")
     click.echo(f"Sign in as {SANDBOX_USER} with password {SANDBOX_PASSWORD}. Ctrl-C stops.")
     with contextlib.suppress(KeyboardInterrupt):
