@@ -110,6 +110,9 @@ class TopDocument:
         on_org = (urlsplit(self.url).hostname or "") == (urlsplit(org_url).hostname or "")
         if self.status is not None and self.status >= 400 and on_org:
             return f"the org answered HTTP {self.status} ({redact_url(self.url)})"
+        if on_org and urlsplit(self.url).path.lower().endswith("/errorhandler.aspx"):
+            # Unified Interface's own error page, e.g. when the page it restored from session storage is gone.
+            return f"the org showed its error page ({redact_url(self.url)}); open the app URL by hand to see it"
         return None
 
 

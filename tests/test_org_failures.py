@@ -1,0 +1,72 @@
+"""An org that fails is an `error` within seconds, never after the whole ready timeout, and never a `fail`; an
+error page that recovers by itself is waited for."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from playwright.sync_api import Page, Route
+
+from cifcheck.config import Config, Target, Timeouts
+from cifcheck.evidence import Navigation
+from cifcheck.session import OpenedTarget, open_app
+
+pytestmark = pytest.mark.browser
+
+ORG = "https://contoso.crm.dynamics.com"
+APP = "<title>Dashboards</title><script>window.Xrm = { Utility: { getGlobalContext: () => ({}) } };</script>"
+RETRIES = "<title>Service Unavailable</title><script>setTimeout(() => location.reload(), 300);</script>"
+
+
+def _open(page: Page, answers: list[tuple[int, str]]) -> tuple[Navigation, float]:
+    """Opens the app with the org answering each main.aspx request with the next (status, body); the last repeats."""
+
+    def answer(route: Route) -> None:
+        status, body = answers.pop(0) if len(answers) > 1 else answers[0]
+        route.fulfill(status=status, content_type="text/html", body=body)
+
+    page.route(f"{ORG}/**", answer)
+    config = Config(targets=[Target(name="org", url=ORG)], timeouts=Timeouts(ready_ms=30_000))
+    started = time.monotonic()
+    navigation = open_app(
+        page, OpenedTarget(config.targets[0], ORG, ("login.microsoftonline.com",)), config, Navigation(), started
+    )
+    return navigation, time.monotonic() - started
+
+
+def test_a_503_from_the_app_page_is_an_error_within_seconds(page: Page):
+    navigation, took = _open(page, [(503, "<title>Service Unavailable</title>")])
+    assert "HTTP 503" in (navigation.error or "")
+    assert took < 5
+
+
+def test_a_404_from_the_app_page_is_an_error_within_seconds(page: Page):
+    navigation, took = _open(page, [(404, "<title>App not found</title>")])
+    assert "HTTP 404" in (navigation.error or "")
+    assert took < 5
+
+
+def test_an_error_page_that_retries_by_itself_and_then_works_is_the_app(page: Page):
+    navigation, _ = _open(page, [(503, RETRIES), (200, APP)])
+    assert navigation.app_ready
+    assert navigation.error is None
+
+
+def test_unified_interfaces_own_error_page_is_an_error(page: Page):
+    redirect = "<script>location.replace('/errorhandler.aspx?BackUri=x')</script>"
+    navigation, took = _open(page, [(200, redirect), (200, "<title>Error</title><p>Something went wrong")])
+    assert "errorhandler.aspx" in (navigation.error or "")
+    assert took < 5
+
+
+def test_an_org_that_refuses_connections_is_an_error_at_once(page: Page):
+    with socket.socket() as closed:  # bound, never listening: connections to it are refused
+        closed.bind(("127.0.0.1", 0))
+        org = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        config = Config(targets=[Target(name="org", url=org)])
+        started = time.monotonic()
+        navigation = open_app(page, OpenedTarget(config.targets[0], org, ()), config, Navigation(), started)
+    assert "ERR_CONNECTION_REFUSED" in (navigation.error or "")
+    assert time.monotonic() - started < 5
