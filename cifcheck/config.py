@@ -134,7 +134,10 @@ class Timeouts(_Strict):
         "panel, CIFInitDone) is awaited before it counts as absent. Real orgs load extensions seconds after idle.",
     )
     settle_max_ms: int = Field(
-        30_000, ge=0, description="Longest observation after the app is ready, however busy the page stays."
+        60_000,
+        ge=0,
+        description="Longest observation after the app is ready, however busy the page stays; what is still "
+        "loading then makes its check an error.",
     )
     error_page_ms: int = Field(
         1_000, ge=0, description="How long an error answer from the org (HTTP 4xx/5xx) may stay before it is judged."

@@ -160,7 +160,8 @@ class Watch:
         if (state, geometry) == self._last_mode:
             return
         before_state, before_geometry = self._last_mode or (object(), object())
-        at = self._ms()
+        # When the page was looked at, on this watch's clock: later round trips of the same look do not count.
+        at = round(look["now"] + (self.page_offset_ms or 0), 1)
         if state != before_state and state is not None:
             label = self.settings.panel.modes.get(str(state), "unknown")
             self.evidence.mode_timeline.append(ModeChange(at_ms=at, what="Xrm.Panel.state", value=f"{state} ({label})"))
@@ -191,6 +192,10 @@ class Watch:
                     observed.idle_ms, observed.idle_signal = self._ms(), signal
             try:
                 look = self.page.evaluate(_LOOK, arguments)
+                looked_at = self._ms()
+                # The tightest pairing of the two clocks: the host's message times are on the page's.
+                offset = looked_at - look["now"]
+                self.page_offset_ms = offset if self.page_offset_ms is None else min(self.page_offset_ms, offset)
                 self._judge_storage((look["providers"], look["extensions"]))
                 widgets, widgets_done = self._widgets() if look["panelFound"] else ((), False)
             except PlaywrightError:
@@ -203,8 +208,6 @@ class Watch:
                 last_state, changed_at = state, now
             if look is not None:
                 self._note_mode(look)
-                if self.page_offset_ms is None:
-                    self.page_offset_ms = now - look["now"]
             profile_ok = self._storage.providers_ok and self._storage.loader_ok
             complete = library == "ok" and profile_ok and look is not None and look["panelFound"] and widgets_done
             library_refused = library == "failed" and profile_ok

@@ -80,3 +80,15 @@ def test_an_app_guid_opens_by_appid_and_a_name_by_appname():
     )
     assert config.targets[0].app_query == "appid=9bd9e1b1-5c8c-ee11-8179-000d3a7b6f3c"
     assert config.targets[1].app_query == "appname=OmniChannelEngagementHub"
+
+
+def test_a_retired_wait_setting_is_refused_naming_its_replacements():
+    with pytest.raises(ConfigError, match=r"x\.json: timeouts: settle_ms is retired: .*observe_ms.*absence_ms"):
+        parse_config(
+            {"targets": [{"name": "t", "url": "sandbox://healthy-csw"}], "timeouts": {"settle_ms": 1}}, "x.json"
+        )
+
+
+def test_the_wait_windows_default_to_what_a_slow_real_org_fits_into():
+    config = parse_config({"targets": [{"name": "t", "url": "sandbox://healthy-csw"}]}, "x.json")
+    assert (config.timeouts.observe_ms, config.timeouts.absence_ms) == (3_000, 10_000)

@@ -47,6 +47,9 @@ FIX_INIT = (
 class Finding:
     reason: str
     remediation: str
+    # Nothing went wrong yet, the widget only had not finished: after a watch that ran out of time, cifcheck cannot
+    # tell a slow widget from a broken one.
+    unfinished: bool = False
 
 
 class Requests:
@@ -89,7 +92,9 @@ def _finding(widget: WidgetFrame, evidence: Evidence, requests: Requests) -> Fin
     if final is not None and not succeeded(final):
         return Finding(f"{name}: the channel URL {outcome(final)} ({final.url}).", FIX_URL)
     if widget.error or final is None:
-        return Finding(f"{name}: the frame did not load its channel URL ({widget.url or 'no document'}).", FIX_URL)
+        return Finding(
+            f"{name}: the frame did not load its channel URL ({widget.url or 'no document'}).", FIX_URL, unfinished=True
+        )
     refusals = [m.text or "" for m in widget.messages if m.outcome == "failure"]
     refusals += [
         c.text for c in evidence.console or [] if REFUSED_SENDER in c.text.lower() or IGNORED_SENDER in c.text.lower()
@@ -109,7 +114,7 @@ def _finding(widget: WidgetFrame, evidence: Evidence, requests: Requests) -> Fin
             return Finding(f"{name}: msdyn_ciLibrary.js was redirected to {redirected.redirected_to}.", FIX_COOKIES)
         return Finding(f"{name}: msdyn_ciLibrary.js {outcome(library[-1])}.", FIX_LIBRARY)
     if not widget.cif_init_done:
-        return Finding(f"{name}: CIF initialisation never completed (no CIFInitDone).", FIX_INIT)
+        return Finding(f"{name}: CIF initialisation never completed (no CIFInitDone).", FIX_INIT, unfinished=True)
     return None
 
 
@@ -168,6 +173,21 @@ def judge(evidence: Evidence) -> Verdict:
     for provider in providers or []:
         if canonical(provider.channel_url) not in framed and (provider.label or provider.name) not in framed:
             findings.append(Finding(f"{provider.display}: configured, but the panel has no frame for it.", FIX_URL))
+    observation = evidence.observation
+    if (
+        findings
+        and observation is not None
+        and observation.settled_by == "time limit"
+        and all(finding.unfinished for finding in findings)
+    ):
+        return Verdict(
+            "error",
+            f"{len(findings)} provider widget(s) had not finished loading when cifcheck stopped watching "
+            f"({observation.waited()}): {findings[0].reason}",
+            details,
+            remediation="The page was still busy when the watch ended. Raise timeouts.settle_max_ms for this org, "
+            "or check what keeps it loading (the network table in the evidence).",
+        )
     if findings:
         reason = " ".join(f.reason for f in findings)
         remediation = " ".join(dict.fromkeys(f.remediation for f in findings))

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from cifcheck.config import Expectations
-from cifcheck.evidence import Box
+from cifcheck.evidence import Box, CifMessage, ModeChange, ObservationEvidence
 from tests.evidence_factory import PROVIDERS, healthy_evidence
 
 CHECK = "panel.docked"
@@ -121,3 +121,20 @@ def test_the_state_to_mode_mapping_is_configurable(judge):
     evidence.panel.xrm_state = 0
     evidence.settings.panel.modes["0"] = "docked"
     assert judge(CHECK, evidence).status == "pass"
+
+
+def test_a_provider_that_changed_its_mind_is_judged_on_the_last_mode_and_says_so(judge):
+    evidence = healthy_evidence()
+    evidence.panel.xrm_state = 0
+    evidence.panel.box = Box(x=48, y=734, width=377, height=34)
+    evidence.panel.host_messages = [CifMessage(type="setmode", value=1), CifMessage(type="setmode", value=0)]
+    result = judge(CHECK, evidence)
+    assert result.status == "fail"
+    assert "setMode(1), then setMode(0)" in result.reason
+
+
+def test_the_panel_card_shows_the_mode_timeline(judge):
+    evidence = healthy_evidence()
+    evidence.observation = ObservationEvidence(mode_timeline=[ModeChange(at_ms=500, what="setMode request", value="1")])
+    tables = [d for d in judge(CHECK, evidence).details if d.title == "Panel mode over time"]
+    assert tables and tables[0].rows[0]["what"] == "setMode request"

@@ -1,4 +1,4 @@
-from cifcheck.evidence import CifMessage, ConsoleEntry, ResourceLoad
+from cifcheck.evidence import CifMessage, ConsoleEntry, ObservationEvidence, ResourceLoad
 from tests.evidence_factory import CHANNEL_URL, WIDGET_LIBRARY_URL, healthy_evidence, widget
 
 CHECK = "widget.loaded"
@@ -115,3 +115,31 @@ def test_a_malformed_url_in_the_evidence_is_judged_not_crashed(judge):
     assert judge(CHECK, evidence).status == "pass"
     assert judge("cif.library_loaded", evidence).status == "pass"
     assert judge("cif.v1_absent", evidence).status == "pass"
+
+
+def test_a_widget_still_initialising_when_the_watch_ran_out_of_time_is_an_error(judge):
+    evidence = healthy_evidence()
+    evidence.panel.widgets = [widget(cif_init_done=False)]
+    evidence.observation = ObservationEvidence(settled_by="time limit", settle_max_ms=60_000)
+    result = judge(CHECK, evidence)
+    assert result.status == "error"
+    assert "timeouts.settle_max_ms" in result.reason
+
+
+def test_a_fragment_in_the_channel_url_is_not_part_of_what_the_browser_requests(judge):
+    evidence = healthy_evidence()
+    evidence.panel.widgets = [widget(src=CHANNEL_URL + "#/home", url=CHANNEL_URL + "#/home")]
+    assert judge(CHECK, evidence).status == "pass"
+
+
+def test_a_relative_redirect_is_followed_to_the_widget_page(judge):
+    evidence = healthy_evidence()
+    start = CHANNEL_URL.rsplit("/", 1)[0] + "/start"
+    evidence.resources.insert(
+        2, ResourceLoad(url=start, resource_type="document", status=302, redirected_to=CHANNEL_URL)
+    )
+    evidence.panel.widgets = [widget(src=start)]
+    evidence.storage.values["channelProviders"] = evidence.storage.values["channelProviders"].replace(
+        CHANNEL_URL, start
+    )
+    assert judge(CHECK, evidence).status == "pass"

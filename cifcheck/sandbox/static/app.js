@@ -5,7 +5,7 @@
   "use strict";
   const boot = JSON.parse(document.getElementById("uci-bootstrap").textContent);
   const timeline = [];
-  const mark = (event, detail) => timeline.push({ event, detail: detail || null, at: performance.now() });
+  const mark = (event, detail) => timeline.push({ event, detail: detail ?? null, at: performance.now() });
   // Test-only observation point: the benchmark reads when the sandbox itself considered each step done.
   window.__sandbox = { timeline };
 
