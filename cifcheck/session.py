@@ -161,8 +161,6 @@ def _wait_for_app(
                 return
             page.wait_for_timeout(SIGN_IN_POLL_MS)
             continue
-        if _left_for_a_sign_in_page(page.url, opened, config, watch, navigation, off_org):
-            return
         arrived = None
         try:
             if page.evaluate(ready_expression):
@@ -171,6 +169,10 @@ def _wait_for_app(
                 return
         except PlaywrightError:
             pass  # the document is being replaced (redirects); try again on the next tick
+        # Only a page that is not the app: an org may serve its app from another host name than the one configured,
+        # and an app page can hold a form with an e-mail field.
+        if _left_for_a_sign_in_page(page.url, opened, config, watch, navigation, off_org):
+            return
         page.wait_for_timeout(POLL_MS)
 
 
