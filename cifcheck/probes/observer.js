@@ -9,7 +9,7 @@
   const report = () => {
     try {
       if (typeof window[binding] === "function") {
-        window[binding]({ initDone: !!state.initDone, messages: state.messages.length });
+        window[binding]({ initDone: state.initDone, messages: state.messages });
       }
     } catch (error) {} // reporting must never break the page
   };

@@ -10,8 +10,8 @@ import base64
 import json
 from pathlib import Path
 
-from playwright.sync_api import ElementHandle, Frame, Page
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Frame, Page
 
 from cifcheck.config import Selectors
 from cifcheck.evidence import Box, CifMessage, PanelEvidence, WidgetFrame
@@ -22,13 +22,13 @@ _BINDING = "__cifcheckObserved"
 
 
 class FrameReports:
-    """What each frame's observer last reported: CIFInitDone seen, and how many CIF messages it received.
+    """What each frame's observer last reported: CIFInitDone (with its detail) and the CIF messages it received.
 
     Install it on a fresh page before navigating. The frames report themselves, so following 300 provider frames
     costs no round trips; a frame's report is forgotten when it navigates."""
 
     def __init__(self, page: Page) -> None:
-        self.reports: dict[Frame, tuple[bool, int]] = {}
+        self.reports: dict[Frame, dict] = {}
         page.on("framenavigated", lambda frame: self.reports.pop(frame, None))
         page.on("framedetached", lambda frame: self.reports.pop(frame, None))
         page.expose_binding(_BINDING, self._on_report)
@@ -39,14 +39,18 @@ class FrameReports:
         if not isinstance(frame, Frame) or not isinstance(report, dict):
             return
         init_done, messages = report.get("initDone"), report.get("messages")
-        if isinstance(init_done, bool) and isinstance(messages, int):
-            self.reports[frame] = (init_done, messages)
+        well_formed = init_done is None or (isinstance(init_done, dict) and isinstance(init_done.get("detail"), list))
+        if well_formed and isinstance(messages, list) and all(isinstance(m, dict) for m in messages):
+            self.reports[frame] = {"initDone": init_done, "messages": messages}
+
+    def observed(self, frame: Frame) -> dict | None:
+        return self.reports.get(frame)
 
     def init_done(self, frame: Frame) -> bool:
-        return self.reports.get(frame, (False, 0))[0]
+        return bool(self.reports.get(frame, {}).get("initDone"))
 
     def messages(self, frame: Frame) -> int:
-        return self.reports.get(frame, (False, 0))[1]
+        return len(self.reports.get(frame, {}).get("messages", ()))
 
 
 _READ_PANEL = """([panelSelector, collapseSelector, expandSelector]) => {
@@ -91,18 +95,25 @@ def panel_frame(page: Page, selectors: Selectors) -> Frame | None:
     return element.content_frame() if element else None
 
 
-def widget_elements(page: Page, selectors: Selectors) -> list[ElementHandle]:
-    """The provider iframes: by the configured selector inside the panel frame, else all its child iframes."""
+def _widget_frames(page: Page, selectors: Selectors) -> tuple[list[dict], list[Frame | None]]:
+    """The provider iframes inside the panel frame, by the configured selector, else all its iframes: each one's
+    facts (read in one round trip) and its frame."""
     container = panel_frame(page, selectors)
     if container is None:
-        return []
-    elements = container.query_selector_all(selectors.widget_frame)
-    return elements or container.query_selector_all("iframe")
+        return [], []
+    selector = selectors.widget_frame if container.query_selector(selectors.widget_frame) else "iframe"
+    facts = container.eval_on_selector_all(selector, f"(elements) => elements.map({_READ_WIDGET_ELEMENT})")
+    frames = [element.content_frame() for element in container.query_selector_all(selector)]
+    return facts, frames
 
 
-def observed_in(frame: Frame | None) -> dict | None:
+def observed_in(frame: Frame | None, reports: FrameReports | None = None) -> dict | None:
+    """What the frame's observer saw: as it reported it, else asked (a frame that saw nothing reports nothing)."""
     if frame is None:
         return None
+    reported = reports.observed(frame) if reports is not None else None
+    if reported is not None:
+        return reported
     try:
         return frame.evaluate(_READ_OBSERVED)
     except PlaywrightError:
@@ -116,9 +127,7 @@ def _messages(raw: list[dict]) -> list[CifMessage]:
     ]
 
 
-def read_widget(element: ElementHandle) -> WidgetFrame:
-    facts = element.evaluate(_READ_WIDGET_ELEMENT)
-    frame = element.content_frame()
+def _widget(facts: dict, frame: Frame | None, reports: FrameReports | None) -> WidgetFrame:
     widget = WidgetFrame(
         title=redact_text(facts["title"]),
         src=redact_url(facts["src"]),
@@ -127,7 +136,7 @@ def read_widget(element: ElementHandle) -> WidgetFrame:
         visible=facts["visible"],
         box=Box(**facts["box"]),
     )
-    observed = observed_in(frame)
+    observed = observed_in(frame, reports)
     if observed is None:
         widget.error = "the frame's document could not be read (an error page, or it never loaded)"
         return widget
@@ -138,11 +147,14 @@ def read_widget(element: ElementHandle) -> WidgetFrame:
     return widget
 
 
-def read_panel(page: Page, selectors: Selectors, screenshot: bool = True) -> PanelEvidence:
+def read_panel(
+    page: Page, selectors: Selectors, reports: FrameReports | None = None, screenshot: bool = True
+) -> PanelEvidence:
     raw = page.evaluate(_READ_PANEL, [selectors.panel_frame, selectors.collapse_button, selectors.expand_button])
     raw["host_messages"] = _messages(raw["host_messages"])
     panel = PanelEvidence.model_validate(raw)
-    panel.widgets = [read_widget(element) for element in widget_elements(page, selectors)]
+    facts, frames = _widget_frames(page, selectors)
+    panel.widgets = [_widget(fact, frame, reports) for fact, frame in zip(facts, frames, strict=False)]
     if screenshot:
         panel.screenshot_png_base64 = _screenshot(page, panel)
     return panel
