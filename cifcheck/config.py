@@ -140,7 +140,10 @@ class Timeouts(_Strict):
         "loading then makes its check an error.",
     )
     error_page_ms: int = Field(
-        1_000, ge=0, description="How long an error answer from the org (HTTP 4xx/5xx) may stay before it is judged."
+        3_000,
+        ge=0,
+        description="How long an error answer from the org (HTTP 4xx/5xx) may stay before it is judged: an error "
+        "page may retry by itself (a reload, a meta refresh).",
     )
 
     @model_validator(mode="before")
@@ -231,6 +234,13 @@ class SignIn(_Strict):
         "(single sign-on passes through it).",
     )
     consent: str = "#consentHeader, form[action*='consent']"
+    foreign_settle_ms: int = Field(
+        5_000,
+        ge=0,
+        description="On a host that is neither the org's nor in `hosts`: how long a page whose URL is a sign-in "
+        "request, or that shows only a user-name field, must stay before it counts as a sign-in page (single "
+        "sign-on with Windows authentication can take a second or two; a page with a password field counts at once).",
+    )
 
     @field_validator("hosts")
     @classmethod

@@ -7,11 +7,11 @@ panel's mode and geometry, every provider frame) and ends the watch when:
 
 - every signal is in and positive, and the state has not changed for `timeouts.observe_ms` (a provider's own
   follow-up setMode falls inside that window), with no CIF request in flight: "every signal";
-- or the library answered with an error while the profile is complete, the state unchanged as long: "every
-  signal" too (the panel is not expected then);
-- or a signal is still absent `timeouts.absence_ms` after the app became idle (`selectors.app_idle`: Unified
-  Interface's own UCWorkBlockTracker.isAppIdle() where the page has it), the state unchanged for `observe_ms` and
-  no CIF request in flight: "absence window". A request still in flight is awaited, never judged absent;
+- or a signal is still absent (or failed: an org may retry the library) `timeouts.absence_ms` after the app
+  became idle (`selectors.app_idle`: Unified Interface's own UCWorkBlockTracker.isAppIdle() where the page has
+  it; the last time it became idle, and no sooner than its own scripts and documents stopped loading), the state
+  unchanged for `observe_ms` and no CIF request in flight: "absence window". A request still in flight is
+  awaited, never judged absent;
 - or `timeouts.settle_max_ms` after the shell was ready, however busy the page: "time limit".
 
 No fixed sleeps: each look is one round trip for the top frame (storage digests, panel, Xrm.Panel.state) plus what
@@ -29,6 +29,7 @@ from playwright.sync_api import Frame, Page
 
 from cifcheck.checks import REGISTRY
 from cifcheck.checks.panel_docked import geometry_mode
+from cifcheck.checks.profile import channel_providers
 from cifcheck.config import Config
 from cifcheck.evidence import (
     Box,
@@ -90,6 +91,7 @@ class _Storage:
     digests: tuple = ()
     providers_ok: bool = False
     loader_ok: bool = False
+    providers: int = 0  # how many providers channelProviders lists: each should get a frame
 
 
 @dataclass
@@ -107,6 +109,7 @@ class Watch:
     evidence: ObservationEvidence = field(default_factory=ObservationEvidence)
     _storage: _Storage = field(default_factory=_Storage)
     _last_mode: tuple = ()
+    _provider_frames: set = field(default_factory=set)
     # The top document's clock (performance.now()) minus this watch's clock: the host's message times convert.
     page_offset_ms: float | None = None
 
@@ -132,6 +135,7 @@ class Watch:
             digests,
             REGISTRY["profile.channel_providers"].judge(provisional).status == "pass",
             REGISTRY["profile.cif_v2_loader"].judge(provisional).status == "pass",
+            len(channel_providers(provisional) or []),
         )
 
     def _widgets(self) -> tuple[tuple, bool]:
@@ -140,8 +144,12 @@ class Watch:
         container = element.content_frame() if element else None
         if container is None:
             return (), False
-        states = tuple(self._widget_state(frame) for frame in container.child_frames)
+        self._provider_frames = set(container.child_frames)
+        states = tuple(self._widget_state(frame) for frame in self._provider_frames)
         return states, bool(states) and all(init_done or failed for _, init_done, failed, _ in states)
+
+    def _in_flight(self) -> list:
+        return self.network.in_flight(self._provider_frames, self.config.timeouts.absence_ms / 1000)
 
     def _widget_state(self, frame: Frame) -> tuple[str, bool, bool, int]:
         url = frame.url
@@ -186,10 +194,13 @@ class Watch:
         last_state: object = None
         changed_at = self._ms()
         while True:
-            if observed.idle_ms is None:
-                idle, signal = self._idle()
-                if idle:
-                    observed.idle_ms, observed.idle_signal = self._ms(), signal
+            # Idle is asked on every look: an app that is idle a moment, then busy again (booting in phases) counts
+            # from when it became idle for the last time.
+            idle, signal = self._idle()
+            if not idle:
+                observed.idle_ms = None
+            elif observed.idle_ms is None:
+                observed.idle_ms, observed.idle_signal = self._ms(), signal
             try:
                 look = self.page.evaluate(_LOOK, arguments)
                 looked_at = self._ms()
@@ -209,13 +220,26 @@ class Watch:
             if look is not None:
                 self._note_mode(look)
             profile_ok = self._storage.providers_ok and self._storage.loader_ok
-            complete = library == "ok" and profile_ok and look is not None and look["panelFound"] and widgets_done
-            library_refused = library == "failed" and profile_ok
-            settled = now - changed_at >= timeouts.observe_ms and not self.network.in_flight()
-            absence_over = observed.idle_ms is not None and now - observed.idle_ms >= timeouts.absence_ms
+            every_frame = len(widgets) >= self._storage.providers
+            complete = (
+                library == "ok"
+                and profile_ok
+                and look is not None
+                and look["panelFound"]
+                and widgets_done
+                and every_frame
+            )
+            settled = now - changed_at >= timeouts.observe_ms and not self._in_flight()
+            # Absent signals count from when the app is idle and its own scripts and documents have stopped loading
+            # (an app without UCWorkBlockTracker looks idle as soon as its shell is up). A failed library answer
+            # counts as absent too: an org may retry it.
+            quiet_since = max(
+                observed.idle_ms or 0, self.network.last_load_activity_ms(self.started, self.navigation_start_ms)
+            )
+            absence_over = observed.idle_ms is not None and now - quiet_since >= timeouts.absence_ms
             ended = (
                 "every signal"
-                if settled and (complete or library_refused)
+                if settled and complete
                 else "absence window"
                 if settled and absence_over
                 else "time limit"
@@ -224,7 +248,7 @@ class Watch:
             )
             if ended:
                 observed.settled_by, observed.ended_ms, observed.last_change_ms = ended, now, changed_at
-                observed.in_flight_at_end = [load.url for load in self.network.in_flight()]
+                observed.in_flight_at_end = [load.url for load in self._in_flight()]
                 return observed
             self.page.wait_for_timeout(POLL_MS)
 

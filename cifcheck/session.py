@@ -165,7 +165,7 @@ def _wait_for_app(
         try:
             if page.evaluate(ready_expression):
                 navigation.app_ready = True
-                navigation.ready_ms = _now_ms(started)
+                navigation.ready_ms = round(_now_ms(started) - (navigation.navigation_start_ms or 0), 1)
                 return
         except PlaywrightError:
             pass  # the document is being replaced (redirects); try again on the next tick
@@ -188,8 +188,9 @@ def _left_for_a_sign_in_page(
     url: str, opened: OpenedTarget, config: Config, watch: SignInWatch, navigation: Navigation, off_org: _OffOrg
 ) -> bool:
     """Whether the page left the org for another identity provider's sign-in page (a host sign_in.hosts does not
-    name): it shows a sign-in form, or its URL is an OAuth 2.0, SAML or WS-Federation request that stays
-    `sign_in.settle_ms` (single sign-on passes through such URLs too). Fills `navigation` when it did."""
+    name). A visible password field decides at once. A user-name field alone (a newsletter form has one too), or a
+    URL that is an OAuth 2.0, SAML or WS-Federation request (single sign-on passes through those), decides once the
+    page stays `sign_in.foreign_settle_ms`. Fills `navigation` when it did."""
     host = (urlsplit(url).hostname or "").lower() if url.startswith(("http://", "https://")) else ""
     if not host or host in opened.org_hosts:
         off_org.host = ""
@@ -198,9 +199,9 @@ def _left_for_a_sign_in_page(
         off_org.host, off_org.since = host, time.monotonic()
     look = watch.latest
     protocol = identity_provider_url(url)
-    shows_form = look is not None and look.step is not None
-    stayed = protocol is not None and time.monotonic() - off_org.since >= config.sign_in.settle_ms / 1000
-    if not (shows_form or stayed):
+    step = look.step if look is not None else None
+    stayed = time.monotonic() - off_org.since >= config.sign_in.foreign_settle_ms / 1000
+    if not (step in ("password", "code", "push") or (stayed and (protocol is not None or step is not None))):
         return False
     navigation.sign_in_page = True
     navigation.sign_in_recognised_by = f"its {protocol} URL" if protocol else "its sign-in form"
@@ -289,9 +290,10 @@ def gather_on_page(page: Page, opened: OpenedTarget, config: Config, browser: Br
             navigation.settled_by = evidence.observation.settled_by
         except PlaywrightError as error:
             navigation.error = str(error).splitlines()[0]
-    navigation.redirects = [
-        load.url for load in network.loads() if load.resource_type == "document" and load.redirected_to
-    ]
+    # The network as it stood when the watch ended: what comes later (a request during the probes) belongs to a
+    # state the watch never judged, and would make the library evidence disagree with the panel's.
+    resources = network.loads()
+    navigation.redirects = [load.url for load in resources if load.resource_type == "document" and load.redirected_to]
     if navigation.app_ready:
         _probe(evidence, "app", lambda: read_app(page, config.selectors.session_tab))
         _probe(evidence, "storage", lambda: read_storage(page, settings))
@@ -299,7 +301,7 @@ def gather_on_page(page: Page, opened: OpenedTarget, config: Config, browser: Br
         _probe(evidence, "dataverse", lambda: read_dataverse(page))
     if evidence.observation and evidence.panel and watch and watch.page_offset_ms is not None:
         merge_set_mode_requests(evidence.observation, evidence.panel, watch.page_offset_ms)
-    evidence.resources = network.loads()
+    evidence.resources = resources
     evidence.console = console.entries()
     evidence.duration_ms = _now_ms(started)
     return evidence

@@ -70,3 +70,38 @@ def test_an_org_that_refuses_connections_is_an_error_at_once(page: Page):
         navigation = open_app(page, OpenedTarget(config.targets[0], org, ()), config, Navigation(), started)
     assert "ERR_CONNECTION_REFUSED" in (navigation.error or "")
     assert time.monotonic() - started < 5
+
+
+FOREIGN = "https://status.contoso-it.example"
+
+
+def _via_foreign_page(page: Page, foreign_page: str) -> Navigation:
+    """The org first sends the browser to a page on another host, which may come back to the org by itself."""
+
+    def answer(route: Route) -> None:
+        url = route.request.url
+        body = foreign_page if url.startswith(FOREIGN) else APP if "from=foreign" in url else REDIRECT
+        route.fulfill(status=200, content_type="text/html", body=body)
+
+    page.route("**/*", answer)
+    config = Config(targets=[Target(name="org", url=ORG)], timeouts=Timeouts(ready_ms=30_000))
+    opened = OpenedTarget(config.targets[0], ORG, ("login.microsoftonline.com",))
+    return open_app(page, opened, config, Navigation(), time.monotonic())
+
+
+REDIRECT = f"<script>location.replace('{FOREIGN}/notice')</script>"
+BACK = f"<script>setTimeout(() => location.replace('{ORG}/main.aspx?from=foreign'), 2500)</script>"
+
+
+def test_a_foreign_page_with_a_newsletter_form_that_returns_to_the_org_is_not_a_sign_in_page(page: Page):
+    notice = f"<title>Notice</title><form><input type=email name=email><button>Subscribe</button></form>{BACK}"
+    navigation = _via_foreign_page(page, notice)
+    assert navigation.app_ready and not navigation.sign_in_page
+
+
+def test_a_foreign_page_with_a_password_field_is_a_sign_in_page_at_once(page: Page):
+    form = "<title>Sign in</title><form><input name=user><input type=password name=pass></form>"
+    started = time.monotonic()
+    navigation = _via_foreign_page(page, form)
+    assert navigation.sign_in_page and navigation.sign_in_recognised_by == "its sign-in form"
+    assert time.monotonic() - started < 4

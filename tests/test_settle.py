@@ -18,12 +18,13 @@ from cifcheck.session import check_settings
 class FakePage:
     """A page with no panel whose storage digest is `digest()` at each look; idle from the start."""
 
-    def __init__(self, digest=lambda: 1) -> None:
+    def __init__(self, digest=lambda: 1, idle=lambda: True) -> None:
         self.digest = digest
+        self.idle = idle
 
     def evaluate(self, script: str, arguments: object = None) -> object:
         if "sessionStorage" not in script:
-            return True  # the idle expression
+            return self.idle()  # the idle expression
         return {
             "now": time.monotonic() * 1000,
             "providers": ["channelProviders", 10, self.digest()],
@@ -41,16 +42,20 @@ class FakePage:
 
 
 class FakeNetwork:
-    def __init__(self, library: str = "absent", in_flight: list | None = None) -> None:
+    def __init__(self, library: str = "absent", in_flight: list | None = None, loading_until_ms: float = 0) -> None:
         self.cif_changes = 0
+        self.loading_until_ms = loading_until_ms
         self._library = library
         self._in_flight = in_flight or []
 
     def library(self, name: str) -> str:
         return self._library
 
-    def in_flight(self) -> list:
+    def in_flight(self, frames: object = (), wait_s: float = 0) -> list:
         return self._in_flight
+
+    def last_load_activity_ms(self, started: float, offset_ms: float) -> float:
+        return min(self.loading_until_ms, (time.monotonic() - started) * 1000)
 
 
 def _watch(page: FakePage, network: FakeNetwork, **timeouts: int) -> Watch:
@@ -95,3 +100,17 @@ def test_every_window_is_recorded_with_the_evidence():
     observed = _watch(FakePage(), FakeNetwork(), observe_ms=20, absence_ms=30, settle_max_ms=900).run()
     assert (observed.observe_ms, observed.absence_ms, observed.settle_max_ms) == (20, 30, 900)
     assert "timeouts.absence_ms" in observed.waited()
+
+
+def test_an_app_idle_a_moment_then_busy_again_counts_from_when_it_became_idle_last():
+    started = time.monotonic()
+    idle = lambda: not 0.1 < time.monotonic() - started < 0.5  # noqa: E731 - idle, busy from 100 to 500 ms, idle
+    observed = _watch(FakePage(idle=idle), FakeNetwork(), observe_ms=50, absence_ms=300).run()
+    assert observed.idle_ms >= 450
+    assert observed.ended_ms - observed.idle_ms >= 300
+
+
+def test_without_an_idle_signal_absence_counts_from_when_the_app_stopped_loading_scripts():
+    observed = _watch(FakePage(), FakeNetwork(loading_until_ms=600), observe_ms=50, absence_ms=300).run()
+    assert observed.settled_by == "absence window"
+    assert observed.ended_ms >= 900

@@ -58,7 +58,8 @@ def judge(evidence: Evidence) -> Verdict:
     details = [_facts(load) for load in loads]
     if org_failed(last):
         if last.status is None and last.failure is None:
-            limit = f" within {observation.settle_max_ms / 1000:g} s (timeouts.settle_max_ms)" if observation else ""
+            timed_out = observation is not None and observation.settled_by == "time limit"
+            limit = f" within {observation.settle_max_ms / 1000:g} s (timeouts.settle_max_ms)" if timed_out else ""
             what = f"got no answer{limit}"
         return Verdict(
             "error",

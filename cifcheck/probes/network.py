@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from urllib.parse import urljoin
 
-from playwright.sync_api import Page, Request, Response
+from playwright.sync_api import Frame, Page, Request, Response
 
 from cifcheck.evidence import ResourceLoad
 from cifcheck.redact import redact_url
@@ -15,6 +16,13 @@ WIDGET_LIBRARY = "msdyn_cilibrary.js"
 
 def file_name_of(url: str) -> str:
     return url.lower().split("?", 1)[0].split("#", 1)[0]
+
+
+def _frame_of(request: Request) -> Frame | None:
+    try:
+        return request.frame
+    except Exception:  # service-worker requests have no frame
+        return None
 
 
 def _is_main_frame(request: Request, page: Page) -> bool:
@@ -40,9 +48,11 @@ class NetworkRecorder:
         self._watched = (library_file.lower(), WIDGET_LIBRARY)
         self._loads: dict[Request, ResourceLoad] = {}
         self._open: set[Request] = set()  # asked, neither answered in full nor failed
+        self._asked: dict[Request, float] = {}  # when each request was made (monotonic)
         self._failed_documents: set[str] = set()  # raw URLs (no fragment) of documents that failed or answered an error
         # The top frame's latest document answer: an org that answers the app page with an error is judged at once.
         self.main_document: ResourceLoad | None = None
+        self._last_load_activity = 0.0  # monotonic time of the last document or script event
         # Bumped by every event about a document or a CIF script: what the settle wait calls progress.
         # Other traffic (telemetry, polling) is ignored there, or a busy org would never look settled.
         self.cif_changes = 0
@@ -52,6 +62,8 @@ class NetworkRecorder:
         page.on("requestfailed", self._on_failed)
 
     def _changed(self, request: Request, load: ResourceLoad) -> None:
+        if load.resource_type in ("document", "script"):
+            self._last_load_activity = time.monotonic()
         if load.resource_type == "document" and (
             load.failure is not None or (load.status is not None and load.status >= 400) or load.frame_options
         ):
@@ -69,6 +81,7 @@ class NetworkRecorder:
         )
         self._loads[request] = load
         self._open.add(request)
+        self._asked[request] = time.monotonic()
         self._changed(request, load)
 
     def _on_response(self, response: Response) -> None:
@@ -153,14 +166,32 @@ class NetworkRecorder:
             return "in flight"
         return "failed" if requests else "absent"
 
-    def in_flight(self) -> list[ResourceLoad]:
+    def last_load_activity_ms(self, started: float, offset_ms: float) -> float:
+        """When a document or script was last asked for or answered: ms after `started` (monotonic), less
+        `offset_ms`. The app's own loading counts as busy where it has no idle signal of its own."""
+        if not self._last_load_activity:
+            return 0.0
+        return (self._last_load_activity - started) * 1000 - offset_ms
+
+    def in_flight(self, provider_frames: Collection[Frame] = (), provider_wait_s: float = 0) -> list[ResourceLoad]:
         """Requests still awaited that can change the CIF state: documents (frames navigating), scripts (extensions
-        loading) and the CIF libraries. Other traffic (telemetry, polling, streams) is the page's background."""
+        loading) and the CIF libraries; and a provider frame's own fetch/XHR calls (a provider may set the mode once
+        its back end answers), each for at most `provider_wait_s` (a long poll is background). Other traffic
+        (telemetry, polling, streams of the app) is the page's background."""
+        now = time.monotonic()
         return [
             load
             for request in self._open
             if (load := self._loads.get(request)) is not None
-            and (load.resource_type in ("document", "script") or file_name_of(load.url).endswith(self._watched))
+            and (
+                load.resource_type in ("document", "script")
+                or file_name_of(load.url).endswith(self._watched)
+                or (
+                    load.resource_type in ("fetch", "xhr")
+                    and now - self._asked.get(request, now) < provider_wait_s
+                    and _frame_of(request) in provider_frames
+                )
+            )
         ]
 
     def loads(self) -> list[ResourceLoad]:
