@@ -116,6 +116,9 @@ class ResourceLoad(_Model):
     url: str
     resource_type: str = ""
     frame_url: str = ""
+    frame_index: int | None = Field(
+        None, description="Which frame made the request (numbered in the order cifcheck first saw them)."
+    )
     status: int | None = None
     failure: str | None = Field(None, description="Network error text when the request failed outright.")
     started_ms: float | None = Field(None, description="Relative to navigation start.")
@@ -163,6 +166,7 @@ class WidgetFrame(_Model):
     src: str = Field("", description="The iframe's src attribute: the channel URL the host asked for.")
     url: str = Field("", description="The frame's document URL now (chrome-error://... when the load was refused).")
     tab_id: str = Field("", description="Id of the enclosing tab panel (the provider id in the 2023 host).")
+    frame_index: int | None = Field(None, description="The frame's number in the network evidence (frame_index).")
     visible: bool = False
     box: Box | None = None
     cif_init_done: bool = False

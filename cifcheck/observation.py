@@ -151,6 +151,11 @@ class Watch:
     def _in_flight(self) -> list:
         return self.network.in_flight(self._provider_frames, self.config.timeouts.absence_ms / 1000)
 
+    def _timer_due(self) -> bool:
+        """Whether a provider frame has a one-shot timer still to fire (its follow-up setMode, say)."""
+        due = self.frames.scheduled_until(self._provider_frames) if self.frames is not None else None
+        return due is not None and due > time.time() * 1000
+
     def _widget_state(self, frame: Frame) -> tuple[str, bool, bool, int]:
         url = frame.url
         failed = url.startswith("chrome-error:") or self.network.document_failed(url)
@@ -229,7 +234,7 @@ class Watch:
                 and widgets_done
                 and every_frame
             )
-            settled = now - changed_at >= timeouts.observe_ms and not self._in_flight()
+            settled = now - changed_at >= timeouts.observe_ms and not self._in_flight() and not self._timer_due()
             # Absent signals count from when the app is idle and its own scripts and documents have stopped loading
             # (an app without UCWorkBlockTracker looks idle as soon as its shell is up). A failed library answer
             # counts as absent too: an org may retry it.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit, urlunsplit
+import posixpath
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from cifcheck.evidence import ResourceLoad
 
@@ -58,3 +59,27 @@ def outcome(load: ResourceLoad) -> str:
 
 def named(resources: list[ResourceLoad], name: str) -> list[ResourceLoad]:
     return [load for load in resources if file_name(load.url) == name.lower()]
+
+
+def same_page(configured: str, framed: str) -> bool:
+    """Whether a frame's src is the configured channel URL as a host may write it: dot segments resolved,
+    parameters of its own added (`&ucilib=...`), percent-encoding and redacted values aside. Every parameter
+    of the configured URL must be there with the same value (a redacted value matches any)."""
+    try:
+        want, got = urlsplit(configured.strip()), urlsplit(framed.strip())
+        places = [(u.scheme.lower(), (u.hostname or "").lower(), u.port, _path(u.path)) for u in (want, got)]
+        wanted, present = dict(parse_qsl(want.query, keep_blank_values=True)), dict(parse_qsl(got.query, True))
+    except ValueError:
+        return False
+    if places[0] != places[1]:
+        return False
+    redacted = "[redacted]"
+    return all(
+        name in present and (value == present[name] or redacted in value or redacted in present[name])
+        for name, value in wanted.items()
+    )
+
+
+def _path(path: str) -> str:
+    normal = posixpath.normpath(unquote(path) or "/")
+    return normal + "/" if path.endswith("/") and normal != "/" else normal

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from cifcheck.checks.profile import channel_providers
 from cifcheck.checks.registry import Verdict, check
-from cifcheck.checks.resources import canonical, file_name, host, outcome, succeeded
+from cifcheck.checks.resources import canonical, file_name, host, outcome, same_page, succeeded
 from cifcheck.evidence import Evidence, ResourceLoad, WidgetFrame
 from cifcheck.results import Detail
 
@@ -59,11 +59,27 @@ class Requests:
     def __init__(self, resources: list[ResourceLoad]) -> None:
         self.documents: dict[str, list[ResourceLoad]] = {}
         self.libraries: dict[str, list[ResourceLoad]] = {}
+        # By the frame that made them: a widget that moves on by script (location.replace, a meta refresh) or
+        # rewrites its URL (history.replaceState) is still the same frame.
+        self.frame_documents: dict[int, list[ResourceLoad]] = {}
+        self.frame_libraries: dict[int, list[ResourceLoad]] = {}
         for load in resources:
             if load.resource_type == "document":
                 self.documents.setdefault(canonical(load.url), []).append(load)
+                if load.frame_index is not None:
+                    self.frame_documents.setdefault(load.frame_index, []).append(load)
             if file_name(load.url) == WIDGET_LIBRARY:
                 self.libraries.setdefault(canonical(load.frame_url), []).append(load)
+                if load.frame_index is not None:
+                    self.frame_libraries.setdefault(load.frame_index, []).append(load)
+
+    def of(self, widget: WidgetFrame) -> tuple[list[ResourceLoad], list[ResourceLoad]]:
+        """The documents the widget's frame loaded, in order, and its msdyn_ciLibrary.js requests."""
+        if widget.frame_index is not None and widget.frame_index in self.frame_documents:
+            index = widget.frame_index
+            return self.frame_documents[index], self.frame_libraries.get(index, [])
+        chain = self.chain(widget.src)
+        return chain, self.libraries.get(canonical(chain[-1].url), []) if chain else []
 
     def chain(self, url: str) -> list[ResourceLoad]:
         """The document requests for a frame's src, following redirects (relative ones were made absolute)."""
@@ -79,7 +95,7 @@ class Requests:
 
 def _finding(widget: WidgetFrame, evidence: Evidence, requests: Requests) -> Finding | None:
     name = widget.title or widget.src or "A provider frame"
-    chain = requests.chain(widget.src)
+    chain, library = requests.of(widget)
     final = chain[-1] if chain else None
     framing = next((load.frame_options for load in chain if load.frame_options), None)
     if framing or (
@@ -105,7 +121,6 @@ def _finding(widget: WidgetFrame, evidence: Evidence, requests: Requests) -> Fin
             f"domain ({host(widget.src)}) nor a trusted domain.",
             FIX_TRUSTED,
         )
-    library = requests.libraries.get(canonical(final.url), [])
     if not library:
         return Finding(f"{name}: the page never requested msdyn_ciLibrary.js.", FIX_LIBRARY)
     if not any(succeeded(load) for load in library):
@@ -121,7 +136,7 @@ def _finding(widget: WidgetFrame, evidence: Evidence, requests: Requests) -> Fin
 def _table(widgets: list[WidgetFrame], requests: Requests) -> Detail:
     rows = []
     for widget in widgets:
-        chain = requests.chain(widget.src)
+        chain, _ = requests.of(widget)
         rows.append(
             {
                 "title": widget.title,
@@ -171,7 +186,11 @@ def judge(evidence: Evidence) -> Verdict:
     providers = channel_providers(evidence)
     framed = {canonical(w.src) for w in widgets} | {w.title for w in widgets}
     for provider in providers or []:
-        if canonical(provider.channel_url) not in framed and (provider.label or provider.name) not in framed:
+        if (
+            canonical(provider.channel_url) not in framed
+            and (provider.label or provider.name) not in framed
+            and not any(same_page(provider.channel_url, w.src) for w in widgets)
+        ):
             findings.append(Finding(f"{provider.display}: configured, but the panel has no frame for it.", FIX_URL))
     observation = evidence.observation
     if (

@@ -49,6 +49,7 @@ class NetworkRecorder:
         self._loads: dict[Request, ResourceLoad] = {}
         self._open: set[Request] = set()  # asked, neither answered in full nor failed
         self._asked: dict[Request, float] = {}  # when each request was made (monotonic)
+        self._frames: dict[Frame, int] = {}
         self._failed_documents: set[str] = set()  # raw URLs (no fragment) of documents that failed or answered an error
         # The top frame's latest document answer: an org that answers the app page with an error is judged at once.
         self.main_document: ResourceLoad | None = None
@@ -77,6 +78,7 @@ class NetworkRecorder:
             url=redact_url(request.url),
             resource_type=request.resource_type,
             frame_url=_frame_url(request),
+            frame_index=self.frame_index(_frame_of(request)),
             started_ms=round(time.time() * 1000 - self._started_epoch_ms, 1),
         )
         self._loads[request] = load
@@ -165,6 +167,13 @@ class NetworkRecorder:
         if any(request in self._open for request in requests):
             return "in flight"
         return "failed" if requests else "absent"
+
+    def frame_index(self, frame: Frame | None) -> int | None:
+        """A frame's number, the same in every request it makes, whatever URL it moves to (a widget that redirects
+        itself by script keeps its number)."""
+        if frame is None:
+            return None
+        return self._frames.setdefault(frame, len(self._frames))
 
     def last_load_activity_ms(self, started: float, offset_ms: float) -> float:
         """When a document or script was last asked for or answered: ms after `started` (monotonic), less

@@ -4,15 +4,54 @@
 // asking each of them on every look.
 (binding) => {
   if (window.__cifcheck) return;
-  const state = { initDone: null, messages: [] };
+  const state = { initDone: null, messages: [], pendingUntil: null };
   Object.defineProperty(window, "__cifcheck", { value: state, enumerable: false });
   const report = () => {
     try {
       if (typeof window[binding] === "function") {
-        window[binding]({ initDone: state.initDone, messages: state.messages });
+        window[binding]({ initDone: state.initDone, messages: state.messages, pendingUntil: state.pendingUntil });
       }
     } catch (error) {} // reporting must never break the page
   };
+  // In frames (where providers run, never the app's own top document): one-shot timers due soon are work still
+  // scheduled, such as a provider's follow-up setMode a few seconds after init. Timers that re-arm themselves
+  // from their own callback are the page's background; so are very short and very long ones.
+  if (window !== window.top) {
+    const SOONEST_MS = 50, LATEST_MS = 10000;
+    const pending = new Map();
+    const realSetTimeout = window.setTimeout, realClearTimeout = window.clearTimeout;
+    let running = null;
+    const changed = () => {
+      const latest = pending.size ? Math.max(...pending.values()) : null;
+      const until = latest === null ? null : performance.timeOrigin + latest;
+      if (until !== state.pendingUntil) {
+        state.pendingUntil = until;
+        report();
+      }
+    };
+    window.setTimeout = function (callback, delay, ...rest) {
+      if (typeof callback !== "function") return realSetTimeout.call(window, callback, delay, ...rest);
+      const ms = Number(delay) || 0;
+      const tracked = running !== callback && ms >= SOONEST_MS && ms <= LATEST_MS;
+      let id;
+      const fire = function (...args) {
+        pending.delete(id);
+        const outer = running;
+        running = callback;
+        try { return callback.apply(this, args); } finally { running = outer; changed(); }
+      };
+      id = realSetTimeout.call(window, fire, delay, ...rest);
+      if (tracked) {
+        pending.set(id, performance.now() + ms);
+        changed();
+      }
+      return id;
+    };
+    window.clearTimeout = function (id) {
+      if (pending.delete(id)) changed();
+      return realClearTimeout.call(window, id);
+    };
+  }
   window.addEventListener("CIFInitDone", (event) => {
     const detail = Array.isArray(event.detail) ? event.detail.map(String) : [];
     state.initDone = { at: performance.now(), detail };

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from playwright.sync_api import Error as PlaywrightError
@@ -38,10 +39,17 @@ class FrameReports:
         frame = source.get("frame")
         if not isinstance(frame, Frame) or not isinstance(report, dict):
             return
-        init_done, messages = report.get("initDone"), report.get("messages")
+        init_done, messages, until = report.get("initDone"), report.get("messages"), report.get("pendingUntil")
         well_formed = init_done is None or (isinstance(init_done, dict) and isinstance(init_done.get("detail"), list))
+        if not isinstance(until, int | float) or isinstance(until, bool):
+            until = None
         if well_formed and isinstance(messages, list) and all(isinstance(m, dict) for m in messages):
-            self.reports[frame] = {"initDone": init_done, "messages": messages}
+            self.reports[frame] = {"initDone": init_done, "messages": messages, "pendingUntil": until}
+
+    def scheduled_until(self, frames: Iterable[Frame]) -> float | None:
+        """The latest time (epoch ms) a one-shot timer is due in any of `frames`, if one is."""
+        dues = [due for frame in frames if (due := self.reports.get(frame, {}).get("pendingUntil")) is not None]
+        return max(dues) if dues else None
 
     def observed(self, frame: Frame) -> dict | None:
         return self.reports.get(frame)
@@ -127,8 +135,11 @@ def _messages(raw: list[dict]) -> list[CifMessage]:
     ]
 
 
-def _widget(facts: dict, frame: Frame | None, reports: FrameReports | None) -> WidgetFrame:
+def _widget(
+    facts: dict, frame: Frame | None, reports: FrameReports | None, frame_index: Callable[[Frame | None], int | None]
+) -> WidgetFrame:
     widget = WidgetFrame(
+        frame_index=frame_index(frame),
         title=redact_text(facts["title"]),
         src=redact_url(facts["src"]),
         url=redact_url(frame.url) if frame else "",
@@ -148,13 +159,17 @@ def _widget(facts: dict, frame: Frame | None, reports: FrameReports | None) -> W
 
 
 def read_panel(
-    page: Page, selectors: Selectors, reports: FrameReports | None = None, screenshot: bool = True
+    page: Page,
+    selectors: Selectors,
+    reports: FrameReports | None = None,
+    frame_index: Callable[[Frame | None], int | None] = lambda frame: None,
+    screenshot: bool = True,
 ) -> PanelEvidence:
     raw = page.evaluate(_READ_PANEL, [selectors.panel_frame, selectors.collapse_button, selectors.expand_button])
     raw["host_messages"] = _messages(raw["host_messages"])
     panel = PanelEvidence.model_validate(raw)
     facts, frames = _widget_frames(page, selectors)
-    panel.widgets = [_widget(fact, frame, reports) for fact, frame in zip(facts, frames, strict=False)]
+    panel.widgets = [_widget(fact, frame, reports, frame_index) for fact, frame in zip(facts, frames, strict=False)]
     if screenshot:
         panel.screenshot_png_base64 = _screenshot(page, panel)
     return panel

@@ -401,6 +401,15 @@ def _catalogue() -> list[Scenario]:
         ),
         replace(
             healthy,
+            name="panel-minimized-after-4s",
+            description="The provider docks the panel at init and minimizes it 4 s later, past the observation "
+            "window: cifcheck sees the timer still to fire and waits for it.",
+            providers=(Provider(mode_on_init=1, later_modes=((4000, 0),)),),
+            expect=_expect(panel__docked=Expect("fail", "minimized")),
+            tags=(),
+        ),
+        replace(
+            healthy,
             name="large-profile",
             description="300 providers in the profile (about 650 kB of channelProviders); each gets a frame.",
             providers=tuple(

@@ -1,3 +1,6 @@
+import pytest
+
+from cifcheck.checks.resources import same_page
 from cifcheck.evidence import CifMessage, ConsoleEntry, ObservationEvidence, ResourceLoad
 from tests.evidence_factory import CHANNEL_URL, WIDGET_LIBRARY_URL, healthy_evidence, widget
 
@@ -143,3 +146,31 @@ def test_a_relative_redirect_is_followed_to_the_widget_page(judge):
         CHANNEL_URL, start
     )
     assert judge(CHECK, evidence).status == "pass"
+
+
+def test_a_widget_that_moves_on_by_script_is_judged_by_its_frame_not_its_first_url(judge):
+    evidence = healthy_evidence()
+    final = CHANNEL_URL.rsplit("/", 1)[0] + "/final.html"
+    evidence.resources[2] = ResourceLoad(url=CHANNEL_URL, resource_type="document", status=200, frame_index=3)
+    evidence.resources[3] = ResourceLoad(
+        url=WIDGET_LIBRARY_URL, resource_type="script", status=200, frame_url=final, frame_index=3
+    )
+    evidence.resources.append(ResourceLoad(url=final, resource_type="document", status=200, frame_index=3))
+    evidence.panel.widgets = [widget(url=final, frame_index=3)]
+    assert judge(CHECK, evidence).status == "pass"
+
+
+@pytest.mark.parametrize(
+    ("configured", "framed", "same"),
+    [
+        ("https://p.example/w.html?q=1", "https://P.example/w.html?q=1&ucilib=https://org/lib.js", True),
+        ("https://p.example/a/../w.html", "https://p.example/w.html", True),
+        ("https://p.example/w.html?back=https%3A%2F%2Forg", "https://p.example/w.html?back=https://org", True),
+        ("https://p.example/w.html?token=abc", "https://p.example/w.html?token=[redacted]", True),
+        ("https://p.example/w.html?provider=A", "https://p.example/w.html?provider=B", False),
+        ("https://p.example/w.html", "https://p.example/other.html", False),
+        ("http://[broken", "https://p.example/", False),
+    ],
+)
+def test_a_frame_is_matched_to_its_provider_as_a_host_writes_its_src(configured, framed, same):
+    assert same_page(configured, framed) is same
