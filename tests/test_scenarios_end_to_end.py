@@ -25,7 +25,8 @@ from cifcheck.results import TargetResult
 from cifcheck.runner import run
 from cifcheck.sandbox.scenarios import DEFAULT_TIMING, SCENARIOS, TIMINGS
 
-pytestmark = pytest.mark.browser
+# The matrix is judged once, in the first test's set-up: minutes, not the 180 s a single test gets.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
 # Under the other timing profiles: scenarios whose verdicts depend on when things happen (each broken kind once,
 # the healthy apps, several providers). Left out: sign-in and 503 scenarios (no CIF timeline to vary) and the
