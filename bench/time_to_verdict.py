@@ -8,7 +8,8 @@ the app is idle (or `observe_ms` after the last change, whichever is later). So 
     absence window: max(idle + absence_ms, settled + observe_ms)
 
 where `settled` is the org's own last CIF change (the sandbox app's timeline, and the last response its pages and
-the panel's frames received) and `idle` the moment its app reported idle (UCWorkBlockTracker), both on the page's
+the panel's frames received) and `idle` the moment its app reported idle (UCWorkBlockTracker) or, if later, its last
+script arrived (cifcheck's absence window waits out the app's own loading too), all on the page's
 clock from the browser's navigation start, as is `verdict` (when cifcheck had judged). The ratio is verdict /
 limit; target <= 1.10. Prints figures only: medians of `--repeat` loads, cases run `--workers` at a time (each with
 its own browser; more workers load the machine, which slows the org and cifcheck alike).
@@ -52,8 +53,10 @@ _LAST_CHANGE_IN_FRAME = r"""() => {
     ...(window.__sandbox ? window.__sandbox.timeline.map((e) => e.at) : []),
   ];
   const idle = window.__sandbox ? window.__sandbox.timeline.find((e) => e.event === "app-idle") : undefined;
+  // The app's own loading: its last script or document, which cifcheck's absence window waits out too.
+  const loads = performance.getEntriesByType("resource").filter((e) => e.initiatorType === "script" && !notTheOrgs.test(e.name));
   return { last: performance.timeOrigin + Math.max(0, ...ends), idle: idle ? performance.timeOrigin + idle.at : null,
-           origin: performance.timeOrigin };
+           loaded: Math.max(0, ...loads.map((e) => e.responseEnd || 0)), origin: performance.timeOrigin };
 }"""
 
 
@@ -65,7 +68,9 @@ def org_timeline(page: Page) -> dict:
         with contextlib.suppress(PlaywrightError):  # a frame that is gone, or an error page
             last = max(last, frame.evaluate(_LAST_CHANGE_IN_FRAME)["last"])
     idle = top["idle"] - top["origin"] if top["idle"] else None
-    return {"settled": last - top["origin"], "idle": idle, "origin": top["origin"]}
+    # Absence counts from the later of the two (README, "How long a run waits").
+    quiet = max(idle, top["loaded"]) if idle is not None else None
+    return {"settled": last - top["origin"], "idle": quiet, "origin": top["origin"]}
 
 
 @dataclass(frozen=True)
