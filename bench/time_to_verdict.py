@@ -54,7 +54,8 @@ _LAST_CHANGE_IN_FRAME = r"""() => {
   ];
   const idle = window.__sandbox ? window.__sandbox.timeline.find((e) => e.event === "app-idle") : undefined;
   // The app's own loading: its last script or document, which cifcheck's absence window waits out too.
-  const loads = performance.getEntriesByType("resource").filter((e) => e.initiatorType === "script" && !notTheOrgs.test(e.name));
+  const loads = performance.getEntriesByType("resource")
+    .filter((e) => e.initiatorType === "script" && !notTheOrgs.test(e.name));
   return { last: performance.timeOrigin + Math.max(0, ...ends), idle: idle ? performance.timeOrigin + idle.at : null,
            loaded: Math.max(0, ...loads.map((e) => e.responseEnd || 0)), origin: performance.timeOrigin };
 }"""
