@@ -45,6 +45,7 @@ from cifcheck.probes.panel import FrameReports
 from cifcheck.probes.storage import read_storage
 
 POLL_MS = 50
+LATE_TIMER_MS = 5_000  # how long past its due time a provider's timer may still fire
 
 # One round trip: digests of the CIF keys' values (not the values), the panel frame's geometry, Xrm.Panel.state.
 _LOOK = """([providersPattern, extensionsPattern, providersKey, extensionsKey, panelSelector]) => {
@@ -152,9 +153,10 @@ class Watch:
         return self.network.in_flight(self._provider_frames, self.config.timeouts.absence_ms / 1000)
 
     def _timer_due(self) -> bool:
-        """Whether a provider frame has a one-shot timer still to fire (its follow-up setMode, say)."""
+        """Whether a provider frame has a one-shot timer still to fire (its follow-up setMode, say). A timer fires
+        late on a busy page: it counts until the frame reports it fired, or `LATE_TIMER_MS` past its due time."""
         due = self.frames.scheduled_until(self._provider_frames) if self.frames is not None else None
-        return due is not None and due > time.time() * 1000
+        return due is not None and due + LATE_TIMER_MS > time.time() * 1000
 
     def _widget_state(self, frame: Frame) -> tuple[str, bool, bool, int]:
         url = frame.url

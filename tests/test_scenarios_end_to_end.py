@@ -97,7 +97,8 @@ def matrix(sandbox) -> Iterator[dict[tuple[str, str], Outcome]]:
     outcomes: dict[tuple[str, str], Outcome] = {}
     large = [case for case in CASES if "large" in SCENARIOS[case[0]].tags]
     _judge(large, 1, sandbox, outcomes)
-    _judge([case for case in CASES if case not in large], WORKERS, sandbox, outcomes)
+    rest = sorted((case for case in CASES if case not in large), key=lambda case: "slow" not in SCENARIOS[case[0]].tags)
+    _judge(rest, WORKERS, sandbox, outcomes)  # the slow ones first, so the workers finish together
     yield outcomes
 
 

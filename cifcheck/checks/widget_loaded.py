@@ -106,7 +106,8 @@ def _finding(widget: WidgetFrame, evidence: Evidence, requests: Requests) -> Fin
             f"{name}: the channel URL refused to be framed ({framing or 'browser refused it'}).", FIX_FRAMING
         )
     if final is not None and not succeeded(final):
-        return Finding(f"{name}: the channel URL {outcome(final)} ({final.url}).", FIX_URL)
+        in_flight = final.status is None and final.failure is None
+        return Finding(f"{name}: the channel URL {outcome(final)} ({final.url}).", FIX_URL, unfinished=in_flight)
     if widget.error or final is None:
         return Finding(
             f"{name}: the frame did not load its channel URL ({widget.url or 'no document'}).", FIX_URL, unfinished=True
@@ -127,10 +128,33 @@ def _finding(widget: WidgetFrame, evidence: Evidence, requests: Requests) -> Fin
         redirected = next((load for load in library if load.redirected_to), None)
         if redirected:
             return Finding(f"{name}: msdyn_ciLibrary.js was redirected to {redirected.redirected_to}.", FIX_COOKIES)
-        return Finding(f"{name}: msdyn_ciLibrary.js {outcome(library[-1])}.", FIX_LIBRARY)
+        last = library[-1]
+        in_flight = last.status is None and last.failure is None
+        return Finding(f"{name}: msdyn_ciLibrary.js {outcome(last)}.", FIX_LIBRARY, unfinished=in_flight)
     if not widget.cif_init_done:
         return Finding(f"{name}: CIF initialisation never completed (no CIFInitDone).", FIX_INIT, unfinished=True)
     return None
+
+
+def _without_frames(providers: list, widgets: list[WidgetFrame]) -> list:
+    """The providers left without a frame when each frame is given to one provider only: the exact channel URL
+    first, then the label, then the URL as hosts rewrite it (same_page), so one frame never stands for two."""
+    free = list(widgets)
+    unmatched = list(providers)
+    tests = (
+        lambda provider, widget: canonical(provider.channel_url) == canonical(widget.src),
+        lambda provider, widget: (
+            bool(provider.label or provider.name) and widget.title == (provider.label or provider.name)
+        ),
+        lambda provider, widget: same_page(provider.channel_url, widget.src),
+    )
+    for test in tests:
+        for provider in list(unmatched):
+            widget = next((w for w in free if test(provider, w)), None)
+            if widget is not None:
+                free.remove(widget)
+                unmatched.remove(provider)
+    return unmatched
 
 
 def _table(widgets: list[WidgetFrame], requests: Requests) -> Detail:
@@ -184,14 +208,8 @@ def judge(evidence: Evidence) -> Verdict:
     details = [_table(widgets, requests)]
     findings = [finding for widget in widgets if (finding := _finding(widget, evidence, requests))]
     providers = channel_providers(evidence)
-    framed = {canonical(w.src) for w in widgets} | {w.title for w in widgets}
-    for provider in providers or []:
-        if (
-            canonical(provider.channel_url) not in framed
-            and (provider.label or provider.name) not in framed
-            and not any(same_page(provider.channel_url, w.src) for w in widgets)
-        ):
-            findings.append(Finding(f"{provider.display}: configured, but the panel has no frame for it.", FIX_URL))
+    for provider in _without_frames(providers or [], widgets):
+        findings.append(Finding(f"{provider.display}: configured, but the panel has no frame for it.", FIX_URL))
     observation = evidence.observation
     if (
         findings

@@ -21,13 +21,23 @@
     const pending = new Map();
     const realSetTimeout = window.setTimeout, realClearTimeout = window.clearTimeout;
     let running = null;
+    let latest = null; // the latest due time, kept as timers come and go: a page may hold thousands of them
     const changed = () => {
-      const latest = pending.size ? Math.max(...pending.values()) : null;
       const until = latest === null ? null : performance.timeOrigin + latest;
       if (until !== state.pendingUntil) {
         state.pendingUntil = until;
         report();
       }
+    };
+    const forget = (id) => {
+      const due = pending.get(id);
+      if (due === undefined) return false;
+      pending.delete(id);
+      if (due === latest) {
+        latest = null;
+        for (const other of pending.values()) if (latest === null || other > latest) latest = other;
+      }
+      return true;
     };
     window.setTimeout = function (callback, delay, ...rest) {
       if (typeof callback !== "function") return realSetTimeout.call(window, callback, delay, ...rest);
@@ -35,20 +45,22 @@
       const tracked = running !== callback && ms >= SOONEST_MS && ms <= LATEST_MS;
       let id;
       const fire = function (...args) {
-        pending.delete(id);
+        forget(id);
         const outer = running;
         running = callback;
         try { return callback.apply(this, args); } finally { running = outer; changed(); }
       };
       id = realSetTimeout.call(window, fire, delay, ...rest);
       if (tracked) {
-        pending.set(id, performance.now() + ms);
+        const due = performance.now() + ms;
+        pending.set(id, due);
+        if (latest === null || due > latest) latest = due;
         changed();
       }
       return id;
     };
     window.clearTimeout = function (id) {
-      if (pending.delete(id)) changed();
+      if (forget(id)) changed();
       return realClearTimeout.call(window, id);
     };
   }

@@ -11,7 +11,6 @@ import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Frame, Page
 
 from cifcheck.config import Selectors
@@ -116,16 +115,17 @@ def _widget_frames(page: Page, selectors: Selectors) -> tuple[list[dict], list[F
 
 
 def observed_in(frame: Frame | None, reports: FrameReports | None = None) -> dict | None:
-    """What the frame's observer saw: as it reported it, else asked (a frame that saw nothing reports nothing)."""
+    """What the frame's observer saw, as it reported it. A frame never asked: one whose document never arrives
+    would hold the question forever. A loaded frame that reported nothing saw nothing; a frame with no document (an
+    error page, a navigation that never committed) is None."""
     if frame is None:
         return None
     reported = reports.observed(frame) if reports is not None else None
     if reported is not None:
         return reported
-    try:
-        return frame.evaluate(_READ_OBSERVED)
-    except PlaywrightError:
-        return None  # an error page or a frame being replaced
+    if frame.url.startswith(("http://", "https://")):
+        return {"initDone": None, "messages": []}
+    return None
 
 
 def _messages(raw: list[dict]) -> list[CifMessage]:

@@ -150,6 +150,9 @@ class SandboxApp:
             response = await self.idp.handle(request)
         elif host in ("widget.localhost", "landing.localhost"):
             response = self._widget(request, host, timing or TIMINGS[DEFAULT_TIMING])
+            if response.status_code == NEVER_ANSWERS:
+                await _until_disconnected(request)
+                return
         else:
             response = self._index()
         await response(scope, receive, send)
@@ -406,6 +409,8 @@ class SandboxApp:
         if match.group(2) == "start":
             # A relative Location, as many web servers write it: the browser resolves it against this URL.
             return Response(status_code=302, headers={"Location": f"index.html?{request.url.query}"})
+        if provider.widget_never_answers:
+            return Response(status_code=NEVER_ANSWERS)
         if provider.widget_status != 200:
             return _not_found("Provider page not found", status=provider.widget_status)
         org_url = self.urls.org(scenario.name, timing.name)
@@ -421,6 +426,18 @@ class SandboxApp:
             else {}
         )
         return HTMLResponse(page, headers=headers)
+
+
+NEVER_ANSWERS = 599  # a marker, never sent: the request is held open instead
+
+
+async def _until_disconnected(request: Request, limit_s: float = 120) -> None:
+    """Holds a request open without answering, until the browser gives up on it (bounded, so a sandbox that stops
+    never waits on it long)."""
+    for _ in range(int(limit_s / 0.25)):
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(0.25)
 
 
 def _modes(provider: Provider, timing: Timing) -> list[tuple[int, int]]:

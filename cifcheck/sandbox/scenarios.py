@@ -47,6 +47,8 @@ class Provider:
     # Later setMode calls, as (milliseconds after the first, mode): a provider that changes its mind.
     later_modes: tuple[tuple[int, int], ...] = ()
     widget_status: int = 200
+    # The channel URL's server never answers (the request stays open until the browser gives up on it).
+    widget_never_answers: bool = False
     refuses_framing: bool = False
     custom_params: str = '{"queue": "tier1", "token": "sandbox-widget-token-3f9a"}'
     # Appended to the channel URL: single-page widgets route by fragment ("#/home").
@@ -407,6 +409,15 @@ def _catalogue() -> list[Scenario]:
             providers=(Provider(mode_on_init=1, later_modes=((4000, 0),)),),
             expect=_expect(panel__docked=Expect("fail", "minimized")),
             tags=(),
+        ),
+        replace(
+            healthy,
+            name="widget-never-answers",
+            description="The provider's server never answers the channel URL: the frame stays loading. cifcheck "
+            "watches up to timeouts.settle_max_ms and says it could not decide.",
+            providers=(Provider(widget_never_answers=True, mode_on_init=None),),
+            expect=_expect(widget__loaded=Expect("error", "had not finished loading")),
+            tags=("slow",),
         ),
         replace(
             healthy,

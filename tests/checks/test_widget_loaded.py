@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from cifcheck.checks.resources import same_page
@@ -174,3 +176,13 @@ def test_a_widget_that_moves_on_by_script_is_judged_by_its_frame_not_its_first_u
 )
 def test_a_frame_is_matched_to_its_provider_as_a_host_writes_its_src(configured, framed, same):
     assert same_page(configured, framed) is same
+
+
+def test_one_frame_never_stands_for_two_providers(judge):
+    evidence = healthy_evidence()
+    providers = json.loads(evidence.storage.values["channelProviders"])
+    second = dict(providers[0], uniqueName="contoso_line_2", channelUrl=CHANNEL_URL + "&line=2")
+    evidence.storage.values["channelProviders"] = json.dumps([*providers, second])
+    result = judge(CHECK, evidence)
+    assert result.status == "fail"
+    assert "no frame for it" in result.reason
