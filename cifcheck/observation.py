@@ -5,8 +5,9 @@ mode after their first setMode. A look that comes too early judges a state the o
 once the app shell is ready, cifcheck watches the CIF state (the library requests, both storage values, the
 panel's mode and geometry, every provider frame) and ends the watch when:
 
-- every signal is in and positive, and the state has not changed for `timeouts.observe_ms` (a provider's own
-  follow-up setMode falls inside that window), with no CIF request in flight: "every signal";
+- every signal is in and positive (every provider in the profile has its frame), and the state has not changed
+  for `timeouts.observe_ms` (a provider's own follow-up setMode falls inside that window), with no CIF request in
+  flight, no provider fetch/XHR in flight and no provider one-shot timer still to fire: "every signal";
 - or a signal is still absent (or failed: an org may retry the library) `timeouts.absence_ms` after the app
   became idle (`selectors.app_idle`: Unified Interface's own UCWorkBlockTracker.isAppIdle() where the page has
   it; the last time it became idle, and no sooner than its own scripts and documents stopped loading), the state
