@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cifcheck.checks.profile import APP_PROFILE_FIX
 from cifcheck.checks.registry import Verdict, check
-from cifcheck.checks.resources import named, org_failed, outcome, succeeded
+from cifcheck.checks.resources import named, org_failed, outcome, succeeded, unanswered
 from cifcheck.evidence import Evidence, ResourceLoad
 from cifcheck.results import Detail
 
@@ -57,7 +57,7 @@ def judge(evidence: Evidence) -> Verdict:
     what = outcome(last)
     details = [_facts(load) for load in loads]
     if org_failed(last):
-        if last.status is None and last.failure is None:
+        if unanswered(last):
             timed_out = observation is not None and observation.settled_by == "time limit"
             limit = f" within {observation.settle_max_ms / 1000:g} s (timeouts.settle_max_ms)" if timed_out else ""
             what = f"got no answer{limit}"

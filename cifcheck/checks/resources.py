@@ -42,6 +42,11 @@ def succeeded(load: ResourceLoad) -> bool:
     return load.failure is None and load.status is not None and (200 <= load.status < 300 or load.status == 304)
 
 
+def unanswered(load: ResourceLoad) -> bool:
+    """Still in flight when the evidence was taken: neither an answer nor a network error."""
+    return load.status is None and load.failure is None
+
+
 def org_failed(load: ResourceLoad) -> bool:
     """The org (or the network to it) failed to answer: no status but a network error, or a 5xx. Not a verdict
     on the migration: cifcheck could not decide."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from cifcheck.checks.profile import channel_providers
 from cifcheck.checks.registry import Verdict, check
-from cifcheck.checks.resources import canonical, file_name, host, outcome, same_page, succeeded
+from cifcheck.checks.resources import canonical, file_name, host, outcome, same_page, succeeded, unanswered
 from cifcheck.evidence import Evidence, ResourceLoad, WidgetFrame
 from cifcheck.results import Detail
 
@@ -106,8 +106,9 @@ def _finding(widget: WidgetFrame, evidence: Evidence, requests: Requests) -> Fin
             f"{name}: the channel URL refused to be framed ({framing or 'browser refused it'}).", FIX_FRAMING
         )
     if final is not None and not succeeded(final):
-        in_flight = final.status is None and final.failure is None
-        return Finding(f"{name}: the channel URL {outcome(final)} ({final.url}).", FIX_URL, unfinished=in_flight)
+        return Finding(
+            f"{name}: the channel URL {outcome(final)} ({final.url}).", FIX_URL, unfinished=unanswered(final)
+        )
     if widget.error or final is None:
         return Finding(
             f"{name}: the frame did not load its channel URL ({widget.url or 'no document'}).", FIX_URL, unfinished=True
@@ -129,8 +130,7 @@ def _finding(widget: WidgetFrame, evidence: Evidence, requests: Requests) -> Fin
         if redirected:
             return Finding(f"{name}: msdyn_ciLibrary.js was redirected to {redirected.redirected_to}.", FIX_COOKIES)
         last = library[-1]
-        in_flight = last.status is None and last.failure is None
-        return Finding(f"{name}: msdyn_ciLibrary.js {outcome(last)}.", FIX_LIBRARY, unfinished=in_flight)
+        return Finding(f"{name}: msdyn_ciLibrary.js {outcome(last)}.", FIX_LIBRARY, unfinished=unanswered(last))
     if not widget.cif_init_done:
         return Finding(f"{name}: CIF initialisation never completed (no CIFInitDone).", FIX_INIT, unfinished=True)
     return None

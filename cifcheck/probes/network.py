@@ -8,13 +8,15 @@ from urllib.parse import urljoin
 
 from playwright.sync_api import Frame, Page, Request, Response
 
+from cifcheck.checks.resources import succeeded
 from cifcheck.evidence import ResourceLoad
 from cifcheck.redact import redact_url
 
 WIDGET_LIBRARY = "msdyn_cilibrary.js"
 
 
-def file_name_of(url: str) -> str:
+def _path_of(url: str) -> str:
+    """The URL lower-cased without its query and fragment: what a file name is matched against."""
     return url.lower().split("?", 1)[0].split("#", 1)[0]
 
 
@@ -23,13 +25,6 @@ def _frame_of(request: Request) -> Frame | None:
         return request.frame
     except Exception:  # service-worker requests have no frame
         return None
-
-
-def _is_main_frame(request: Request, page: Page) -> bool:
-    try:
-        return request.frame == page.main_frame
-    except Exception:  # service-worker requests have no frame
-        return False
 
 
 def _frame_url(request: Request) -> str:
@@ -43,7 +38,6 @@ class NetworkRecorder:
     """Listens from before navigation to the end of the run; `loads()` is the evidence."""
 
     def __init__(self, page: Page, started_at: float, library_file: str) -> None:
-        self._page = page
         self._started_epoch_ms = started_at * 1000
         self._watched = (library_file.lower(), WIDGET_LIBRARY)
         self._loads: dict[Request, ResourceLoad] = {}
@@ -51,8 +45,6 @@ class NetworkRecorder:
         self._asked: dict[Request, float] = {}  # when each request was made (monotonic)
         self._frames: dict[Frame, int] = {}
         self._failed_documents: set[str] = set()  # raw URLs (no fragment) of documents that failed or answered an error
-        # The top frame's latest document answer: an org that answers the app page with an error is judged at once.
-        self.main_document: ResourceLoad | None = None
         self._last_load_activity = 0.0  # monotonic time of the last document or script event
         # Bumped by every event about a document or a CIF script: what the settle wait calls progress.
         # Other traffic (telemetry, polling) is ignored there, or a busy org would never look settled.
@@ -69,8 +61,7 @@ class NetworkRecorder:
             load.failure is not None or (load.status is not None and load.status >= 400) or load.frame_options
         ):
             self._failed_documents.add(request.url.split("#", 1)[0])
-        name = load.url.lower().split("?", 1)[0]
-        if load.resource_type == "document" or name.endswith(self._watched):
+        if load.resource_type == "document" or _path_of(load.url).endswith(self._watched):
             self.cif_changes += 1
 
     def _on_request(self, request: Request) -> None:
@@ -97,8 +88,6 @@ class NetworkRecorder:
             # A Location may be relative ("index.html?..."): kept as the absolute URL the browser goes to next.
             location = response.headers.get("location", "")
             load.redirected_to = redact_url(urljoin(response.url, location)) if location else None
-        if load.resource_type == "document" and _is_main_frame(response.request, self._page):
-            self.main_document = load
         if load.resource_type == "document":
             framing = [
                 f"X-Frame-Options: {response.headers['x-frame-options']}"
@@ -130,28 +119,18 @@ class NetworkRecorder:
     def _on_failed(self, request: Request) -> None:
         self._open.discard(request)
         load = self._loads.get(request)
-        if load is not None and load.resource_type == "document" and _is_main_frame(request, self._page):
-            self.main_document = load
         if load is not None:
             load.failure = request.failure or "failed"
             self._timing(request, load)
             self._changed(request, load)
 
-    def _named(self, file_name: str) -> list[ResourceLoad]:
+    def _named(self, file_name: str) -> list[tuple[Request, ResourceLoad]]:
         suffix = "/" + file_name.lower()
-        return [load for load in self._loads.values() if load.url.lower().split("?", 1)[0].endswith(suffix)]
+        return [(request, load) for request, load in self._loads.items() if _path_of(load.url).endswith(suffix)]
 
     def succeeded(self, file_name: str) -> bool:
         """Whether a request for `file_name` got its whole answer, 2xx or 304."""
-        suffix = "/" + file_name.lower()
-        return any(
-            load.status is not None
-            and (200 <= load.status < 300 or load.status == 304)
-            and load.failure is None
-            and request not in self._open
-            for request, load in self._loads.items()
-            if file_name_of(load.url).endswith(suffix)
-        )
+        return any(succeeded(load) and request not in self._open for request, load in self._named(file_name))
 
     def document_failed(self, url: str) -> bool:
         """Whether the document request for `url` (a frame's src or URL) failed or answered an error. A fragment
@@ -160,13 +139,12 @@ class NetworkRecorder:
 
     def library(self, file_name: str) -> str:
         """How the requests for `file_name` went: ok, in flight, failed, or absent (never requested)."""
-        suffix = "/" + file_name.lower()
-        requests = [r for r, load in self._loads.items() if file_name_of(load.url).endswith(suffix)]
+        named = self._named(file_name)
         if self.succeeded(file_name):
             return "ok"
-        if any(request in self._open for request in requests):
+        if any(request in self._open for request, _ in named):
             return "in flight"
-        return "failed" if requests else "absent"
+        return "failed" if named else "absent"
 
     def frame_index(self, frame: Frame | None) -> int | None:
         """A frame's number, the same in every request it makes, whatever URL it moves to (a widget that redirects
@@ -194,7 +172,7 @@ class NetworkRecorder:
             if (load := self._loads.get(request)) is not None
             and (
                 load.resource_type in ("document", "script")
-                or file_name_of(load.url).endswith(self._watched)
+                or _path_of(load.url).endswith(self._watched)
                 or (
                     load.resource_type in ("fetch", "xhr")
                     and now - self._asked.get(request, now) < provider_wait_s

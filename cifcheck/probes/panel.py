@@ -92,10 +92,6 @@ _READ_WIDGET_ELEMENT = """(element) => {
            box: { x: r.x, y: r.y, width: r.width, height: r.height } };
 }"""
 
-_READ_OBSERVED = (
-    "() => window.__cifcheck ? { initDone: window.__cifcheck.initDone, messages: window.__cifcheck.messages } : null"
-)
-
 
 def panel_frame(page: Page, selectors: Selectors) -> Frame | None:
     element = page.query_selector(selectors.panel_frame)
