@@ -6,22 +6,66 @@ offline (`cifcheck report`). It never holds cookies, and session storage values 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from collections.abc import Callable
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from cifcheck.config import TARGET_NAME, Expectations, PanelFacts
+from cifcheck.redact import REDACTED, redact_text, redact_url, redact_values
 
 EVIDENCE_VERSION = 1
 
+# The redaction boundary. Every value taken from a page is one of these types, so it is redacted (redact.py) and
+# capped when the model is built or a field is assigned: a probe cannot forget. Caps keep evidence.json, result.json
+# and the terminal sized by the number of checks, not by what a page holds; the README lists them.
+TEXT_MAX = 2_000  # console lines, page errors, messages, error texts
+TITLE_MAX = 500  # document and frame titles
+URL_MAX = 4_000  # request, frame and page URLs
+NAME_MAX = 200  # storage key names, ids, app and user names
+STORAGE_VALUE_MAX = 4_000_000  # a CIF storage value: read whole up to this (a 300-provider profile is ~200 kB)
+
+
+def _before_cut(text: str, limit: int) -> str:
+    """A page value cut before redaction, so that redaction costs time in proportion to what is kept. The run of
+    characters at the cut is dropped too: half a secret is not recognisable as one."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rstrip().rsplit(None, 1)[0] if " " in text[:limit] else REDACTED
+
+
+def _redacted(redact: Callable[[str], str], limit: int) -> BeforeValidator:
+    first_cut = 2 * limit + 4_096
+
+    def validate(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        shown = redact(_before_cut(value, first_cut))
+        if len(shown) <= limit and len(value) <= first_cut:
+            return shown
+        return f"{shown[:limit]}… [cut: {len(value):,} characters in all]"
+
+    return BeforeValidator(validate)
+
+
+PageText = Annotated[str, _redacted(redact_text, TEXT_MAX)]
+PageTitle = Annotated[str, _redacted(redact_text, TITLE_MAX)]
+PageName = Annotated[str, _redacted(redact_text, NAME_MAX)]
+PageUrl = Annotated[str, _redacted(redact_url, URL_MAX)]
+StorageValue = Annotated[str, _redacted(redact_text, STORAGE_VALUE_MAX)]
+PageRecords = Annotated[list[dict], BeforeValidator(redact_values)]
+
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # validate_assignment: a value assigned after the model was built goes through the same boundary.
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
 
 
 class TargetInfo(_Model):
     name: str = Field(pattern=TARGET_NAME, max_length=80)
-    url: str = Field(description="The org URL as configured (sandbox:// for the sandbox org).")
+    url: PageUrl = Field(description="The org URL as configured (sandbox:// for the sandbox org).")
     app: str
-    opened_url: str = Field("", description="The URL the browser opened.")
+    opened_url: PageUrl = Field("", description="The URL the browser opened.")
 
 
 class CheckSettings(_Model):
@@ -51,16 +95,16 @@ class SignInAttempt(_Model):
     succeeded: bool = False
     steps: list[str] = Field(default_factory=list, description="Steps answered: account, password, code, ...")
     stopped_at: str | None = Field(None, description="The step it could not get past.")
-    message: str = ""
+    message: PageText = ""
 
 
 class Navigation(_Model):
-    requested_url: str = ""
-    final_url: str = ""
+    requested_url: PageUrl = ""
+    final_url: PageUrl = ""
     status: int | None = None
-    redirects: list[str] = Field(default_factory=list)
-    title: str = ""
-    error: str | None = Field(None, description="Why the page could not be opened, when it could not.")
+    redirects: list[PageUrl] = Field(default_factory=list)
+    title: PageTitle = ""
+    error: PageText | None = Field(None, description="Why the page could not be opened, when it could not.")
     sign_in_page: bool = Field(False, description="The page ended on a sign-in page.")
     sign_in_recognised_by: str = Field(
         "", description="How a sign-in page off sign_in.hosts was recognised: its form, or its sign-in URL."
@@ -81,7 +125,7 @@ class ModeChange(_Model):
 
     at_ms: float = Field(description="When it was seen, in ms after navigation began.")
     what: str = Field(description="setMode request, Xrm.Panel.state, or panel frame (its geometry).")
-    value: str
+    value: PageName
 
 
 class ObservationEvidence(_Model):
@@ -95,7 +139,7 @@ class ObservationEvidence(_Model):
     last_change_ms: float | None = Field(None, description="The CIF state's last change, in ms after navigation began.")
     ended_ms: float | None = Field(None, description="When the observation ended, in ms after navigation began.")
     settled_by: str = Field("", description="every signal, absence window, or time limit.")
-    in_flight_at_end: list[str] = Field(default_factory=list, description="CIF-related requests still unanswered.")
+    in_flight_at_end: list[PageUrl] = Field(default_factory=list, description="CIF-related requests still unanswered.")
     mode_timeline: list[ModeChange] = Field(default_factory=list)
 
     def waited(self) -> str:
@@ -113,32 +157,32 @@ class ObservationEvidence(_Model):
 class ResourceLoad(_Model):
     """One network request the page (or any frame) made, with its outcome."""
 
-    url: str
+    url: PageUrl
     resource_type: str = ""
-    frame_url: str = ""
+    frame_url: PageUrl = ""
     frame_index: int | None = Field(
         None, description="Which frame made the request (numbered in the order cifcheck first saw them)."
     )
     status: int | None = None
-    failure: str | None = Field(None, description="Network error text when the request failed outright.")
+    failure: PageText | None = Field(None, description="Network error text when the request failed outright.")
     started_ms: float | None = Field(None, description="Relative to navigation start.")
     duration_ms: float | None = None
     size: int | None = Field(None, description="Response body bytes, when known.")
-    redirected_to: str | None = None
-    frame_options: str | None = Field(
+    redirected_to: PageUrl | None = None
+    frame_options: PageText | None = Field(
         None, description="Framing headers of a document answer (X-Frame-Options, CSP frame-ancestors)."
     )
 
 
 class AppInfo(_Model):
     xrm_present: bool = False
-    app_id: str | None = None
-    app_unique_name: str | None = None
-    app_display_name: str | None = None
-    client_url: str | None = None
-    user_name: str | None = None
-    url_app_id: str | None = None
-    url_app_name: str | None = None
+    app_id: PageName | None = None
+    app_unique_name: PageName | None = None
+    app_display_name: PageName | None = None
+    client_url: PageUrl | None = None
+    user_name: PageName | None = None
+    url_app_id: PageName | None = None
+    url_app_name: PageName | None = None
     session_tabs: int | None = None
 
 
@@ -151,28 +195,28 @@ class Box(_Model):
 
 class CifMessage(_Model):
     at_ms: float | None = None
-    origin: str = ""
-    type: str | None = Field(None, description="messageType of a request or event (setmode, getmode, ...).")
-    outcome: str | None = Field(None, description="messageOutcome of an answer (success, failure).")
-    value: int | float | str | None = Field(None, description="messageData.value (the mode for setmode).")
-    text: str | None = Field(None, description="messageData when it is text (failure messages).")
-    correlation: str | None = Field(None, description="messageCorrelationId: pairs a request with its answer.")
+    origin: PageUrl = ""
+    type: PageName | None = Field(None, description="messageType of a request or event (setmode, getmode, ...).")
+    outcome: PageName | None = Field(None, description="messageOutcome of an answer (success, failure).")
+    value: int | float | PageName | None = Field(None, description="messageData.value (the mode for setmode).")
+    text: PageText | None = Field(None, description="messageData when it is text (failure messages).")
+    correlation: PageName | None = Field(None, description="messageCorrelationId: pairs a request with its answer.")
 
 
 class WidgetFrame(_Model):
     """One provider iframe inside the communication panel."""
 
-    title: str = ""
-    src: str = Field("", description="The iframe's src attribute: the channel URL the host asked for.")
-    url: str = Field("", description="The frame's document URL now (chrome-error://... when the load was refused).")
-    tab_id: str = Field("", description="Id of the enclosing tab panel (the provider id in the 2023 host).")
+    title: PageTitle = ""
+    src: PageUrl = Field("", description="The iframe's src attribute: the channel URL the host asked for.")
+    url: PageUrl = Field("", description="The frame's document URL now (chrome-error://... when the load was refused).")
+    tab_id: PageName = Field("", description="Id of the enclosing tab panel (the provider id in the 2023 host).")
     frame_index: int | None = Field(None, description="The frame's number in the network evidence (frame_index).")
     visible: bool = False
     box: Box | None = None
     cif_init_done: bool = False
-    allowed_domains: list[str] = Field(default_factory=list, description="CIFInitDone's detail.")
+    allowed_domains: list[PageUrl] = Field(default_factory=list, description="CIFInitDone's detail.")
     messages: list[CifMessage] = Field(default_factory=list, description="CIF answers the widget received.")
-    error: str | None = Field(None, description="Why the frame could not be read.")
+    error: PageText | None = Field(None, description="Why the frame could not be read.")
 
 
 class PanelEvidence(_Model):
@@ -194,29 +238,29 @@ class PanelEvidence(_Model):
 class DataverseEvidence(_Model):
     """Read-only Web API answers about the CIF records (same-origin GETs with the page's session)."""
 
-    user_id: str | None = None
-    v1_providers: list[dict] | None = None
-    v2_providers: list[dict] | None = None
-    errors: dict[str, str] = Field(default_factory=dict)
+    user_id: PageName | None = None
+    v1_providers: PageRecords | None = None
+    v2_providers: PageRecords | None = None
+    errors: dict[str, PageText] = Field(default_factory=dict)
 
 
 class StorageEvidence(_Model):
-    origin: str = ""
-    keys: list[str] = Field(default_factory=list, description="Every session storage key name (names only).")
-    values: dict[str, str] = Field(
+    origin: PageUrl = ""
+    keys: list[PageName] = Field(default_factory=list, description="Every session storage key name (names only).")
+    values: dict[PageName, StorageValue] = Field(
         default_factory=dict, description="Values of the keys that may be CIF keys, capped in length."
     )
-    value_lengths: dict[str, int] = Field(default_factory=dict, description="Full length of each value.")
-    truncated: list[str] = Field(
+    value_lengths: dict[PageName, int] = Field(default_factory=dict, description="Full length of each value.")
+    truncated: list[PageName] = Field(
         default_factory=list, description="Keys whose value was not read whole (none since values are read in full)."
     )
 
 
 class ConsoleEntry(_Model):
     level: str
-    text: str
-    frame_url: str = ""
-    source_url: str = ""
+    text: PageText
+    frame_url: PageUrl = ""
+    source_url: PageUrl = ""
 
 
 class Evidence(_Model):
@@ -235,6 +279,6 @@ class Evidence(_Model):
     dataverse: DataverseEvidence | None = None
     console: list[ConsoleEntry] | None = None
     observation: ObservationEvidence | None = None
-    probe_errors: dict[str, str] = Field(
+    probe_errors: dict[str, PageText] = Field(
         default_factory=dict, description="Probes that failed, with their error; the checks needing them error."
     )

@@ -29,7 +29,7 @@ from cifcheck.probes.network import NetworkRecorder
 from cifcheck.probes.panel import FrameReports, read_panel
 from cifcheck.probes.sign_in_page import TITLE_MAX, SignInWatch, identity_provider_url, is_sign_in_host
 from cifcheck.probes.storage import read_storage
-from cifcheck.redact import redact_text, redact_url
+from cifcheck.redact import redact_text, redact_url, register_cookie_values
 from cifcheck.signin import sign_in
 
 POLL_MS = 50
@@ -264,6 +264,7 @@ def gather_on_page(page: Page, opened: OpenedTarget, config: Config, browser: Br
     """One page load of the target in `page`, then every probe on that same page."""
     target = opened.target
     settings = check_settings(config, target)
+    register_cookie_values_of(page.context)  # a saved session's cookies, before any page can echo them
     started_wall = time.time()
     started = time.monotonic()
     frames = FrameReports(page)
@@ -304,4 +305,17 @@ def gather_on_page(page: Page, opened: OpenedTarget, config: Config, browser: Br
     evidence.resources = resources
     evidence.console = console.entries()
     evidence.duration_ms = _now_ms(started)
+    # Cookies set during this load (a sign-in) are secrets too: the evidence is built again through the boundary,
+    # so that text recorded before cifcheck knew them loses them.
+    if register_cookie_values_of(page.context):
+        return Evidence.model_validate(evidence.model_dump())
     return evidence
+
+
+def register_cookie_values_of(context: BrowserContext) -> bool:
+    """Registers the context's cookie values as known secrets; whether there were new ones."""
+    try:
+        values = [cookie["value"] for cookie in context.cookies()]
+    except PlaywrightError:
+        return False  # the browser is gone: nothing more is recorded either
+    return register_cookie_values(values)

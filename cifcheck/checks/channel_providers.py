@@ -5,6 +5,7 @@ from __future__ import annotations
 from cifcheck.checks.profile import APP_PROFILE_FIX, FoundKey, find_key, is_empty, parse_json, providers_from
 from cifcheck.checks.registry import Verdict, check
 from cifcheck.evidence import Evidence
+from cifcheck.redact import redact_url
 from cifcheck.results import Detail
 
 
@@ -42,9 +43,12 @@ def _missing_expectations(evidence: Evidence, providers: list) -> list[str]:
     expect = evidence.settings.expect
     known = {name.lower() for p in providers for name in (p.name, p.unique_name, p.label) if name}
     missing = [f"provider {name}" for name in expect.providers if name.lower() not in known]
-    urls = [p.channel_url.lower() for p in providers]
+    # Evidence holds channel URLs default-denied (redact.py); the expected prefixes are compared in the same form.
+    urls = [redact_url(p.channel_url).lower() for p in providers]
     missing += [
-        f"channel URL {prefix}" for prefix in expect.channel_urls if not any(u.startswith(prefix.lower()) for u in urls)
+        f"channel URL {prefix}"
+        for prefix in expect.channel_urls
+        if not any(u.startswith(redact_url(prefix).lower()) for u in urls)
     ]
     return missing
 

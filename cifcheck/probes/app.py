@@ -5,7 +5,6 @@ from __future__ import annotations
 from playwright.sync_api import Page
 
 from cifcheck.evidence import AppInfo
-from cifcheck.redact import redact_text
 
 _READ_APP = """async (sessionTabSelector) => {
   const params = new URLSearchParams(location.search);
@@ -29,6 +28,4 @@ _READ_APP = """async (sessionTabSelector) => {
 
 
 def read_app(page: Page, session_tab_selector: str) -> AppInfo:
-    info = page.evaluate(_READ_APP, session_tab_selector)
-    text = {k: redact_text(v) if isinstance(v, str) else v for k, v in info.items()}
-    return AppInfo.model_validate(text)
+    return AppInfo.model_validate(page.evaluate(_READ_APP, session_tab_selector))

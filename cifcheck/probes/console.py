@@ -1,14 +1,12 @@
-"""Console messages and uncaught page errors from the page and every frame, redacted."""
+"""Console messages and uncaught page errors from the page and every frame (redacted by the evidence model)."""
 
 from __future__ import annotations
 
 from playwright.sync_api import ConsoleMessage, Error, Page
 
 from cifcheck.evidence import ConsoleEntry
-from cifcheck.redact import redact_text, redact_url
 
 MAX_ENTRIES = 500
-MAX_TEXT = 2_000
 
 
 class ConsoleRecorder:
@@ -35,14 +33,14 @@ class ConsoleRecorder:
         self._add(
             ConsoleEntry(
                 level=message.type,
-                text=redact_text(message.text[:MAX_TEXT]),
-                frame_url=redact_url(frame_url),
-                source_url=redact_url(location.get("url", "")),
+                text=message.text,
+                frame_url=frame_url,
+                source_url=location.get("url", ""),
             )
         )
 
     def _on_page_error(self, error: Error) -> None:
-        self._add(ConsoleEntry(level="pageerror", text=redact_text(f"{error.name}: {error.message}"[:MAX_TEXT])))
+        self._add(ConsoleEntry(level="pageerror", text=f"{error.name}: {error.message}"))
 
     def entries(self) -> list[ConsoleEntry]:
         return list(self._entries)

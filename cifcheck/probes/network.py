@@ -10,7 +10,6 @@ from playwright.sync_api import Frame, Page, Request, Response
 
 from cifcheck.checks.resources import succeeded
 from cifcheck.evidence import ResourceLoad
-from cifcheck.redact import redact_url
 
 WIDGET_LIBRARY = "msdyn_cilibrary.js"
 
@@ -29,7 +28,7 @@ def _frame_of(request: Request) -> Frame | None:
 
 def _frame_url(request: Request) -> str:
     try:
-        return redact_url(request.frame.url)
+        return request.frame.url
     except Exception:  # service-worker requests have no frame
         return ""
 
@@ -66,7 +65,7 @@ class NetworkRecorder:
 
     def _on_request(self, request: Request) -> None:
         load = ResourceLoad(
-            url=redact_url(request.url),
+            url=request.url,
             resource_type=request.resource_type,
             frame_url=_frame_url(request),
             frame_index=self.frame_index(_frame_of(request)),
@@ -87,7 +86,7 @@ class NetworkRecorder:
         if 300 <= response.status < 400:
             # A Location may be relative ("index.html?..."): kept as the absolute URL the browser goes to next.
             location = response.headers.get("location", "")
-            load.redirected_to = redact_url(urljoin(response.url, location)) if location else None
+            load.redirected_to = urljoin(response.url, location) if location else None
         if load.resource_type == "document":
             framing = [
                 f"X-Frame-Options: {response.headers['x-frame-options']}"

@@ -15,7 +15,6 @@ from playwright.sync_api import Frame, Page
 
 from cifcheck.config import Selectors
 from cifcheck.evidence import Box, CifMessage, PanelEvidence, WidgetFrame
-from cifcheck.redact import redact_text, redact_url
 
 _OBSERVER = (Path(__file__).parent / "observer.js").read_text(encoding="utf-8")
 _BINDING = "__cifcheckObserved"
@@ -125,10 +124,7 @@ def observed_in(frame: Frame | None, reports: FrameReports | None = None) -> dic
 
 
 def _messages(raw: list[dict]) -> list[CifMessage]:
-    return [
-        CifMessage.model_validate(message | {"text": redact_text(message["text"]) if message.get("text") else None})
-        for message in raw
-    ]
+    return [CifMessage.model_validate(message | {"text": message.get("text") or None}) for message in raw]
 
 
 def _widget(
@@ -136,9 +132,9 @@ def _widget(
 ) -> WidgetFrame:
     widget = WidgetFrame(
         frame_index=frame_index(frame),
-        title=redact_text(facts["title"]),
-        src=redact_url(facts["src"]),
-        url=redact_url(frame.url) if frame else "",
+        title=facts["title"],
+        src=facts["src"],
+        url=frame.url if frame else "",
         tab_id=facts["tab_id"],
         visible=facts["visible"],
         box=Box(**facts["box"]),

@@ -9,8 +9,7 @@ import re
 
 from playwright.sync_api import Page
 
-from cifcheck.evidence import CheckSettings, StorageEvidence
-from cifcheck.redact import redact_text
+from cifcheck.evidence import STORAGE_VALUE_MAX, CheckSettings, StorageEvidence
 
 _LOOSE = re.compile(r"(?i)channel.?providers?|application.?extensions?")
 
@@ -31,19 +30,22 @@ def storage_keys(page: Page) -> list[str]:
 
 
 def read_storage(page: Page, settings: CheckSettings, redacted: bool = True) -> StorageEvidence:
-    """The CIF keys' values, redacted. `redacted=False` is only for the wait's own look at whether the profile is
-    complete (observation.py): that evidence never leaves memory, and skipping redaction keeps large profiles cheap."""
+    """The CIF keys' values, redacted by the evidence model. `redacted=False` is only for the wait's own look at
+    whether the profile is complete (observation.py): that evidence never leaves memory, and skipping the model's
+    redaction keeps large profiles cheap."""
     wanted = [key for key in storage_keys(page) if is_cif_key(key, settings)]
-    # Values are read whole: the browser's session storage quota is the only limit (a 300-provider profile is
-    # hundreds of kB, an ordinary size).
+    # Values are read whole, and kept up to STORAGE_VALUE_MAX (a 300-provider profile is hundreds of kB, an
+    # ordinary size; a larger value is judged as not read whole).
     snapshot = page.evaluate(
         """(keys) => ({ origin: location.origin, keys: Object.keys(sessionStorage),
              values: Object.fromEntries(keys.map((k) => [k, sessionStorage.getItem(k) ?? ""])) })""",
         wanted,
     )
-    return StorageEvidence(
-        origin=snapshot["origin"],
-        keys=snapshot["keys"],
-        values={key: redact_text(value) if redacted else value for key, value in snapshot["values"].items()},
-        value_lengths={key: len(value) for key, value in snapshot["values"].items()},
-    )
+    fields = {
+        "origin": snapshot["origin"],
+        "keys": snapshot["keys"],
+        "values": snapshot["values"],
+        "value_lengths": {key: len(value) for key, value in snapshot["values"].items()},
+        "truncated": [key for key, value in snapshot["values"].items() if len(value) > STORAGE_VALUE_MAX],
+    }
+    return StorageEvidence(**fields) if redacted else StorageEvidence.model_construct(**fields)
