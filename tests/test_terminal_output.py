@@ -97,3 +97,17 @@ def test_cifcheck_report_prints_hostile_evidence_inert_end_to_end(tmp_path: Path
     assert unsafe_characters(out) == []
     assert "1 provider: Phone [/] [/link] [link=file:///etc/passwd]x[/link]" in out
     assert REDACTED in out
+
+
+def test_a_bad_input_line_quotes_a_hostile_name_on_one_inert_line(tmp_path: Path):
+    missing = tmp_path / "evil\x1b]0;owned\x07\n[/]cifcheck: all good\u202e.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "cifcheck", "report", str(missing), "--output", str(tmp_path / "reports")],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
+    err = done.stderr.decode("utf-8")
+    assert done.returncode == 2
+    assert err.count("\n") == 1 and unsafe_characters(err) == []
+    assert "evidence file not found" in err
