@@ -5,10 +5,12 @@ from __future__ import annotations
 import html
 import json
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from cifcheck.checks import judge_target
 from cifcheck.report.html import render_html
+from cifcheck.report.junit import render_junit
 from cifcheck.results import RunResult
 from tests.hostile_text import BIDI_OVERRIDE, HOSTILE, LONE_SURROGATE, REDACTED, hostile_evidence, unsafe_characters
 
@@ -54,3 +56,16 @@ def test_the_raw_evidence_is_still_the_same_json_after_escaping():
 def test_no_template_marks_anything_safe():
     for template in TEMPLATES.glob("*.j2"):
         assert not re.search(r"\|\s*safe\b", template.read_text()), template.name
+
+
+def test_junit_parses_and_carries_no_control_or_bidi_character():
+    xml = render_junit(hostile_run(HOSTILE + LONE_SURROGATE)[0])
+    assert unsafe_characters(xml, keep="\n\t") == []
+    root = ET.fromstring(xml.encode("utf-8"))
+    for element in root.iter():
+        for text in [element.text or "", *element.attrib.values()]:
+            assert unsafe_characters(text, keep="\n\t") == [], element.tag
+    warning = root.find(".//testcase[@name='console.cif_errors']/system-out")
+    assert "\\u202eexe.txt" in warning.text and REDACTED in warning.text
+    user = root.find(".//property[@name='user']").get("value")
+    assert "\n" not in user and "\\u000a" in user  # a message or name stays one line
