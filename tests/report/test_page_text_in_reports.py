@@ -9,6 +9,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from cifcheck.checks import judge_target
+from cifcheck.report import write_run
+from cifcheck.report.history import render_history
 from cifcheck.report.html import render_html
 from cifcheck.report.junit import render_junit
 from cifcheck.results import RunResult
@@ -69,3 +71,29 @@ def test_junit_parses_and_carries_no_control_or_bidi_character():
     assert "\\u202eexe.txt" in warning.text and REDACTED in warning.text
     user = root.find(".//property[@name='user']").get("value")
     assert "\n" not in user and "\\u000a" in user  # a message or name stays one line
+
+
+def plant(output_dir: Path, folder: str, run_id: str, **changes: str) -> None:
+    result, _ = hostile_run()
+    result = result.model_copy(update={"run_id": run_id, **changes})
+    (output_dir / folder).mkdir()
+    (output_dir / folder / "result.json").write_text(result.model_dump_json(), encoding="utf-8")
+
+
+def test_the_history_links_only_run_ids_cifcheck_writes(tmp_path: Path):
+    plant(tmp_path, "20261125-100000-000", "javascript:alert(1)")
+    plant(tmp_path, "20261125-110000-000", "../../x")
+    plant(tmp_path, "20261125-120000-000", "20261125-120000-000\n")
+    plant(tmp_path, "20261125-130000-000", "20261125-090000-000")  # not its own folder
+    plant(tmp_path, "20261125-140000-000", "20261125-140000-000", started_at="\u202e\x1b]0;owned\x07")
+    history = render_history(tmp_path)
+    assert re.findall(r'href="([^"]*)"', history) == ["20261125-140000-000/index.html"]
+    assert "javascript" not in history and "../" not in history and "090000" not in history
+    assert unsafe_characters(history, keep="\n") == [] and "\\u202e\\u001b]0;owned\\u0007" in history
+
+
+def test_a_report_written_with_hostile_page_text_holds_no_bidi_control(tmp_path: Path):
+    run_dir = write_run(*hostile_run(), tmp_path)
+    for name in ("index.html", "junit.xml"):
+        assert unsafe_characters((run_dir / name).read_text(encoding="utf-8"), keep="\n\t") == [], name
+    assert unsafe_characters((tmp_path / "index.html").read_text(encoding="utf-8"), keep="\n") == []
