@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cifcheck import __version__
+from cifcheck.text import safe_text
 
 if TYPE_CHECKING:  # for annotations only: importing these at start-up would slow `cifcheck --help`
     from cifcheck.config import Config
@@ -27,7 +28,8 @@ class BadInput(click.ClickException):
     exit_code = EXIT_BAD_INPUT
 
     def show(self, file=None) -> None:
-        click.echo(f"cifcheck: {self.message}", err=True)
+        # Messages can quote a page (a sign-in error, a user name) or a file: one inert line, whatever they hold.
+        click.echo(f"cifcheck: {safe_text(self.message)}", err=True)
 
 
 def _load(config_path: str) -> Config:
@@ -161,7 +163,7 @@ def login(config_path: str, target_name: str | None, check_only: bool, headless:
     try:
         if check_only:
             valid, message = check_saved_session(config, target)
-            click.echo(message)
+            click.echo(safe_text(message))  # names the signed-in user as the page does
             sys.exit(0 if valid else EXIT_BAD_INPUT)
         outcome = sign_in(config, target, headless=headless)
     except (ConfigError, BrowserNotFound, LoginError) as error:
@@ -169,7 +171,7 @@ def login(config_path: str, target_name: str | None, check_only: bool, headless:
     except PlaywrightError as error:
         raise BadInput(f"browser: {str(error).splitlines()[0]}") from None
     where = f"session saved to {outcome.saved_to} (owner-only)" if outcome.saved_to else "profile signed in"
-    click.echo(f"Signed in as {outcome.user}; {where}.")
+    click.echo(f"Signed in as {safe_text(outcome.user, limit=300)}; {safe_text(where)}.")
 
 
 def _scenario_app(scenario: str) -> str:

@@ -6,17 +6,18 @@ import click
 
 from cifcheck.browser import BrowserNotFound, discovery_report, find_browser, launch_options
 from cifcheck.config import BrowserConfig
+from cifcheck.text import safe_text
 
 
 def diagnose(config: BrowserConfig | None, launch: bool) -> int:
     config = config or BrowserConfig()
     click.echo("Browser discovery, in order:")
     for place, found in discovery_report(config):
-        click.echo(f"  {place:32} {found or '-'}")
+        click.echo(f"  {place:32} {safe_text(found or '-')}")  # file and folder names are anyone's text
     try:
         choice = find_browser(config)
     except BrowserNotFound as error:
-        click.echo(f"MISSING: {error}")
+        click.echo(f"MISSING: {safe_text(str(error))}")
         return 1
     click.echo(f"Using: {choice.describe()}")
     click.echo(f"Flags: {' '.join(choice.args)}")
@@ -30,7 +31,7 @@ def diagnose(config: BrowserConfig | None, launch: bool) -> int:
             click.echo(f"Launched: {browser.browser_type.name} {browser.version} — OK")
             browser.close()
     except Error as error:
-        click.echo(f"BROKEN: the browser did not start: {str(error).splitlines()[0]}")
+        click.echo(f"BROKEN: the browser did not start: {safe_text(str(error).splitlines()[0])}")
         click.echo("Fix: reinstall it (Debian: `apt-get install --reinstall -y chromium`) or set CIFCHECK_BROWSER.")
         return 1
     return 0

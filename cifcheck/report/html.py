@@ -5,16 +5,29 @@ from __future__ import annotations
 import json
 
 import jinja2
+from markupsafe import Markup
 
 from cifcheck.evidence import Evidence
 from cifcheck.redact import redact_text, redact_values
 from cifcheck.results import RunResult
+from cifcheck.text import safe_text
 
 MAX_SHOWN = 4_000
+
+
+def _neutralised(value: object) -> object:
+    """Every `{{ ... }}` output, before autoescaping: controls and bidi controls escaped, so a template field can
+    never be forgotten and a copy/paste of the report is not reversed either. Line feeds stay, for <pre>; in any
+    other element HTML shows them as spaces, so they cannot forge a line. Markup (already escaped) is cleaned too."""
+    if isinstance(value, Markup):
+        return Markup(safe_text(str(value), multiline=True))
+    return safe_text(value, multiline=True) if isinstance(value, str) else value
+
 
 ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("cifcheck.report", "templates"),
     autoescape=True,
+    finalize=_neutralised,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,

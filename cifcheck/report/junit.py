@@ -11,12 +11,16 @@ import xml.etree.ElementTree as ET
 
 from cifcheck.redact import redact_text
 from cifcheck.results import RunResult
+from cifcheck.text import safe_text
 
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# What safe_text leaves that XML 1.0 still forbids: the noncharacters U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\ufffe\uffff]")
 
 
-def _clean(text: str) -> str:
-    return _NOT_XML.sub("\ufffd", redact_text(text))
+def _clean(text: str, multiline: bool = False) -> str:
+    """Page text for a name, a message attribute (one line: CI systems show it as a title) or an element's text
+    (multiline): redacted, then controls, ESC and bidi controls escaped by safe_text."""
+    return _NOT_XML.sub("\ufffd", safe_text(redact_text(text), multiline=multiline))
 
 
 def render_junit(result: RunResult) -> str:
@@ -48,7 +52,7 @@ def render_junit(result: RunResult) -> str:
         for check in target.checks:
             case = ET.SubElement(suite, "testcase", classname=f"cifcheck.{target.target}", name=check.id, time="0")
             message = _clean(check.reason)
-            body = _clean(f"{check.reason}\n\nWhat to do: {check.remediation}\n({check.doc_step})")
+            body = _clean(f"{check.reason}\n\nWhat to do: {check.remediation}\n({check.doc_step})", multiline=True)
             if check.status == "fail":
                 ET.SubElement(case, "failure", message=message, type="fail").text = body
             elif check.status == "error":
