@@ -91,7 +91,7 @@ def run(
         if unknown:
             raise BadInput(f"--target: no target named {', '.join(unknown)} in {config_path}")
         config.targets = [t for t in config.targets if t.name in target_names]
-    from cifcheck.report import redacted
+    from cifcheck.report import verified
     from cifcheck.runner import check_targets
     from cifcheck.runner import run as run_targets
     from cifcheck.terminal import Terminal
@@ -116,7 +116,7 @@ def run(
     except PlaywrightError as error:  # the browser would not start, or --cdp found nothing to attach to
         raise BadInput(f"browser: {str(error).splitlines()[0]}") from None
     run_dir = _write(output.result, output.evidence, reports)
-    terminal.summary(redacted(output.result), run_dir)
+    terminal.summary(verified(output.result), run_dir)
     sys.exit(output.result.exit_code)
 
 
@@ -191,7 +191,7 @@ def _scenario_app(scenario: str) -> str:
 def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool, as_json: bool) -> None:
     """Re-judge saved evidence.json files offline and render a new report (no browser, no org)."""
     from cifcheck.offline import EvidenceError, rejudge
-    from cifcheck.report import redacted
+    from cifcheck.report import verified
     from cifcheck.terminal import Terminal
 
     try:
@@ -200,7 +200,7 @@ def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool, as_jso
         raise BadInput(str(error)) from None
     run_dir = _write(result, evidence, _writable_folder(output_dir, "--output"))
     terminal = Terminal(quiet=quiet, as_json=as_json)
-    terminal.summary(redacted(result), run_dir)
+    terminal.summary(verified(result), run_dir)
     sys.exit(result.exit_code)
 
 

@@ -3,26 +3,54 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, BeforeValidator, Field, computed_field, model_validator
 
 Status = Literal["pass", "fail", "warn", "skip", "error"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "warn", "skip", "error")
+
+
+# Caps on what a verdict shows, so that result.json, junit.xml and the terminal grow with the number of checks and
+# not with what a page holds (README, "Limits"). Evidence values are capped already (evidence.py); these bound
+# what checks quote and list.
+REASON_MAX = 1_000
+VALUE_MAX = 2_000
+CODE_MAX = 20_000
+ROWS_MAX = 500
+
+
+def _cap(limit: int) -> BeforeValidator:
+    def cut(value: object) -> object:
+        if isinstance(value, str) and len(value) > limit:
+            return f"{value[:limit]}… [cut: {len(value):,} characters in all]"
+        return value
+
+    return BeforeValidator(cut)
+
+
+Value = Annotated[str, _cap(VALUE_MAX)] | int | float | bool | None
 
 
 class Detail(BaseModel):
     """One piece of shown evidence: a key-value list, a table with typed columns, an image, or code."""
 
     kind: Literal["facts", "table", "image", "code"]
-    title: str = ""
-    facts: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    title: Annotated[str, _cap(VALUE_MAX)] = ""
+    facts: dict[str, Value] = Field(default_factory=dict)
     headings: list[dict[str, str]] = Field(
         default_factory=list, description="Table columns: {key, label, type: text|url|code|ms|bytes}."
     )
-    rows: list[dict[str, str | int | float | bool | None]] = Field(default_factory=list)
+    rows: list[dict[str, Value]] = Field(default_factory=list, description=f"At most {ROWS_MAX} rows.")
     image_png_base64: str = ""
-    code: str = ""
+    code: Annotated[str, _cap(CODE_MAX)] = ""
+
+    @model_validator(mode="after")
+    def _rows_capped(self) -> Detail:
+        if len(self.rows) > ROWS_MAX:
+            self.title = f"{self.title} (the first {ROWS_MAX} of {len(self.rows):,} rows)"
+            self.rows = self.rows[:ROWS_MAX]
+        return self
 
 
 class CheckResult(BaseModel):
@@ -30,7 +58,7 @@ class CheckResult(BaseModel):
     title: str
     status: Status
     checked: str = Field("", description="What the check looks at.")
-    reason: str = Field(description="One sentence: what was found.")
+    reason: Annotated[str, _cap(REASON_MAX)] = Field(description="One sentence: what was found.")
     remediation: str = Field("", description="What to do, for a failure, warning or error.")
     doc_step: str = ""
     doc_url: str = ""

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel
 
 from cifcheck.evidence import Evidence
-from cifcheck.redact import redact_values
+from cifcheck.redact import known_leaks, scrub_known
 from cifcheck.report.history import render_history
 from cifcheck.report.html import render_html
 from cifcheck.report.junit import render_junit
@@ -45,15 +46,32 @@ def _replace_latest(output_dir: Path, run_dir: Path) -> None:
         shutil.copytree(run_dir, latest)
 
 
-def redacted(model: ModelT) -> ModelT:
-    """A copy of a result or evidence model with every string redacted: what may be written or shown."""
-    return type(model).model_validate(redact_values(model.model_dump(mode="json")))
+def _leak_found(what: str) -> None:
+    print(f"cifcheck: a known secret reached {what} and was removed before writing (a bug: please report it)",
+          file=sys.stderr)  # fmt: skip
+
+
+def verified(model: ModelT) -> ModelT:
+    """`model` as it may be written or shown. Evidence is redacted where it is made (evidence.py); this only verifies
+    that no known secret (password, code, cookie value) is left, and removes one that is, saying so."""
+    text = model.model_dump_json()
+    if not known_leaks(text):
+        return model
+    _leak_found(f"the {type(model).__name__}")
+    return type(model).model_validate_json(scrub_known(text))
+
+
+def _verified_text(text: str, name: str) -> str:
+    if not known_leaks(text):
+        return text
+    _leak_found(name)
+    return scrub_known(text)
 
 
 def write_run(result: RunResult, evidence: list[Evidence], output_dir: str | Path) -> Path:
-    """Write every output of a run; all of it is redacted once more on the way to disk."""
-    result = redacted(result)
-    evidence = [redacted(item) for item in evidence]
+    """Write every output of a run, each verified to hold no known secret."""
+    result = verified(result)
+    evidence = [verified(item) for item in evidence]
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     run_dir = output_dir / result.run_id
@@ -62,8 +80,8 @@ def write_run(result: RunResult, evidence: list[Evidence], output_dir: str | Pat
     for item in evidence:
         (partial / "evidence" / f"{item.target.name}.json").write_text(item.model_dump_json(indent=2), encoding="utf-8")
     (partial / "result.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
-    (partial / "junit.xml").write_text(render_junit(result), encoding="utf-8")
-    (partial / "index.html").write_text(render_html(result, evidence), encoding="utf-8")
+    (partial / "junit.xml").write_text(_verified_text(render_junit(result), "junit.xml"), encoding="utf-8")
+    (partial / "index.html").write_text(_verified_text(render_html(result, evidence), "index.html"), encoding="utf-8")
     partial.rename(run_dir)
     _replace_latest(output_dir, run_dir)
     write_atomically(output_dir / "index.html", render_history(output_dir))

@@ -8,7 +8,6 @@ import jinja2
 from markupsafe import Markup
 
 from cifcheck.evidence import Evidence
-from cifcheck.redact import redact_text, redact_values
 from cifcheck.results import RunResult
 from cifcheck.text import safe_text
 
@@ -39,12 +38,12 @@ def _truncated(text: str, limit: int) -> str:
 
 
 def _shown(value: object) -> str:
-    """A value as shown in the report: redacted, and truncated with its full length stated."""
+    """A value as shown in the report (redacted already, in the evidence), truncated with its full length stated."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return _truncated(redact_text(str(value)), MAX_SHOWN)
+    return _truncated(str(value), MAX_SHOWN)
 
 
 ENVIRONMENT.filters["shown"] = _shown
@@ -52,11 +51,11 @@ ENVIRONMENT.filters["truncated"] = _truncated
 
 
 def _raw(item: Evidence) -> str:
-    """The evidence as redacted, indented JSON for the raw section; the screenshot is shown as an image already."""
+    """The evidence (redacted where it was made) as indented JSON; the screenshot is shown as an image already."""
     data = item.model_dump(mode="json")
     if item.panel and item.panel.screenshot_png_base64:
         data["panel"]["screenshot_png_base64"] = f"(PNG, {len(item.panel.screenshot_png_base64):,} base64 characters)"
-    return json.dumps(redact_values(data), indent=2, ensure_ascii=False)
+    return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def render_html(result: RunResult, evidence: list[Evidence]) -> str:
