@@ -6,6 +6,18 @@
   if (window.__cifcheck) return;
   const state = { initDone: null, messages: [], pendingUntil: null };
   Object.defineProperty(window, "__cifcheck", { value: state, enumerable: false });
+  // A time limit for cifcheck's reads that await the page's own promises. Made from the timer and promise
+  // functions as they are before any page script runs, and not replaceable (a property that is neither writable
+  // nor configurable), so that a page overriding setTimeout or Promise cannot make a read wait forever.
+  const apply = Reflect.apply, timer = window.setTimeout, IntrinsicPromise = Promise;
+  const then = Promise.prototype.then, resolve = Promise.resolve;
+  const within = (promise, ms, fallback) => new IntrinsicPromise((done) => {
+    apply(timer, window, [() => done(fallback), ms]);
+    try {
+      apply(then, apply(resolve, IntrinsicPromise, [promise]), [done, () => done(fallback)]);
+    } catch (error) { done(fallback); }
+  });
+  Object.defineProperty(window, "__cifcheckWithin", { value: within, enumerable: false });
   const report = () => {
     try {
       if (typeof window[binding] === "function") {
