@@ -203,17 +203,50 @@ class StorageKeys(_Strict):
         return _compiles(pattern)
 
 
+# Microsoft Entra ID's own sign-in hosts: the global cloud (login.microsoftonline.com; login.microsoft.com and
+# login.windows.net are its other names; login.live.com signs in personal Microsoft accounts), and the national
+# clouds Dynamics 365 runs in: US Government (GCC High, DoD) and China (operated by 21Vianet). Microsoft alone
+# serves pages on these names. No wildcard: anyone can create a tenant with its own page scripts on *.b2clogin.com.
+ENTRA_SIGN_IN_HOSTS = (
+    "login.microsoftonline.com",
+    "login.microsoft.com",
+    "login.windows.net",
+    "login.live.com",
+    "login.microsoftonline.us",
+    "login.partner.microsoftonline.cn",
+)
+
+
+def _host_patterns(hosts: list[str]) -> list[str]:
+    for host in hosts:
+        if not re.fullmatch(r"[A-Za-z0-9.*?-]+", host):
+            raise ValueError(f"{host!r} is not a host name (letters, digits, dots, hyphens; wildcards * and ?)")
+        labels = host.lower().split(".")
+        wild = [i for i, label in enumerate(labels) if "*" in label or "?" in label]
+        if not wild:
+            continue
+        # `*` matches dots too, so a pattern pins down only what follows its last wildcard: that must be two labels
+        # or more, and not a country's generic second level (co.uk, com.au), or it matches a whole public suffix.
+        fixed = ".".join(labels[wild[-1] + 1 :])
+        if "." not in fixed or re.fullmatch(r"(com|net|org|gov|edu|ac|co)\.[a-z]{2}", fixed):
+            under = f"every host under .{fixed}" if fixed else "every host"
+            raise ValueError(f"{host!r} would match {under}; name the sign-in host itself, like login.contoso.com")
+    return hosts
+
+
 class SignIn(_Strict):
     hosts: list[str] = Field(
-        default_factory=lambda: [
-            "login.microsoftonline.com",
-            "login.microsoft.com",
-            "login.windows.net",
-            "login.live.com",
-            "*.b2clogin.com",
-        ],
+        default_factory=lambda: [*ENTRA_SIGN_IN_HOSTS, "*.b2clogin.com"],
         description="Host names of sign-in pages, wildcards * and ? allowed; landing on one means the session is "
-        "absent or expired.",
+        "absent or expired. cifcheck types no credentials into a page for being on one of these: see "
+        "`credential_hosts`.",
+    )
+    credential_hosts: list[str] = Field(
+        default_factory=lambda: list(ENTRA_SIGN_IN_HOSTS),
+        description="The only hosts whose pages unattended sign-in types the account, password and code into, and "
+        "only over https (a page matched by a wildcard only on the standard port 443; plain http only for a sandbox "
+        "org on this machine). They count as sign-in hosts too. Default: Microsoft Entra ID's own sign-in hosts. "
+        "Wildcards * and ? are allowed, but a wildcard trusts everyone who can get a name under it.",
     )
     # Unattended sign-in finds the fields by these selectors (Microsoft Entra ID's sign-in page by default).
     username_field: str = "input[name='loginfmt']"
@@ -237,18 +270,20 @@ class SignIn(_Strict):
     foreign_settle_ms: int = Field(
         5_000,
         ge=0,
-        description="On a host that is neither the org's nor in `hosts`: how long a page whose URL is a sign-in "
+        description="On a host that is neither the org's nor a sign-in host: how long a page whose URL is a sign-in "
         "request, or that shows only a user-name field, must stay before it counts as a sign-in page (single "
         "sign-on with Windows authentication can take a second or two; a page with a password field counts at once).",
     )
 
-    @field_validator("hosts")
+    @field_validator("hosts", "credential_hosts")
     @classmethod
-    def _hosts_are_host_names(cls, hosts: list[str]) -> list[str]:
-        for host in hosts:
-            if not re.fullmatch(r"[A-Za-z0-9.*?-]+", host):
-                raise ValueError(f"{host!r} is not a host name (letters, digits, dots, hyphens; wildcards * and ?)")
-        return hosts
+    def _hosts_are_narrow_host_patterns(cls, hosts: list[str]) -> list[str]:
+        return _host_patterns(hosts)
+
+    @property
+    def all_hosts(self) -> tuple[str, ...]:
+        """Every host whose pages mean "a sign-in page": `hosts` and `credential_hosts`."""
+        return tuple(dict.fromkeys([*self.hosts, *self.credential_hosts]))
 
 
 class PanelFacts(_Strict):

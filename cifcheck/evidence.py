@@ -96,6 +96,11 @@ class SignInAttempt(_Model):
     steps: list[str] = Field(default_factory=list, description="Steps answered: account, password, code, ...")
     stopped_at: str | None = Field(None, description="The step it could not get past.")
     message: PageText = ""
+    unexpected_host: str | None = Field(
+        None,
+        description="The origin (scheme://host[:port]) of a sign-in page that credentials may not go to; nothing "
+        "was typed into it.",
+    )
 
 
 class Navigation(_Model):

@@ -100,7 +100,12 @@ def _sign_in_here(
         elif opened.secrets is not None and is_sign_in_host(page.url, opened.sign_in_hosts):
             deadline = time.monotonic() + config.auth.login_timeout_s
             attempt = sign_in(
-                page, opened.secrets, config.sign_in, lambda: is_sign_in_host(page.url, opened.sign_in_hosts), deadline
+                page,
+                opened.secrets,
+                config.sign_in,
+                opened.credential_hosts,
+                lambda: is_sign_in_host(page.url, opened.sign_in_hosts),
+                deadline,
             )
             if not attempt.succeeded:
                 raise LoginError(f"unattended sign-in stopped at the {attempt.stopped_at} step: {attempt.message}")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
@@ -23,6 +24,7 @@ from cifcheck.evidence import BrowserInfo, Evidence, Navigation, TargetInfo
 from cifcheck.redact import redact_url
 from cifcheck.results import RunResult, TargetResult
 from cifcheck.session import OpenedTarget, check_settings, gather
+from cifcheck.signin import CredentialHosts, is_loopback
 
 if TYPE_CHECKING:  # the sandbox (uvicorn, starlette) is imported only when a target needs it
     from cifcheck.sandbox.server import SandboxServer
@@ -101,9 +103,14 @@ def open_target(target: Target, config: Config, sandbox: SandboxServer | None) -
     would give; one that names a storage state uses it, so sign-in and expiry are tested for real.
     """
     secrets = secrets_for(target, config)
-    sign_in_hosts = tuple(config.sign_in.hosts)
+    sign_in_hosts = config.sign_in.all_hosts
+    credential_hosts = tuple(config.sign_in.credential_hosts)
     if not target.is_sandbox:
-        return OpenedTarget(target, target.url, sign_in_hosts, secrets), []
+        # An org served over http from this machine is a sandbox (`cifcheck sandbox serve`), and so is its sign-in.
+        org = urlsplit(target.url)
+        local = org.scheme == "http" and is_loopback((org.hostname or "").lower())
+        allowed = CredentialHosts(credential_hosts, http_on_loopback=local)
+        return OpenedTarget(target, target.url, sign_in_hosts, secrets, allowed), []
     from cifcheck.sandbox.app import SESSION_COOKIE
     from cifcheck.sandbox.scenarios import get_scenario
 
@@ -113,7 +120,8 @@ def open_target(target: Target, config: Config, sandbox: SandboxServer | None) -
         raise ConfigError(f"target {target.name}: url: {error.args[0]}") from None
     assert sandbox is not None, "sandbox targets run with a sandbox server"
     org_url = sandbox.urls.org(target.sandbox_scenario, config.sandbox.timing)
-    opened = OpenedTarget(target, org_url, (*sign_in_hosts, "login.localhost"), secrets)
+    allowed = CredentialHosts((*credential_hosts, "login.localhost"), http_on_loopback=True)
+    opened = OpenedTarget(target, org_url, (*sign_in_hosts, "login.localhost"), secrets, allowed)
     if target.storage_state or secrets or config.browser.cdp_endpoint or config.auth.user_data_dir:
         return opened, []
     token = sandbox.app.state.issue_session()

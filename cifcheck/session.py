@@ -20,7 +20,7 @@ from cifcheck import __version__
 from cifcheck.browser import close_page
 from cifcheck.config import Config, Target
 from cifcheck.credentials import SignInSecrets
-from cifcheck.evidence import BrowserInfo, CheckSettings, Evidence, Navigation, TargetInfo
+from cifcheck.evidence import BrowserInfo, CheckSettings, Evidence, Navigation, SignInAttempt, TargetInfo
 from cifcheck.observation import Watch, merge_set_mode_requests
 from cifcheck.probes.app import read_app
 from cifcheck.probes.console import ConsoleRecorder
@@ -30,7 +30,7 @@ from cifcheck.probes.panel import FrameReports, read_panel
 from cifcheck.probes.sign_in_page import TITLE_MAX, SignInWatch, identity_provider_url, is_sign_in_host
 from cifcheck.probes.storage import read_storage
 from cifcheck.redact import redact_text, redact_url, register_cookie_values
-from cifcheck.signin import sign_in
+from cifcheck.signin import NOWHERE, CredentialHosts, sign_in, withhold
 
 POLL_MS = 50
 SIGN_IN_POLL_MS = 10  # the page reports its sign-in step by itself; this only picks the report up
@@ -38,12 +38,14 @@ SIGN_IN_POLL_MS = 10  # the page reports its sign-in step by itself; this only p
 
 @dataclass(frozen=True)
 class OpenedTarget:
-    """Where a target really is: the URL to open, and the host names that mean 'sign-in page'."""
+    """Where a target really is: the URL to open, the host names that mean 'sign-in page', and where its
+    credentials may be typed (nowhere, unless told)."""
 
     target: Target
     org_url: str
     sign_in_hosts: tuple[str, ...]
     secrets: SignInSecrets | None = None
+    credential_hosts: CredentialHosts = NOWHERE
 
     @property
     def org_hosts(self) -> tuple[str, ...]:
@@ -143,6 +145,7 @@ def _wait_for_app(
                     page,
                     opened.secrets,
                     config.sign_in,
+                    opened.credential_hosts,
                     lambda: is_sign_in_host(page.url, opened.sign_in_hosts),
                     deadline,
                 )
@@ -172,6 +175,11 @@ def _wait_for_app(
         # Only a page that is not the app: an org may serve its app from another host name than the one configured,
         # and an app page can hold a form with an e-mail field.
         if _left_for_a_sign_in_page(page.url, opened, config, watch, navigation, off_org):
+            origin = opened.credential_hosts.withheld_from(page.url)
+            if opened.secrets is not None and origin:  # say why the credentials configured were not used
+                # Perhaps after steps on a credential host: Entra sends a federated account to its own provider.
+                step = (watch.latest.step if watch.latest else None) or "account"
+                navigation.sign_in = withhold(navigation.sign_in or SignInAttempt(), origin, step)
             return
         page.wait_for_timeout(POLL_MS)
 

@@ -56,6 +56,42 @@ def test_a_sign_in_host_that_is_not_a_host_name_is_refused():
     assert message.startswith("broken.json: sign_in.hosts: 'login.[ab].com' is not a host name")
 
 
+@pytest.mark.parametrize(
+    ("field", "pattern", "matches"),
+    [
+        ("hosts", "*", "every host"),
+        ("hosts", "*?", "every host"),
+        ("hosts", "login.*", "every host"),
+        ("hosts", "*.com", "every host under .com"),
+        ("hosts", "login*.com", "every host under .com"),
+        ("credential_hosts", "*.co.uk", "every host under .co.uk"),
+        ("credential_hosts", "*.localhost", "every host under .localhost"),
+    ],
+)
+def test_a_sign_in_host_pattern_that_matches_a_whole_public_suffix_is_refused(field, pattern, matches):
+    message = _error(
+        {"targets": [{"name": "a", "url": "sandbox://x"}], "sign_in": {field: ["login.contoso.com", pattern]}}
+    )
+    assert message == (
+        f"broken.json: sign_in.{field}: {pattern!r} would match {matches}; name the sign-in host itself, like "
+        "login.contoso.com"
+    )
+
+
+@pytest.mark.parametrize("pattern", ["*.b2clogin.com", "login-?.contoso.com", "*.login.contoso.co.uk", "127.0.0.1"])
+def test_a_sign_in_host_pattern_under_a_named_domain_is_accepted(pattern):
+    config = parse_config({"targets": [{"name": "a", "url": "sandbox://x"}], "sign_in": {"hosts": [pattern]}}, "c.json")
+    assert config.sign_in.hosts == [pattern]
+
+
+def test_credential_hosts_count_as_sign_in_hosts_too():
+    config = parse_config(
+        {"targets": [{"name": "a", "url": "sandbox://x"}], "sign_in": {"credential_hosts": ["sts.contoso.com"]}}, "c"
+    )
+    assert "sts.contoso.com" in config.sign_in.all_hosts and "*.b2clogin.com" in config.sign_in.all_hosts
+    assert "*.b2clogin.com" not in config.sign_in.credential_hosts
+
+
 def test_invalid_json_names_the_line(tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text('{"targets": [\n  {"name": "a",,}\n]}')

@@ -280,7 +280,7 @@ def test_a_persistent_profile_stays_signed_in_between_runs(tmp_path, sandbox):
     credentials = {"username_env": "DEMO_USER", "password_env": "DEMO_PASSWORD"}
     base = {
         "targets": [{"name": "org", "url": sandbox.urls.org("healthy-csw")}],
-        "sign_in": {"hosts": ["login.localhost"]},
+        "sign_in": {"credential_hosts": ["login.localhost"]},
         "output_dir": str(tmp_path / "reports"),
     }
     profile = str(tmp_path / "profile")

@@ -51,6 +51,15 @@ def judge(evidence: Evidence) -> Verdict:
     attempt = navigation.sign_in
     if attempt is not None:
         facts.facts["Unattended sign-in"] = ", ".join(attempt.steps) or "nothing answered"
+    if navigation.sign_in_page and attempt is not None and attempt.unexpected_host:
+        return Verdict(
+            "error",
+            f"Unattended sign-in stopped at the {attempt.stopped_at} step: {attempt.message}.",
+            [facts],
+            remediation=f"Find out why the org sends its sign-in to {attempt.unexpected_host}. If that really is "
+            "your identity provider, add its host to sign_in.credential_hosts (it must serve its pages over https); "
+            f"or {login_hint(evidence)}.",
+        )
     if navigation.sign_in_page and attempt is not None and not attempt.succeeded:
         return Verdict(
             "error",
@@ -62,8 +71,8 @@ def judge(evidence: Evidence) -> Verdict:
     if navigation.sign_in_page:
         host = urlsplit(navigation.final_url).hostname or navigation.final_url
         how = (
-            f" (recognised by {navigation.sign_in_recognised_by}; {host} is not in sign_in.hosts, so unattended "
-            "sign-in does not answer it)"
+            f" (recognised by {navigation.sign_in_recognised_by}; {host} is not in sign_in.credential_hosts, so "
+            "unattended sign-in does not answer it)"
             if navigation.sign_in_recognised_by
             else ""
         )
