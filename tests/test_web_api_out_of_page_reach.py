@@ -80,6 +80,16 @@ def _methods(sandbox) -> Counter[str]:
     return Counter(sandbox.app.state.web_api_requests)
 
 
+def _forget_writes(sandbox, attempts: int, provoked: Counter[str]) -> None:
+    """Forgets the writes a test provoked on purpose, so that the suite's never-writes assertions still hold."""
+    del sandbox.app.state.write_attempts[attempts:]
+    counts = sandbox.app.state.web_api_requests
+    for method in [method for method in provoked if method != "GET"]:
+        counts[method] -= provoked[method]
+        if counts[method] <= 0:
+            del counts[method]
+
+
 def _requests(evidence: Evidence) -> list[tuple]:
     assert evidence.dataverse is not None
     return [(r.method, r.url, r.status, r.error) for r in evidence.dataverse.requests]
@@ -113,10 +123,11 @@ def test_the_hostile_page_does_fool_a_read_made_with_its_own_fetch(browser: Brow
           return request.responseText; }""")
     finally:
         context.close()
-        del sandbox.app.state.write_attempts[attempts:]  # the DELETEs this test provoked on purpose
+        provoked = _methods(sandbox) - before
+        _forget_writes(sandbox, attempts, provoked)
     assert read == []
     assert '"value": []' in xhr or '"value":[]' in xhr
-    assert (_methods(sandbox) - before)["DELETE"] == 2
+    assert provoked["DELETE"] == 2
 
 
 def test_a_page_that_wraps_fetch_and_xhr_changes_neither_cifchecks_reads_nor_its_verdicts(browser: Browser, sandbox):
