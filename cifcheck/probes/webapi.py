@@ -186,7 +186,7 @@ class WebApi:
         host = parts.hostname or ""
         if not host.endswith(".localhost"):
             return url, headers
-        cookies = "; ".join(f"{c['name']}={c['value']}" for c in self._context.cookies(url) if "name" in c)
+        cookies = "; ".join(f"{c['name']}={c['value']}" for c in self._context.cookies(url))
         loopback = parts._replace(netloc="127.0.0.1" + (f":{parts.port}" if parts.port else "")).geturl()
         return loopback, {**headers, "Host": parts.netloc} | ({"Cookie": cookies} if cookies else {})
 
