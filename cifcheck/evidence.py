@@ -240,13 +240,29 @@ class PanelEvidence(_Model):
     widgets: list[WidgetFrame] = Field(default_factory=list)
 
 
+class WebApiRequest(_Model):
+    """One Web API request cifcheck made for itself (never one of the page's)."""
+
+    method: str = "GET"
+    url: PageUrl = ""
+    status: int | None = None
+    duration_ms: float | None = None
+    error: PageText | None = Field(
+        None, description="Why the read did not succeed: cifcheck's own short message, never the answer's body."
+    )
+
+
 class DataverseEvidence(_Model):
-    """Read-only Web API answers about the CIF records (same-origin GETs with the page's session)."""
+    """Read-only Web API answers about the CIF records: GETs to the org with the browser context's session, made
+    outside the page (no page script can change them). A list is None when it could not be read (see errors)."""
 
     user_id: PageName | None = None
     v1_providers: PageRecords | None = None
     v2_providers: PageRecords | None = None
-    errors: dict[str, PageText] = Field(default_factory=dict)
+    errors: dict[str, PageText] = Field(default_factory=dict, description="Why a table could not be read, by table.")
+    requests: list[WebApiRequest] = Field(
+        default_factory=list, description="Every request cifcheck made (older evidence has none recorded)."
+    )
 
 
 class StorageEvidence(_Model):

@@ -307,7 +307,7 @@ def gather_on_page(page: Page, opened: OpenedTarget, config: Config, browser: Br
         _probe(evidence, "app", lambda: read_app(page, config.selectors.session_tab))
         _probe(evidence, "storage", lambda: read_storage(page, settings))
         _probe(evidence, "panel", lambda: read_panel(page, config.selectors, frames, network.frame_index))
-        _probe(evidence, "dataverse", lambda: read_dataverse(page))
+        _probe(evidence, "dataverse", lambda: read_dataverse(page, opened.org_hosts))
     if evidence.observation and evidence.panel and watch and watch.page_offset_ms is not None:
         merge_set_mode_requests(evidence.observation, evidence.panel, watch.page_offset_ms)
     evidence.resources = resources

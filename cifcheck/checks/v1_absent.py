@@ -8,6 +8,7 @@ from cifcheck.evidence import Evidence
 from cifcheck.results import Detail
 
 V1_FILES = ("msdyn_internal_ci_library.js", "msdyn_core_ci_library.js")
+V1_TABLE = "msdyn_ciproviders"
 
 
 @check(
@@ -17,7 +18,7 @@ V1_FILES = ("msdyn_internal_ci_library.js", "msdyn_core_ci_library.js")
     remediation="Once the CIF 2.0 provider works, deactivate the CIF 1.0 provider record (Channel Integration "
     "Framework v1.0 Provider, msdyn_ciprovider) for this app, so agents do not get two communication panels.",
     checked="Looks for CIF 1.0 host libraries among the page's requests and for active CIF 1.0 provider records "
-    "(Web API GET).",
+    "(a Web API GET cifcheck makes itself, outside the page).",
     doc_step="After migrating: retire the CIF 1.0 provider",
     requires=("resources",),
     prerequisites=("session.signed_in",),
@@ -43,12 +44,51 @@ def judge(evidence: Evidence) -> Verdict:
                 rows=[{k: r.get(k) for k in ("msdyn_label", "msdyn_landingurl", "statecode")} for r in records],
             )
         )
+    unread = None if records is not None else _why_unread(evidence)
+    if unread is not None:
+        details += _requests_detail(evidence)
     found = [f"{name} loaded" for name in loaded]
     found += [f"CIF 1.0 provider {r.get('msdyn_label') or r.get('msdyn_name')} is active" for r in active]
     if found:
-        return Verdict("warn", "CIF 1.0 is still active beside 2.0: " + "; ".join(found) + ".", details)
-    unread = ""
-    if records is None:
-        why = (dataverse.errors.get("msdyn_ciproviders") if dataverse else None) or "not read"
-        unread = f" (CIF 1.0 provider records could not be checked: {why})"
-    return Verdict("pass", f"No CIF 1.0 host library was loaded and no CIF 1.0 provider is active{unread}.", details)
+        also = f" (CIF 1.0 provider records could not be checked: {unread})" if unread else ""
+        return Verdict("warn", "CIF 1.0 is still active beside 2.0: " + "; ".join(found) + f".{also}", details)
+    if unread is not None:
+        # An unread table is no evidence that no CIF 1.0 provider is active: never a pass.
+        return Verdict(
+            "error",
+            f"No CIF 1.0 host library was loaded, but the CIF 1.0 provider records ({V1_TABLE}) could not be read, "
+            f"so this could not be decided: {unread}.",
+            details,
+            remediation="Re-run signed in as a user who may read Channel Integration Framework v1.0 Provider records "
+            f"({V1_TABLE}; cifcheck login signs in again), or check those records by hand in the app's settings.",
+        )
+    return Verdict("pass", "No CIF 1.0 host library was loaded and no CIF 1.0 provider is active.", details)
+
+
+def _why_unread(evidence: Evidence) -> str:
+    if evidence.dataverse is not None and evidence.dataverse.errors.get(V1_TABLE):
+        return evidence.dataverse.errors[V1_TABLE]
+    if "dataverse" in evidence.probe_errors:
+        return f"the Web API probe failed: {evidence.probe_errors['dataverse']}"
+    return "they were not read"
+
+
+def _requests_detail(evidence: Evidence) -> list[Detail]:
+    """The Web API requests cifcheck made for the CIF 1.0 records, to show how the read went."""
+    requests = [r for r in (evidence.dataverse.requests if evidence.dataverse else []) if f"/{V1_TABLE}" in r.url]
+    if not requests:
+        return []
+    return [
+        Detail(
+            kind="table",
+            title=f"cifcheck's Web API requests for {V1_TABLE}",
+            headings=[
+                {"key": "method", "label": "Method", "type": "text"},
+                {"key": "url", "label": "URL", "type": "url"},
+                {"key": "status", "label": "Status", "type": "text"},
+                {"key": "duration_ms", "label": "Duration", "type": "ms"},
+                {"key": "error", "label": "Error", "type": "text"},
+            ],
+            rows=[r.model_dump(include={"method", "url", "status", "duration_ms", "error"}) for r in requests],
+        )
+    ]

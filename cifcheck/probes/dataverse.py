@@ -1,12 +1,19 @@
-"""Read-only Web API GETs from the page (its own cookies authenticate): who is signed in, and the CIF 1.0
-and CIF 2.0 provider records. Only the fields below are kept; their values are redacted."""
+"""The Dataverse records the checks need: who is signed in, and the CIF 1.0 and CIF 2.0 provider records.
+
+Read with cifcheck's own Web API client (webapi.py), outside the page, so no page script can change the reads.
+Only the fields below are asked for and kept; their values are redacted. A table that could not be read stays None,
+with the reason in `errors`, so its checks give `error` rather than judging an empty table.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from playwright.sync_api import Page
 
 from cifcheck.evidence import DataverseEvidence
-from cifcheck.redact import redact_text
+from cifcheck.probes.webapi import Limits, ReadError, WebApi
 
 V1_FIELDS = ("msdyn_name", "msdyn_label", "msdyn_landingurl", "msdyn_ciproviderapiversion", "statecode")
 V2_FIELDS = (
@@ -18,48 +25,30 @@ V2_FIELDS = (
     "msdyn_trusteddomain",
     "statecode",
 )
+READS = ("WhoAmI", "msdyn_ciproviders", "msdyn_channelproviders")
 
-_READ = """async ([v1Fields, v2Fields]) => {
-  const base = location.origin + "/api/data/v9.2/";
-  const get = async (path) => {
-    const response = await fetch(base + path, { credentials: "same-origin", headers: {
-      Accept: "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0" } });
-    if (!response.ok) throw new Error("HTTP " + response.status + " for " + path.split("?")[0]);
-    return response.json();
-  };
-  const out = { errors: {} };
-  const attempt = async (name, read) => {
-    try { await read(); } catch (error) { out.errors[name] = String(error.message || error); }
-  };
-  await Promise.all([
-    attempt("WhoAmI", async () => { out.user_id = (await get("WhoAmI")).UserId; }),
-    attempt("msdyn_ciproviders", async () => {
-      out.v1_providers = (await get("msdyn_ciproviders?$select=" + v1Fields.join(","))).value; }),
-    attempt("msdyn_channelproviders", async () => {
-      out.v2_providers = (await get("msdyn_channelproviders?$select=" + v2Fields.join(","))).value; }),
-  ]);
-  return out;
-}"""
+T = TypeVar("T")
 
 
-def _keep(records: list[dict] | None, fields: tuple[str, ...]) -> list[dict] | None:
-    if records is None:
-        return None
-    return [
-        {
-            name: redact_text(value) if isinstance(value, str) else value
-            for name, value in record.items()
-            if name in fields
-        }
-        for record in records
-    ]
+def read_dataverse(page: Page, org_hosts: Sequence[str], limits: Limits | None = None) -> DataverseEvidence:
+    evidence = DataverseEvidence()
+    try:
+        api = WebApi.for_page(page, org_hosts, limits)
+    except ReadError as error:
+        evidence.errors = dict.fromkeys(READS, str(error))
+        return evidence
 
+    def attempt(name: str, read: Callable[[], T]) -> T | None:
+        try:
+            return read()
+        except ReadError as error:  # one table refused is no reason not to read the others
+            evidence.errors[name] = str(error)
+            return None
 
-def read_dataverse(page: Page) -> DataverseEvidence:
-    raw = page.evaluate(_READ, [list(V1_FIELDS), list(V2_FIELDS)])
-    return DataverseEvidence(
-        user_id=raw.get("user_id"),
-        v1_providers=_keep(raw.get("v1_providers"), V1_FIELDS),
-        v2_providers=_keep(raw.get("v2_providers"), V2_FIELDS),
-        errors=raw["errors"],
-    )
+    who = attempt("WhoAmI", lambda: api.get("WhoAmI"))
+    user_id = who.get("UserId") if who else None
+    evidence.user_id = user_id if isinstance(user_id, str) else None
+    evidence.v1_providers = attempt("msdyn_ciproviders", lambda: api.records("msdyn_ciproviders", V1_FIELDS))
+    evidence.v2_providers = attempt("msdyn_channelproviders", lambda: api.records("msdyn_channelproviders", V2_FIELDS))
+    evidence.requests = api.requests
+    return evidence

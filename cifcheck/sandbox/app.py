@@ -16,9 +16,10 @@ import html
 import re
 import secrets
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import jinja2
 from starlette.requests import Request
@@ -103,6 +104,8 @@ class SandboxState:
     # session token -> (user, interactive): a signed-out scenario treats saved (non-interactive) sessions as expired.
     sessions: dict[str, tuple[str, bool]] = field(default_factory=dict)
     write_attempts: list[str] = field(default_factory=list)
+    # Requests to the orgs' Web API (/api/...), by method: a validator must only ever GET there.
+    web_api_requests: Counter[str] = field(default_factory=Counter)
 
     def issue_session(self, interactive: bool = False, user: str = SANDBOX_USER) -> str:
         token = secrets.token_urlsafe(24)
@@ -178,6 +181,8 @@ class SandboxApp:
 
     async def _org(self, request: Request, scenario: Scenario, timing: Timing) -> Response:
         path = request.url.path
+        if path.startswith("/api/"):
+            self.state.web_api_requests[request.method] += 1
         if request.method not in ("GET", "HEAD"):
             self.state.write_attempts.append(f"{request.method} {request.url}")
             return PlainTextResponse("The sandbox org is read-only.", status_code=405)
@@ -352,6 +357,10 @@ class SandboxApp:
 
     def _web_api(self, request: Request, scenario: Scenario, entity_set: str, timing: Timing) -> Response:
         base = f"{self.urls.org(scenario.name, timing.name)}/api/data/v9.2/"
+        if entity_set in scenario.web_api_refused:
+            # Dataverse's answer to a missing read privilege. The marker must never reach cifcheck's evidence.
+            message = f"Principal user (Id={USER_ID}) is missing prvRead privilege on {entity_set}. {REFUSAL_MARKER}"
+            return JSONResponse({"error": {"code": "0x80040220", "message": message}}, status_code=403)
         if entity_set == "WhoAmI":
             return JSONResponse(
                 {
@@ -372,7 +381,16 @@ class SandboxApp:
                 {"error": {"code": "0x80060888", "message": f"Resource not found for the segment '{entity_set}'."}},
                 status_code=404,
             )
-        return JSONResponse({"@odata.context": f"{base}$metadata#{entity_set}", "value": records[entity_set]()})
+        rows = records[entity_set]()
+        select = request.query_params.get("$select")
+        if select:
+            fields = select.split(",")
+            unknown = [name for name in fields if rows and name not in rows[0]]
+            if unknown:
+                message = f"Could not find a property named '{unknown[0]}' on type '{entity_set}'."
+                return JSONResponse({"error": {"code": "0x80060888", "message": message}}, status_code=400)
+            rows = [_selected(row, fields, entity_set, index) for index, row in enumerate(rows)]
+        return _page_of(request, rows, f"{base}{entity_set}", f"{base}$metadata#{entity_set}")
 
     def _app_configurations(self, scenario: Scenario, request: Request, timing: Timing) -> list[dict]:
         profiles = []
@@ -426,6 +444,31 @@ class SandboxApp:
             else {}
         )
         return HTMLResponse(page, headers=headers)
+
+
+REFUSAL_MARKER = "sandbox-refusal-detail-5d2e"
+
+
+def _selected(row: dict, fields: list[str], entity_set: str, index: int) -> dict:
+    """A record as Dataverse answers a $select: its etag and primary key too, and no other field."""
+    primary = entity_set.removesuffix("s") + "id"
+    return {"@odata.etag": f'W/"{100_000 + index}"', **{k: v for k, v in row.items() if k in fields or k == primary}}
+
+
+def _page_of(request: Request, rows: list[dict], url: str, context: str) -> Response:
+    """One page of `rows` as Dataverse pages a listing: as many records as `Prefer: odata.maxpagesize` asks for,
+    and a next link whose $skiptoken is an opaque paging cookie the client must follow as it is."""
+    wanted = re.search(r"odata\.maxpagesize=(\d+)", request.headers.get("prefer", ""))
+    size = int(wanted.group(1)) if wanted else 5000
+    page = re.search(r'pagenumber="(\d+)"', request.query_params.get("$skiptoken", ""))
+    number = int(page.group(1)) if page else 1
+    body: dict = {"@odata.context": context, "value": rows[(number - 1) * size : number * size]}
+    if number * size < len(rows):
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "$skiptoken"]
+        cookie = f'<cookie pagenumber="{number + 1}" pagingcookie="%3ccookie%20page%3d%22{number}%22%3e" />'
+        body["@odata.nextLink"] = f"{url}?{urlencode([*query, ('$skiptoken', cookie)], quote_via=quote, safe='$,')}"
+    headers = {"Preference-Applied": f"odata.maxpagesize={size}"} if wanted else {}
+    return JSONResponse(body, headers=headers)
 
 
 NEVER_ANSWERS = 599  # a marker, never sent: the request is held open instead

@@ -85,6 +85,8 @@ class Scenario:
     # Where a signed-out browser is sent: Entra (the sandbox's login.localhost) or another identity provider's
     # page shape on idp.localhost (adfs, okta, ping, b2c), which no sign_in.hosts entry names.
     identity_provider: Literal["entra", "adfs", "okta", "ping", "b2c"] = "entra"
+    # Web API entity sets the signed-in user may not read: they answer 403, as a missing privilege does.
+    web_api_refused: tuple[str, ...] = ()
     tags: tuple[str, ...] = field(default=())
 
 
@@ -311,6 +313,14 @@ def _catalogue() -> list[Scenario]:
             description="CIF 2.0 works, but the CIF 1.0 host library and an active CIF 1.0 provider remain.",
             cif1_active=True,
             expect=_expect(cif__v1_absent=Expect("warn", "msdyn_internal_ci_library.js")),
+            tags=(),
+        ),
+        replace(
+            healthy,
+            name="v1-records-refused",
+            description="The signed-in user may not read CIF 1.0 provider records: the Web API answers 403.",
+            web_api_refused=("msdyn_ciproviders",),
+            expect=_expect(cif__v1_absent=Expect("error", "HTTP 403")),
             tags=(),
         ),
         replace(
