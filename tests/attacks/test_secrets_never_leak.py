@@ -67,7 +67,9 @@ def test_the_run_recorded_every_channel_the_hostile_orgs_use(run: Run, world: Ho
     assert world.typed_passwords == [PASSWORD]
     assert run.evidence("echo")["navigation"]["sign_in"]["stopped_at"] == "password"
     assert "errorhandler.aspx" in run.evidence("broken")["navigation"]["error"]
-    assert {"app", "storage", "panel", "dataverse"} <= set(run.evidence("probe")["probe_errors"])
+    # Xrm's own getters throw wherever cifcheck reads them; the overridden built-ins only while its reads run in the
+    # page's world (storage, dataverse), which DESIGN.md means to end.
+    assert {"app", "panel"} <= set(run.evidence("probe")["probe_errors"])
 
 
 @pytest.mark.xfail(strict=False, reason="redaction rewrite pending")
