@@ -105,6 +105,11 @@ class BrowserConfig(_Strict):
     cdp_endpoint: str | None = Field(None, description="Attach to a running browser, e.g. http://127.0.0.1:9222.")
     viewport_width: int = Field(1366, ge=320)
     viewport_height: int = Field(768, ge=240)
+    ignore_https_errors: bool = Field(
+        False,
+        description="Accept certificates the browser does not trust, for the pages and cifcheck's own Web API "
+        "reads: only for a test org with a self-signed certificate, never for a real one.",
+    )
 
 
 class AuthConfig(_Strict):

@@ -140,11 +140,20 @@ def _base64_cores(value: bytes) -> set[str]:
 
 
 def _encodings(secret: str) -> set[str]:
-    escaped_json = json.dumps(secret)[1:-1]
+    forms = set()
+    # Letter case is matched without regard to case, except where upper-casing changes the letters (ß → SS).
+    for variant in {secret, secret.upper(), secret[::-1]}:
+        forms |= _encodings_of(variant)
+    return forms
+
+
+def _encodings_of(secret: str) -> set[str]:
+    escaped_json = json.dumps(secret, ensure_ascii=False)[1:-1]
     once = quote(secret, safe="")
     forms = {
         secret,
         once,
+        quote(secret, safe="~()*!'"),  # encodeURIComponent
         quote(once, safe=""),  # percent-encoded twice (a URL in a parameter of a URL)
         quote(secret, safe="~@#$&()*!+=:;,?/'"),  # encodeURI
         quote_plus(secret),
@@ -308,13 +317,15 @@ def _redact_path(path: str) -> str:
 _URL_IN_TEXT = re.compile(r"(?i)\b(?:https?|wss?)://[^\s\"'<>\\`]+")
 _ENCODED_URL_IN_TEXT = re.compile(r"(?i)\b(?:https?|wss?)(?:%3A|%253A)(?:%2F|%252F){2}[A-Za-z0-9%._~+\-]*")
 _NAME_CHARS = r"A-Za-z0-9_.\-\[\]"
+# A percent escape belongs to a name (`user%5Bpassword%5D`) unless it is an encoded separator (`=`, `:`, `&`).
+_NAME_PERCENT = r"%(?!3[dDaA]|26|253[dDaA]|2526)"
 _SCHEMES = r"(?:bearer|basic|token|negotiate|ntlm|digest|sharedaccesssignature|mac|hawk|sso)"
 _PAIR = re.compile(
-    rf"(?<![{_NAME_CHARS}\\])"
-    rf"(?P<quote>\\*[\"']?)(?P<name>(?:\\u[0-9a-fA-F]{{4}}|[{_NAME_CHARS}]){{1,300}})(?P=quote)"
-    r"(?P<sep>[ \t]*(?:=|:|%3[dDaA])[ \t]*)"
+    rf"(?<![{_NAME_CHARS}%\\])"
+    rf"(?P<quote>\\*[\"']?)(?P<name>(?:\\u[0-9a-fA-F]{{4}}|{_NAME_PERCENT}|[{_NAME_CHARS}]){{1,300}})(?P=quote)"
+    r"(?P<sep>[ \t]*(?:=|:|%3[dDaA]|%253[dDaA])[ \t]*)"
     rf"(?P<scheme>{_SCHEMES}(?:[ \t]+|%20|\+))?"
-    r"(?P<value>(?P<vq>\\*[\"'])(?:\\.|(?!(?P=vq)).)*?(?P=vq)|(?:(?!%26|%3[bB])[^\s&\"'#;,<>()\[\]{}|\\`])+)",
+    r"(?P<value>(?P<vq>\\*[\"'])(?:\\.|(?!(?P=vq)).)*?(?P=vq)|(?:(?!%26|%2526|%3[bB])[^\s&\"'#;,<>()\[\]{}|\\`])+)",
     re.IGNORECASE,
 )
 _AUTHORIZATION = re.compile(
@@ -378,9 +389,27 @@ def _pair(match: re.Match[str]) -> str:
     return match.group(0)[: match.start("sep") - match.start()] + match.group("sep") + shown
 
 
+def _redact_pairs_in_text(text: str) -> str:
+    """Every secret-named pair replaced. A pair whose name is ordinary is not skipped whole: its value is scanned
+    too, since it may hold a pair of its own (`failed: client_secret=…`)."""
+    shown, position = [], 0
+    while (match := _PAIR.search(text, position)) is not None:
+        if is_secret_name(match.group("name")):
+            shown.append(text[position : match.start()] + _pair(match))
+            position = match.end()
+        else:
+            shown.append(text[position : match.start("value")])
+            position = match.start("value")
+    return "".join(shown) + text[position:]
+
+
+_PEM = re.compile(r"-----BEGIN [A-Z0-9 ]{1,40}-----.*?(?:-----END [A-Z0-9 ]{1,40}-----|$)", re.S)
+
+
 def _redact_patterns(text: str) -> str:
     text = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
-    text = _PAIR.sub(_pair, text)
+    text = _PEM.sub(REDACTED, text)
+    text = _redact_pairs_in_text(text)
     text = _AUTHORIZATION.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
     text = _JWT.sub(REDACTED, text)
     return _BLOB.sub(_redact_blob, text)
@@ -428,6 +457,17 @@ def redact_text(text: str) -> str:
     text = _ENCODED_URL_IN_TEXT.sub(lambda m: _nested_url(m.group(0)) or REDACTED, text)
     text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
     return _redact_patterns(text)
+
+
+_KEY_NAME_PART = re.compile(r"[^.:|/@\s]+")
+_PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z_-]{0,39}")
+
+
+def redact_key_name(name: str) -> str:
+    """A storage key name that is not a CIF key, default-denied like a URL: sign-in libraries put ids and
+    authorities in key names (`oidc.user:<authority>:<client id>`). Parts that are plain words stay; the rest is
+    `[redacted]`, so the shape of the name remains for diagnosis."""
+    return _KEY_NAME_PART.sub(lambda m: m.group(0) if _PLAIN_WORD.fullmatch(m.group(0)) else REDACTED, name)
 
 
 # Fields that hold binary data (screenshots) rather than text: never rewritten.

@@ -146,7 +146,10 @@ class Browsers:
             yield self.shared
             return
         assert self.browser is not None
-        options: dict = {"viewport": {"width": config.browser.viewport_width, "height": config.browser.viewport_height}}
+        options: dict = {
+            "viewport": {"width": config.browser.viewport_width, "height": config.browser.viewport_height},
+            "ignore_https_errors": config.browser.ignore_https_errors,
+        }
         state = storage_state_path(target, config)
         if state.is_file() and (target.storage_state or not target.is_sandbox):
             options["storage_state"] = str(state)
@@ -180,7 +183,10 @@ def browsers(config: Config, running: Browser | None = None) -> Iterator[Browser
         if config.auth.user_data_dir:
             viewport = {"width": config.browser.viewport_width, "height": config.browser.viewport_height}
             profile = playwright.chromium.launch_persistent_context(
-                config.auth.user_data_dir, viewport=viewport, **options
+                config.auth.user_data_dir,
+                viewport=viewport,
+                ignore_https_errors=config.browser.ignore_https_errors,
+                **options,
             )
             version = profile.browser.version if profile.browser else ""
             try:

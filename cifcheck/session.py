@@ -313,17 +313,17 @@ def gather_on_page(page: Page, opened: OpenedTarget, config: Config, browser: Br
     evidence.resources = resources
     evidence.console = console.entries()
     evidence.duration_ms = _now_ms(started)
-    # Cookies set during this load (a sign-in) are secrets too: the evidence is built again through the boundary,
-    # so that text recorded before cifcheck knew them loses them.
-    if register_cookie_values_of(page.context):
-        return Evidence.model_validate(evidence.model_dump())
-    return evidence
+    # The evidence is built once more through the boundary (evidence.py): cookies set during this load (a sign-in)
+    # are secrets too, for text recorded before cifcheck knew them; and values put into the models' lists and
+    # dicts in place (which assignment validation does not see) are redacted and capped like the rest.
+    register_cookie_values_of(page.context)
+    return Evidence.model_validate(evidence.model_dump())
 
 
-def register_cookie_values_of(context: BrowserContext) -> bool:
-    """Registers the context's cookie values as known secrets; whether there were new ones."""
+def register_cookie_values_of(context: BrowserContext) -> None:
+    """Registers the context's cookie values as known secrets."""
     try:
         values = [cookie["value"] for cookie in context.cookies()]
     except PlaywrightError:
-        return False  # the browser is gone: nothing more is recorded either
-    return register_cookie_values(values)
+        return  # the browser is gone: nothing more is recorded either
+    register_cookie_values(values)

@@ -10,6 +10,7 @@ import re
 from playwright.sync_api import Page
 
 from cifcheck.evidence import STORAGE_VALUE_MAX, CheckSettings, StorageEvidence
+from cifcheck.redact import redact_key_name
 
 _LOOSE = re.compile(r"(?i)channel.?providers?|application.?extensions?")
 
@@ -43,7 +44,8 @@ def read_storage(page: Page, settings: CheckSettings, redacted: bool = True) -> 
     )
     fields = {
         "origin": snapshot["origin"],
-        "keys": snapshot["keys"],
+        # Other keys' names are shown for diagnosis, default-denied: they can hold ids and authorities.
+        "keys": [key if is_cif_key(key, settings) else redact_key_name(key) for key in snapshot["keys"]],
         "values": snapshot["values"],
         "value_lengths": {key: len(value) for key, value in snapshot["values"].items()},
         "truncated": [key for key, value in snapshot["values"].items() if len(value) > STORAGE_VALUE_MAX],

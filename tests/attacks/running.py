@@ -30,7 +30,7 @@ def run_cifcheck(world: HostileWorld, folder: Path, targets: list[str], *options
     """`cifcheck run` of `targets` with the configured credentials set, its reports in `folder`."""
     config = {
         "targets": [{"name": name, "url": world.targets[name], "app": APP_UNIQUE_NAME} for name in targets],
-        "browser": {"headless": True, "args": ["--ignore-certificate-errors"]},
+        "browser": {"headless": True, "ignore_https_errors": True},
         "auth": {"storage_state": str(folder / "no-saved-session.json")},
         "timeouts": {
             "navigation_ms": 20_000,
@@ -40,7 +40,7 @@ def run_cifcheck(world: HostileWorld, folder: Path, targets: list[str], *options
             "settle_max_ms": 30_000,
             "error_page_ms": 300,
         },
-        "sign_in": {"hosts": ["login.microsoftonline.com", "login.echo.localhost"], "settle_ms": 300},
+        "sign_in": {"credential_hosts": ["login.echo.localhost"], "settle_ms": 300},
         "output_dir": str(folder / "reports"),
     }
     path = folder / "config.json"

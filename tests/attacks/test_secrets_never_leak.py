@@ -2,8 +2,7 @@
 survive. One end-to-end run against four hostile orgs (tests/attacks/hostile_org.py); every written file and the
 captured stdout and stderr are searched for every planted secret.
 
-    PYTHONPATH=$PWD .venv/bin/python -m pytest tests/attacks -q -s             # -s prints the leak table
-    PYTHONPATH=$PWD .venv/bin/python -m pytest tests/attacks -q -s --runxfail  # the leak test fails while any leak
+    .venv/bin/python -m pytest tests/attacks -q -s  # -s prints the leak table
 """
 
 from __future__ import annotations
@@ -72,7 +71,6 @@ def test_the_run_recorded_every_channel_the_hostile_orgs_use(run: Run, world: Ho
     assert {"app", "panel"} <= set(run.evidence("probe")["probe_errors"])
 
 
-@pytest.mark.xfail(strict=False, reason="redaction rewrite pending")
 def test_no_planted_secret_appears_in_any_written_file_or_output(
     world: HostileWorld, leaks: dict[Placement, list[Sighting]]
 ):
