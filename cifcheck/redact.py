@@ -18,6 +18,7 @@ Page text also loses broken characters (lone UTF-16 halves) here, which JavaScri
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import itertools
 import json
@@ -102,6 +103,7 @@ def _words(name: str) -> list[str]:
     return [word.lower() for word in _WORD.findall(name)]
 
 
+@functools.lru_cache(maxsize=4096)  # the same field names recur in every record of a profile
 def is_secret_name(name: str) -> bool:
     words = _words(name)
     letters = "".join(words)
