@@ -6,8 +6,11 @@ overridden, because cif-facts.md marks today's DOM and storage shapes UNKNOWN an
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
+import stat
 import uuid
 from pathlib import Path
 from typing import Annotated, Literal
@@ -288,17 +291,20 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _sessions_stay_out_of_reports(self) -> Config:
-        reports = Path(self.output_dir).resolve()
-        states = [("auth.storage_state", self.auth.storage_state)]
-        states += [
-            (f"targets[{i}].storage_state", t.storage_state) for i, t in enumerate(self.targets) if t.storage_state
-        ]
-        for name, state in states:
-            if Path(state).resolve().is_relative_to(reports):
+        reports = resolved(self.output_dir)
+        for name, state in self.saved_sessions():
+            if resolved(state).is_relative_to(reports):
                 raise ValueError(
                     f"{name}: a saved session must not be kept inside the reports folder {self.output_dir}"
                 )
         return self
+
+    def saved_sessions(self) -> list[tuple[str, str]]:
+        """(field, path) of every saved session the config names."""
+        states = [("auth.storage_state", self.auth.storage_state)]
+        return states + [
+            (f"targets[{i}].storage_state", t.storage_state) for i, t in enumerate(self.targets) if t.storage_state
+        ]
 
     @field_validator("targets")
     @classmethod
@@ -328,8 +334,66 @@ def parse_config(data: object, source: str) -> Config:
         raise ConfigError(f"{source}: {where + ': ' if where else ''}{message}{more}") from None
 
 
+def resolved(path: str | Path) -> Path:
+    """The absolute path with symbolic links followed as far as they go. Unlike Path.resolve() on Python 3.11 and
+    3.12, a symbolic link loop gives a path (that then fails to open with a clear error), not a RuntimeError."""
+    return Path(os.path.realpath(path))
+
+
+_SPECIAL_FILES = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+)
+
+
+def not_a_file(mode: int) -> str | None:
+    """What a path with this `st_mode` is ("a folder") when it is not a regular file; None when it is one."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for is_kind, kind in _SPECIAL_FILES if is_kind(mode)), "a special file")
+
+
+def path_problem(error: OSError, what: str) -> str:
+    """Why `stat` or `open` failed on a path, in words: a symbolic link loop says so."""
+    return f"{what} is a symbolic link loop" if error.errno == errno.ELOOP else f"cannot read {what}: {error.strerror}"
+
+
+def regular_file(path: Path, what: str, error_type: type[Exception] = ConfigError) -> os.stat_result:
+    """`path`'s status when it is a regular file (symbolic links followed); otherwise one line saying what it is.
+
+    Only `stat` looks: a named pipe is never opened, because opening one for reading waits for a writer for ever."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        raise error_type(f"{path}: {what} not found") from None
+    except OSError as error:  # a symbolic link loop, a folder that may not be entered
+        raise error_type(f"{path}: {path_problem(error, what)}") from None
+    kind = not_a_file(status.st_mode)
+    if kind:
+        raise error_type(f"{path}: {what} is {kind}, not a file")
+    return status
+
+
+def check_saved_sessions(config: Config) -> None:
+    """Every saved session that exists is a regular file: a run skips anything else silently and then looks signed
+    out, and a symbolic link loop made path checks raise. One that does not exist yet is fine (not signed in yet)."""
+    for name, state in config.saved_sessions():
+        try:
+            kind = not_a_file(Path(state).stat().st_mode)
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            raise ConfigError(f"{name}: {state}: {path_problem(error, 'saved session')}") from None
+        if kind:
+            raise ConfigError(f"{name}: {state} is {kind}, not a saved session file")
+
+
 def load_config(path: str | Path) -> Config:
     path = Path(path)
+    regular_file(path, "config file")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
