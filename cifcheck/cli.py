@@ -72,11 +72,14 @@ def run(
     from playwright.sync_api import Error as PlaywrightError
 
     from cifcheck.browser import BrowserNotFound
-    from cifcheck.config import ConfigError, Target
+    from cifcheck.config import ConfigError, Target, check_cdp_endpoint
 
     config = _load(config_path)
     if cdp_endpoint:
-        config.browser.cdp_endpoint = cdp_endpoint
+        try:
+            config.browser.cdp_endpoint = check_cdp_endpoint(cdp_endpoint)
+        except ValueError as error:
+            raise BadInput(f"--cdp: {error}") from None
     if scenario:
         config.targets = [Target(name=scenario, url=f"sandbox://{scenario}", app=_scenario_app(scenario))]
     if timing:

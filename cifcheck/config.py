@@ -7,6 +7,7 @@ overridden, because cif-facts.md marks today's DOM and storage shapes UNKNOWN an
 from __future__ import annotations
 
 import errno
+import ipaddress
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import stat
 import uuid
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -26,6 +28,47 @@ TARGET_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 class ConfigError(Exception):
     """Bad input: reported as one line naming the file and the field, exit code 2."""
+
+
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+ORG_ROOT_EXAMPLE = "https://contoso.crm.dynamics.com"
+
+
+def check_url(url: str, schemes: tuple[str, ...], *, org_root: bool) -> str:
+    """`url` when a browser can open it: one of `schemes`, a host name or IP address (IPv6 in brackets), a port
+    from 1 to 65535, no user name or password (not even percent-encoded); with `org_root`, no path, query or
+    fragment either. Otherwise ValueError, one line: checked when the config is read, not after a browser started."""
+    if not url or any(character.isspace() for character in url):
+        raise ValueError("must be a URL without spaces")
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:  # an IPv6 address without its closing bracket
+        raise ValueError(f"not a valid URL: {error}") from None
+    if parts.scheme not in schemes or not url.lower().startswith(f"{parts.scheme}://"):
+        *others, last = [f"{scheme}://" for scheme in schemes]
+        raise ValueError(f"must start with {', '.join(others)} or {last}")
+    if "@" in unquote(parts.netloc):
+        why = "; cifcheck signs in through the browser" if org_root else ""
+        raise ValueError(f"must not contain a user name or password{why}")
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or above 65535
+        port = 0
+    if port == 0:
+        raise ValueError(f"port {parts.netloc.rpartition(':')[2]!r} is not a number from 1 to 65535")
+    host = parts.hostname or ""
+    if parts.netloc.startswith("["):
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"{host!r} is not an IPv6 address") from None
+    elif not all(_HOST_LABEL.fullmatch(label) for label in host.split(".")):
+        raise ValueError(f"{host!r} is not a host name" if host else "has no host name")
+    if org_root and (parts.query or parts.fragment or "?" in url or "#" in url):
+        raise ValueError(f"must be an org root URL without a query or fragment, like {ORG_ROOT_EXAMPLE}")
+    if org_root and parts.path not in ("", "/"):
+        raise ValueError(f"must be an org root URL like {ORG_ROOT_EXAMPLE}, without a path ({parts.path})")
+    return url
 
 
 class _Strict(BaseModel):
@@ -77,10 +120,13 @@ class Target(_Strict):
     @field_validator("url")
     @classmethod
     def _url_is_http_or_sandbox(cls, url: str) -> str:
-        if re.match(r"^https?://[^/\s]*@", url):
-            raise ValueError("must not contain a user name or password; cifcheck signs in through the browser")
-        if not re.match(r"^(https?://[^/\s]+|sandbox://[a-z0-9-]+)/?$", url):
-            raise ValueError("must be an org root URL like https://contoso.crm.dynamics.com or sandbox://<scenario>")
+        if url.startswith(SANDBOX_SCHEME):
+            if not re.fullmatch(r"sandbox://[a-z0-9-]+/?", url):
+                raise ValueError("must be sandbox://<scenario>, a scenario name of lower-case letters, digits, hyphens")
+        elif not url.startswith(("http://", "https://")):
+            raise ValueError(f"must be an org root URL like {ORG_ROOT_EXAMPLE} or sandbox://<scenario>")
+        else:
+            check_url(url, ("http", "https"), org_root=True)
         return url.rstrip("/")
 
     @property
@@ -108,6 +154,16 @@ class BrowserConfig(_Strict):
     cdp_endpoint: str | None = Field(None, description="Attach to a running browser, e.g. http://127.0.0.1:9222.")
     viewport_width: int = Field(1366, ge=320)
     viewport_height: int = Field(768, ge=240)
+
+    @field_validator("cdp_endpoint")
+    @classmethod
+    def _cdp_endpoint_is_a_url(cls, endpoint: str | None) -> str | None:
+        return None if endpoint is None else check_cdp_endpoint(endpoint)
+
+
+def check_cdp_endpoint(endpoint: str) -> str:
+    """A browser's remote-debugging address: an http(s) URL or its WebSocket URL, a path and query allowed."""
+    return check_url(endpoint, ("http", "https", "ws", "wss"), org_root=False)
 
 
 class AuthConfig(_Strict):
