@@ -2,13 +2,16 @@
 evidence/<target>.json; reports/latest pointing at the newest run; reports/index.html listing every run.
 
 A run folder appears only when complete (written under a hidden name, then renamed), and the shared files
-are replaced atomically, so an interrupted run never leaves a half-written report over a good one.
+are replaced atomically, so an interrupted run never leaves a half-written report over a good one. Runs that write
+to the same folder at once each get their own run id.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,8 +27,12 @@ from cifcheck.results import RunResult
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
+RUN_ID_FORMAT = "%Y%m%d-%H%M%S-%f"  # with the microseconds cut to milliseconds
+
+
 def write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
+    # A name of its own per writer: two runs replacing the same file at once must not write one temporary file.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)
 
@@ -50,21 +57,59 @@ def redacted(model: ModelT) -> ModelT:
     return type(model).model_validate(redact_values(model.model_dump(mode="json")))
 
 
+def _later_run_id(run_id: str, milliseconds: int) -> str:
+    """The run id `milliseconds` later: still a time, so ids stay unique, in order and in the history's format."""
+    if milliseconds == 0:
+        return run_id
+    try:
+        when = datetime.strptime(run_id, RUN_ID_FORMAT) + timedelta(milliseconds=milliseconds)
+    except ValueError:  # not a time (a caller's own id): a counter instead
+        return f"{run_id}-{milliseconds}"
+    return when.strftime(RUN_ID_FORMAT)[:-3]
+
+
+def _reserve(output_dir: Path, run_id: str) -> tuple[str, Path]:
+    """A run id no other run has, and its hidden folder, created exclusively.
+
+    Two runs started in the same millisecond have the same id; the one that comes second takes the next free
+    millisecond. Whoever creates `.<id>.partial` owns the id, once `<id>` itself is known not to exist: the
+    owner renames its folder to `<id>` before anyone else can create `.<id>.partial` again."""
+    for step in range(10_000):
+        candidate = _later_run_id(run_id, step)
+        partial = output_dir / f".{candidate}.partial"
+        try:
+            partial.mkdir()
+        except FileExistsError:
+            continue  # another run is writing this id, or a killed one left its folder
+        if os.path.lexists(output_dir / candidate):
+            partial.rmdir()
+            continue
+        return candidate, partial
+    raise FileExistsError(f"no free run id from {run_id} on in {output_dir}")
+
+
 def write_run(result: RunResult, evidence: list[Evidence], output_dir: str | Path) -> Path:
-    """Write every output of a run; all of it is redacted once more on the way to disk."""
-    result = redacted(result)
-    evidence = [redacted(item) for item in evidence]
+    """Write every output of a run; all of it is redacted once more on the way to disk.
+
+    When another run took `result.run_id` first, the run gets the next free one, and `result.run_id` says so."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    run_dir = output_dir / result.run_id
-    partial = output_dir / f".{result.run_id}.partial"
-    (partial / "evidence").mkdir(parents=True)
-    for item in evidence:
-        (partial / "evidence" / f"{item.target.name}.json").write_text(item.model_dump_json(indent=2), encoding="utf-8")
-    (partial / "result.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
-    (partial / "junit.xml").write_text(render_junit(result), encoding="utf-8")
-    (partial / "index.html").write_text(render_html(result, evidence), encoding="utf-8")
-    partial.rename(run_dir)
+    result.run_id, partial = _reserve(output_dir, result.run_id)
+    try:
+        run_dir = output_dir / result.run_id
+        written = redacted(result)
+        evidence = [redacted(item) for item in evidence]
+        (partial / "evidence").mkdir()
+        for item in evidence:
+            path = partial / "evidence" / f"{item.target.name}.json"
+            path.write_text(item.model_dump_json(indent=2), encoding="utf-8")
+        (partial / "result.json").write_text(written.model_dump_json(indent=2), encoding="utf-8")
+        (partial / "junit.xml").write_text(render_junit(written), encoding="utf-8")
+        (partial / "index.html").write_text(render_html(written, evidence), encoding="utf-8")
+        partial.rename(run_dir)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)  # a half-written folder helps nobody
+        raise
     _replace_latest(output_dir, run_dir)
     write_atomically(output_dir / "index.html", render_history(output_dir))
     return run_dir
