@@ -3,14 +3,16 @@ evidence/<target>.json; reports/latest pointing at the newest run; reports/index
 
 A run folder appears only when complete (written under a hidden name, then renamed), and the shared files
 are replaced atomically, so an interrupted run never leaves a half-written report over a good one. Runs that write
-to the same folder at once each get their own run id.
+to the same folder at once each get their own run id, and hidden folders that killed runs left are removed later.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -27,7 +29,15 @@ from cifcheck.results import RunResult
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; a left-over folder's age alone decides
+    fcntl = None
+
 RUN_ID_FORMAT = "%Y%m%d-%H%M%S-%f"  # with the microseconds cut to milliseconds
+PARTIAL = re.compile(r"^\.\d{8}-\d{6}-\d{3}\.partial$")
+OWNER = ".owner"  # inside a folder being written: locked by the writing process for as long as it lives
+STALE_AFTER_S = 3600  # a run writes its folder in seconds; one older than this, and unlocked, was left behind
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -88,14 +98,58 @@ def _reserve(output_dir: Path, run_id: str) -> tuple[str, Path]:
     raise FileExistsError(f"no free run id from {run_id} on in {output_dir}")
 
 
+def _lock_owner(partial: Path) -> int | None:
+    """Marks `partial` as being written by this process for as long as it lives: the lock dies with it."""
+    if fcntl is None:
+        return None
+    descriptor = os.open(partial / OWNER, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    return descriptor
+
+
+def _written_by_a_live_run(partial: Path) -> bool:
+    if fcntl is None:
+        return False
+    try:
+        # Not following links and not waiting: whatever is there, nothing in the reports folder may hang a run.
+        descriptor = os.open(partial / OWNER, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False  # no owner file: the run died before it made one
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True  # its owner holds the lock
+    finally:
+        os.close(descriptor)
+    return False
+
+
+def remove_stale_partials(output_dir: Path) -> None:
+    """Removes the hidden folders that killed runs (or a full disk) left: older than `STALE_AFTER_S` and not locked
+    by a live run. A folder another run is still writing is younger than that, and locked. Best effort."""
+    now = time.time()
+    for entry in output_dir.iterdir():
+        try:
+            if not PARTIAL.match(entry.name) or entry.is_symlink() or not entry.is_dir():
+                continue
+            if now - entry.stat().st_mtime < STALE_AFTER_S or _written_by_a_live_run(entry):
+                continue
+            shutil.rmtree(entry)
+        except OSError:
+            continue  # renamed or removed by another run meanwhile
+
+
 def write_run(result: RunResult, evidence: list[Evidence], output_dir: str | Path) -> Path:
     """Write every output of a run; all of it is redacted once more on the way to disk.
 
     When another run took `result.run_id` first, the run gets the next free one, and `result.run_id` says so."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(output_dir)
     result.run_id, partial = _reserve(output_dir, result.run_id)
+    owner = None
     try:
+        owner = _lock_owner(partial)
         run_dir = output_dir / result.run_id
         written = redacted(result)
         evidence = [redacted(item) for item in evidence]
@@ -106,10 +160,14 @@ def write_run(result: RunResult, evidence: list[Evidence], output_dir: str | Pat
         (partial / "result.json").write_text(written.model_dump_json(indent=2), encoding="utf-8")
         (partial / "junit.xml").write_text(render_junit(written), encoding="utf-8")
         (partial / "index.html").write_text(render_html(written, evidence), encoding="utf-8")
+        (partial / OWNER).unlink(missing_ok=True)
         partial.rename(run_dir)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)  # a half-written folder helps nobody
         raise
+    finally:
+        if owner is not None:
+            os.close(owner)
     _replace_latest(output_dir, run_dir)
     write_atomically(output_dir / "index.html", render_history(output_dir))
     return run_dir
