@@ -112,8 +112,8 @@ def run(
     terminal = Terminal(quiet=quiet, as_json=as_json)
     try:
         output = run_targets(config, progress=terminal.progress)
-    except ConfigError as error:
-        raise BadInput(str(error)) from None
+    except ConfigError as error:  # found once the browser could tell (a selectors expression that does not compile)
+        raise BadInput(f"{config_path}: {error}") from None
     except BrowserNotFound as error:
         raise BadInput(str(error)) from None
     except PlaywrightError as error:  # the browser would not start, or --cdp found nothing to attach to

@@ -236,6 +236,11 @@ class Selectors(_Strict):
     session_tab: str = "li[id^='sessionContainer-session-id-'], [id^='tab-wrapper-tab-id-']"
 
 
+def predicate(expression: str) -> str:
+    """The function cifcheck evaluates in the page for a `selectors` expression: true or false, never a value."""
+    return f"() => !!({expression})"
+
+
 def _compiles(pattern: str) -> str:
     try:
         re.compile(pattern)
