@@ -7,6 +7,7 @@ has settled; then every probe reads the same page. A probe that fails is recorde
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -238,8 +239,16 @@ def check_expressions(page: Page, selectors: Selectors) -> None:
             raise ConfigError(f"{field}: not a valid JavaScript expression ({error})")
 
 
-_TITLE_WHEN_PARSED = """() => document.readyState !== "loading" ? document.title
-  : new Promise((done) => document.addEventListener("DOMContentLoaded", () => done(document.title), { once: true }))"""
+TITLE_WAIT_MS = 2_000  # how long the title read waits for the document to be parsed
+
+
+def _title(page: Page) -> str:
+    """The page's title once its document is parsed (a sign-in page may still be loading), or as far as it came
+    within `TITLE_WAIT_MS`: a page that streams its body for ever is never parsed. The limit is Playwright's own,
+    kept outside the page, where no page script can stop a timer from firing."""
+    with contextlib.suppress(PlaywrightError):
+        page.wait_for_function("() => document.readyState !== 'loading'", timeout=TITLE_WAIT_MS, polling=50)
+    return page.title()
 
 
 def open_app(
@@ -266,8 +275,7 @@ def open_app(
     navigation.final_url = redact_url(page.url)
     if not navigation.title:  # a sign-in page's title came with its one look
         try:
-            # One round trip, answered once the document is parsed (a sign-in page may still be loading).
-            navigation.title = redact_text(page.evaluate(_TITLE_WHEN_PARSED))[:TITLE_MAX]
+            navigation.title = redact_text(_title(page))[:TITLE_MAX]
         except PlaywrightError:
             navigation.title = ""
     return navigation
