@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,11 +74,14 @@ def run(
     from playwright.sync_api import Error as PlaywrightError
 
     from cifcheck.browser import BrowserNotFound
-    from cifcheck.config import ConfigError, Target
+    from cifcheck.config import ConfigError, Target, check_cdp_endpoint
 
     config = _load(config_path)
     if cdp_endpoint:
-        config.browser.cdp_endpoint = cdp_endpoint
+        try:
+            config.browser.cdp_endpoint = check_cdp_endpoint(cdp_endpoint)
+        except ValueError as error:
+            raise BadInput(f"--cdp: {error}") from None
     if scenario:
         config.targets = [Target(name=scenario, url=f"sandbox://{scenario}", app=_scenario_app(scenario))]
     if timing:
@@ -101,16 +105,17 @@ def run(
     except ConfigError as error:
         raise BadInput(f"{config_path}: {error}") from None
     reports = _writable_folder(output_dir or config.output_dir, "--output" if output_dir else "output_dir")
+    from cifcheck.config import resolved
     from cifcheck.runner import storage_state_path
 
     for target in config.targets:
-        if storage_state_path(target, config).resolve().is_relative_to(reports.resolve()):
+        if resolved(storage_state_path(target, config)).is_relative_to(resolved(reports)):
             raise BadInput(f"--output: {reports} holds the saved session of {target.name}; write reports elsewhere")
     terminal = Terminal(quiet=quiet, as_json=as_json)
     try:
         output = run_targets(config, progress=terminal.progress)
-    except ConfigError as error:
-        raise BadInput(str(error)) from None
+    except ConfigError as error:  # found once the browser could tell (a selectors expression that does not compile)
+        raise BadInput(f"{config_path}: {error}") from None
     except BrowserNotFound as error:
         raise BadInput(str(error)) from None
     except PlaywrightError as error:  # the browser would not start, or --cdp found nothing to attach to
@@ -121,8 +126,20 @@ def run(
 
 
 def _writable_folder(folder: str, option: str) -> Path:
-    """The reports folder, created if needed, or one line saying why it cannot be used (before any work)."""
+    """The reports folder, created if needed, or one line saying why it cannot be used (before any work).
+
+    A file in its place is left as it is, and named."""
+    from cifcheck.config import not_a_file, path_problem
+
     path = Path(folder)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None  # created below
+    except OSError as error:
+        raise BadInput(f"{option}: {folder}: {path_problem(error, 'reports folder')}") from None
+    if mode is not None and not stat.S_ISDIR(mode):
+        raise BadInput(f"{option}: {folder} is {not_a_file(mode) or 'a file'}, not a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / f".cifcheck-write-test-{os.getpid()}"
@@ -152,7 +169,7 @@ def login(config_path: str, target_name: str | None, check_only: bool, headless:
     from playwright.sync_api import Error as PlaywrightError
 
     from cifcheck.browser import BrowserNotFound
-    from cifcheck.config import ConfigError
+    from cifcheck.config import ConfigError, check_saved_sessions
     from cifcheck.login import LoginError, check_saved_session
     from cifcheck.login import login as sign_in
 
@@ -161,12 +178,15 @@ def login(config_path: str, target_name: str | None, check_only: bool, headless:
     if target is None:
         raise BadInput(f"--target: no target named {target_name} in {config_path}")
     try:
+        check_saved_sessions(config)
         if check_only:
             valid, message = check_saved_session(config, target)
             click.echo(safe_text(message))  # names the signed-in user as the page does
             sys.exit(0 if valid else EXIT_BAD_INPUT)
         outcome = sign_in(config, target, headless=headless)
-    except (ConfigError, BrowserNotFound, LoginError) as error:
+    except ConfigError as error:  # a saved session or credentials file that cannot be used
+        raise BadInput(f"{config_path}: {error}") from None
+    except (BrowserNotFound, LoginError) as error:
         raise BadInput(str(error)) from None
     except PlaywrightError as error:
         raise BadInput(f"browser: {str(error).splitlines()[0]}") from None

@@ -6,11 +6,16 @@ overridden, because cif-facts.md marks today's DOM and storage shapes UNKNOWN an
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import json
+import os
 import re
+import stat
 import uuid
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -23,6 +28,47 @@ TARGET_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 class ConfigError(Exception):
     """Bad input: reported as one line naming the file and the field, exit code 2."""
+
+
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+ORG_ROOT_EXAMPLE = "https://contoso.crm.dynamics.com"
+
+
+def check_url(url: str, schemes: tuple[str, ...], *, org_root: bool) -> str:
+    """`url` when a browser can open it: one of `schemes`, a host name or IP address (IPv6 in brackets), a port
+    from 1 to 65535, no user name or password (not even percent-encoded); with `org_root`, no path, query or
+    fragment either. Otherwise ValueError, one line: checked when the config is read, not after a browser started."""
+    if not url or any(character.isspace() for character in url):
+        raise ValueError("must be a URL without spaces")
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:  # an IPv6 address without its closing bracket
+        raise ValueError(f"not a valid URL: {error}") from None
+    if parts.scheme not in schemes or not url.lower().startswith(f"{parts.scheme}://"):
+        *others, last = [f"{scheme}://" for scheme in schemes]
+        raise ValueError(f"must start with {', '.join(others)} or {last}")
+    if "@" in unquote(parts.netloc):
+        why = "; cifcheck signs in through the browser" if org_root else ""
+        raise ValueError(f"must not contain a user name or password{why}")
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or above 65535
+        port = 0
+    if port == 0:
+        raise ValueError(f"port {parts.netloc.rpartition(':')[2]!r} is not a number from 1 to 65535")
+    host = parts.hostname or ""
+    if parts.netloc.startswith("["):
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"{host!r} is not an IPv6 address") from None
+    elif not all(_HOST_LABEL.fullmatch(label) for label in host.split(".")):
+        raise ValueError(f"{host!r} is not a host name" if host else "has no host name")
+    if org_root and (parts.query or parts.fragment or "?" in url or "#" in url):
+        raise ValueError(f"must be an org root URL without a query or fragment, like {ORG_ROOT_EXAMPLE}")
+    if org_root and parts.path not in ("", "/"):
+        raise ValueError(f"must be an org root URL like {ORG_ROOT_EXAMPLE}, without a path ({parts.path})")
+    return url
 
 
 class _Strict(BaseModel):
@@ -74,10 +120,13 @@ class Target(_Strict):
     @field_validator("url")
     @classmethod
     def _url_is_http_or_sandbox(cls, url: str) -> str:
-        if re.match(r"^https?://[^/\s]*@", url):
-            raise ValueError("must not contain a user name or password; cifcheck signs in through the browser")
-        if not re.match(r"^(https?://[^/\s]+|sandbox://[a-z0-9-]+)/?$", url):
-            raise ValueError("must be an org root URL like https://contoso.crm.dynamics.com or sandbox://<scenario>")
+        if url.startswith(SANDBOX_SCHEME):
+            if not re.fullmatch(r"sandbox://[a-z0-9-]+/?", url):
+                raise ValueError("must be sandbox://<scenario>, a scenario name of lower-case letters, digits, hyphens")
+        elif not url.startswith(("http://", "https://")):
+            raise ValueError(f"must be an org root URL like {ORG_ROOT_EXAMPLE} or sandbox://<scenario>")
+        else:
+            check_url(url, ("http", "https"), org_root=True)
         return url.rstrip("/")
 
     @property
@@ -110,6 +159,16 @@ class BrowserConfig(_Strict):
         description="Accept certificates the browser does not trust, for the pages and cifcheck's own Web API "
         "reads: only for a test org with a self-signed certificate, never for a real one.",
     )
+
+    @field_validator("cdp_endpoint")
+    @classmethod
+    def _cdp_endpoint_is_a_url(cls, endpoint: str | None) -> str | None:
+        return None if endpoint is None else check_cdp_endpoint(endpoint)
+
+
+def check_cdp_endpoint(endpoint: str) -> str:
+    """A browser's remote-debugging address: an http(s) URL or its WebSocket URL, a path and query allowed."""
+    return check_url(endpoint, ("http", "https", "ws", "wss"), org_root=False)
 
 
 class AuthConfig(_Strict):
@@ -180,6 +239,11 @@ class Selectors(_Strict):
     collapse_button: str = "[aria-label='Collapse Communication Panel']"
     expand_button: str = "[aria-label='Expand Communication Panel']"
     session_tab: str = "li[id^='sessionContainer-session-id-'], [id^='tab-wrapper-tab-id-']"
+
+
+def predicate(expression: str) -> str:
+    """The function cifcheck evaluates in the page for a `selectors` expression: true or false, never a value."""
+    return f"() => !!({expression})"
 
 
 def _compiles(pattern: str) -> str:
@@ -328,17 +392,20 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _sessions_stay_out_of_reports(self) -> Config:
-        reports = Path(self.output_dir).resolve()
-        states = [("auth.storage_state", self.auth.storage_state)]
-        states += [
-            (f"targets[{i}].storage_state", t.storage_state) for i, t in enumerate(self.targets) if t.storage_state
-        ]
-        for name, state in states:
-            if Path(state).resolve().is_relative_to(reports):
+        reports = resolved(self.output_dir)
+        for name, state in self.saved_sessions():
+            if resolved(state).is_relative_to(reports):
                 raise ValueError(
                     f"{name}: a saved session must not be kept inside the reports folder {self.output_dir}"
                 )
         return self
+
+    def saved_sessions(self) -> list[tuple[str, str]]:
+        """(field, path) of every saved session the config names."""
+        states = [("auth.storage_state", self.auth.storage_state)]
+        return states + [
+            (f"targets[{i}].storage_state", t.storage_state) for i, t in enumerate(self.targets) if t.storage_state
+        ]
 
     @field_validator("targets")
     @classmethod
@@ -368,8 +435,66 @@ def parse_config(data: object, source: str) -> Config:
         raise ConfigError(f"{source}: {where + ': ' if where else ''}{message}{more}") from None
 
 
+def resolved(path: str | Path) -> Path:
+    """The absolute path with symbolic links followed as far as they go. Unlike Path.resolve() on Python 3.11 and
+    3.12, a symbolic link loop gives a path (that then fails to open with a clear error), not a RuntimeError."""
+    return Path(os.path.realpath(path))
+
+
+_SPECIAL_FILES = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+)
+
+
+def not_a_file(mode: int) -> str | None:
+    """What a path with this `st_mode` is ("a folder") when it is not a regular file; None when it is one."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for is_kind, kind in _SPECIAL_FILES if is_kind(mode)), "a special file")
+
+
+def path_problem(error: OSError, what: str) -> str:
+    """Why `stat` or `open` failed on a path, in words: a symbolic link loop says so."""
+    return f"{what} is a symbolic link loop" if error.errno == errno.ELOOP else f"cannot read {what}: {error.strerror}"
+
+
+def regular_file(path: Path, what: str, error_type: type[Exception] = ConfigError) -> os.stat_result:
+    """`path`'s status when it is a regular file (symbolic links followed); otherwise one line saying what it is.
+
+    Only `stat` looks: a named pipe is never opened, because opening one for reading waits for a writer for ever."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        raise error_type(f"{path}: {what} not found") from None
+    except OSError as error:  # a symbolic link loop, a folder that may not be entered
+        raise error_type(f"{path}: {path_problem(error, what)}") from None
+    kind = not_a_file(status.st_mode)
+    if kind:
+        raise error_type(f"{path}: {what} is {kind}, not a file")
+    return status
+
+
+def check_saved_sessions(config: Config) -> None:
+    """Every saved session that exists is a regular file: a run skips anything else silently and then looks signed
+    out, and a symbolic link loop made path checks raise. One that does not exist yet is fine (not signed in yet)."""
+    for name, state in config.saved_sessions():
+        try:
+            kind = not_a_file(Path(state).stat().st_mode)
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            raise ConfigError(f"{name}: {state}: {path_problem(error, 'saved session')}") from None
+        if kind:
+            raise ConfigError(f"{name}: {state} is {kind}, not a saved session file")
+
+
 def load_config(path: str | Path) -> Config:
     path = Path(path)
+    regular_file(path, "config file")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -10,7 +10,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cifcheck.config import ConfigError, Credentials, parse_json_text
+from cifcheck.config import ConfigError, Credentials, parse_json_text, regular_file
 from cifcheck.redact import register_secret
 from cifcheck.totp import TotpSecretError, secret_bytes
 
@@ -23,8 +23,10 @@ class SignInSecrets:
 
 
 def _from_file(path: Path) -> SignInSecrets:
+    mode = regular_file(path, "credentials file").st_mode
+    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"{path}: credentials file is readable by others; run: chmod 600 {path}")
     try:
-        mode = path.stat().st_mode
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: credentials file not found") from None
@@ -32,8 +34,6 @@ def _from_file(path: Path) -> SignInSecrets:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read credentials file: {error.strerror}") from None
-    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"{path}: credentials file is readable by others; run: chmod 600 {path}")
     data = parse_json_text(text, str(path), ConfigError)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must be a JSON object with username and password")

@@ -22,11 +22,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from cifcheck.browser import close_page, find_browser, launch_options
-from cifcheck.config import Config, Target
+from cifcheck.config import Config, Target, predicate
 from cifcheck.evidence import Navigation
 from cifcheck.probes.sign_in_page import is_sign_in_host
 from cifcheck.runner import open_target, sandbox_if_needed, storage_state_path
-from cifcheck.session import OpenedTarget, open_app
+from cifcheck.session import OpenedTarget, check_expressions, open_app
 from cifcheck.signin import sign_in
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def _user_name(page: Page) -> str:
 
 
 def _wait_until_signed_in(page: Page, config: Config, sign_in_hosts: tuple[str, ...], timeout_s: float) -> None:
-    ready = f"() => !!({config.selectors.app_ready})"
+    ready = predicate(config.selectors.app_ready)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not is_sign_in_host(page.url, sign_in_hosts):
@@ -91,6 +91,7 @@ def _sign_in_here(
     opened, _sandbox_session = open_target(target, config, sandbox)  # login starts signed out, on purpose
     page = context.new_page()
     try:
+        check_expressions(page, config.selectors)  # before the person signs in, not after login_timeout_s
         try:
             page.goto(opened.app_url, timeout=config.timeouts.navigation_ms)
         except PlaywrightError as error:

@@ -31,7 +31,7 @@ from playwright.sync_api import Frame, Page
 from cifcheck.checks import REGISTRY
 from cifcheck.checks.panel_docked import geometry_mode
 from cifcheck.checks.profile import channel_providers
-from cifcheck.config import Config
+from cifcheck.config import Config, predicate
 from cifcheck.evidence import (
     Box,
     CheckSettings,
@@ -121,7 +121,7 @@ class Watch:
     def _idle(self) -> tuple[bool, str]:
         expression = self.config.selectors.app_idle
         try:
-            return bool(self.page.evaluate(f"() => !!({expression})")), "selectors.app_idle"
+            return bool(self.page.evaluate(predicate(expression))), "selectors.app_idle"
         except PlaywrightError as error:
             if "SyntaxError" in str(error) or "ReferenceError" in str(error):
                 # A broken override must not cost the whole wait: the shell being ready is the idle signal then.

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from cifcheck import __version__
 from cifcheck.checks import judge_target
-from cifcheck.config import parse_json_text
+from cifcheck.config import parse_json_text, regular_file
 from cifcheck.evidence import Evidence
 from cifcheck.results import RunResult
 from cifcheck.runner import new_run_id
@@ -20,6 +20,7 @@ class EvidenceError(Exception):
 
 
 def load_evidence(path: Path) -> Evidence:
+    regular_file(path, "evidence file", EvidenceError)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

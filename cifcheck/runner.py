@@ -18,7 +18,7 @@ from playwright.sync_api import Error as PlaywrightError
 from cifcheck import __version__
 from cifcheck.browser import find_browser, launch_options
 from cifcheck.checks import REGISTRY, judge_target
-from cifcheck.config import Config, ConfigError, Credentials, Target
+from cifcheck.config import Config, ConfigError, Credentials, Target, check_saved_sessions
 from cifcheck.credentials import SignInSecrets, load_secrets
 from cifcheck.evidence import BrowserInfo, Evidence, Navigation, TargetInfo
 from cifcheck.redact import redact_url
@@ -43,10 +43,13 @@ class SavedSessionError(Exception):
 
 
 def check_targets(config: Config) -> None:
-    """What the config models cannot know: check ids exist, sandbox scenarios exist, credentials are readable.
+    """What the config models cannot know: check ids exist, sandbox scenarios exist, credentials are readable,
+    saved sessions are files.
 
     Found before any browser starts, so bad input never costs a run."""
     from cifcheck.sandbox.scenarios import SCENARIOS, TIMINGS
+
+    check_saved_sessions(config)
 
     if config.sandbox.timing not in TIMINGS:
         raise ConfigError(f"sandbox.timing: unknown sandbox timing {config.sandbox.timing!r} ({', '.join(TIMINGS)})")

@@ -7,6 +7,7 @@ has settled; then every probe reads the same page. A probe that fails is recorde
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from cifcheck import __version__
 from cifcheck.browser import close_page
-from cifcheck.config import Config, Target
+from cifcheck.config import Config, ConfigError, Selectors, Target, predicate
 from cifcheck.credentials import SignInSecrets
 from cifcheck.evidence import BrowserInfo, CheckSettings, Evidence, Navigation, SignInAttempt, TargetInfo
 from cifcheck.observation import Watch, merge_set_mode_requests
@@ -129,7 +130,7 @@ def _wait_for_app(
     top: TopDocument,
 ) -> None:
     """Until the app shell is ready, a sign-in page shows, or the org answers with an error; fills `navigation`."""
-    ready_expression = f"() => !!({config.selectors.app_ready})"
+    ready_expression = predicate(config.selectors.app_ready)
     deadline = time.monotonic() + ready_ms / 1000
     arrived: float | None = None  # when the page came to the sign-in host
     off_org = _OffOrg()
@@ -225,8 +226,37 @@ def _probe(evidence: Evidence, name: str, read: Callable[[], object]) -> None:
         evidence.probe_errors[name] = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
-_TITLE_WHEN_PARSED = """() => document.readyState !== "loading" ? document.title
-  : new Promise((done) => document.addEventListener("DOMContentLoaded", () => done(document.title), { once: true }))"""
+# Compiles each function without calling it. Only a SyntaxError counts: a page's policy may forbid compiling
+# (EvalError), and names the app defines (Xrm) are unknown before it loads.
+_SYNTAX_ERRORS = """(sources) => sources.map((source) => {
+  try { new Function("return (" + source + ");"); return null; }
+  catch (error) { return error instanceof SyntaxError ? String(error) : null; }
+})"""
+
+
+def check_expressions(page: Page, selectors: Selectors) -> None:
+    """Bad input when `selectors.app_ready` or `selectors.app_idle` is not JavaScript: one line naming it, at once,
+    instead of a wait for the whole ready timeout on an expression that can never be true."""
+    fields = {"selectors.app_ready": selectors.app_ready, "selectors.app_idle": selectors.app_idle}
+    try:
+        errors = page.evaluate(_SYNTAX_ERRORS, [predicate(expression) for expression in fields.values()])
+    except PlaywrightError:
+        return  # a page that cannot be asked: the wait itself says what is wrong
+    for field, error in zip(fields, errors, strict=True):
+        if error:
+            raise ConfigError(f"{field}: not a valid JavaScript expression ({error})")
+
+
+TITLE_WAIT_MS = 2_000  # how long the title read waits for the document to be parsed
+
+
+def _title(page: Page) -> str:
+    """The page's title once its document is parsed (a sign-in page may still be loading), or as far as it came
+    within `TITLE_WAIT_MS`: a page that streams its body for ever is never parsed. The limit is Playwright's own,
+    kept outside the page, where no page script can stop a timer from firing."""
+    with contextlib.suppress(PlaywrightError):
+        page.wait_for_function("() => document.readyState !== 'loading'", timeout=TITLE_WAIT_MS, polling=50)
+    return page.title()
 
 
 def open_app(
@@ -238,7 +268,8 @@ def open_app(
     ready_ms: int | None = None,
 ) -> Navigation:
     """Open the app URL in `page`, a fresh page, and wait until the app shell is ready or a sign-in page stays;
-    fills `navigation`."""
+    fills `navigation`. ConfigError when a `selectors` expression does not compile."""
+    check_expressions(page, config.selectors)
     try:
         watch = SignInWatch(page, config.sign_in, opened.sign_in_hosts, opened.org_hosts)
         top = TopDocument(page)
@@ -252,8 +283,7 @@ def open_app(
     navigation.final_url = redact_url(page.url)
     if not navigation.title:  # a sign-in page's title came with its one look
         try:
-            # One round trip, answered once the document is parsed (a sign-in page may still be loading).
-            navigation.title = redact_text(page.evaluate(_TITLE_WHEN_PARSED))[:TITLE_MAX]
+            navigation.title = redact_text(_title(page))[:TITLE_MAX]
         except PlaywrightError:
             navigation.title = ""
     return navigation

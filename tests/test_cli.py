@@ -179,3 +179,10 @@ def test_doctor_names_the_browser_it_found_and_launches_it():
     done = cifcheck("doctor")
     assert done.returncode == 0, done.stdout
     assert "Using: " in done.stdout and "— OK" in done.stdout
+
+
+def test_a_bad_cdp_endpoint_on_the_command_line_is_one_line_before_any_browser_starts(tmp_path):
+    done = cifcheck("run", "--cdp", "http://[::1", "--output", str(tmp_path / "reports"))
+    assert done.returncode == 2
+    assert done.stderr.strip() == "cifcheck: --cdp: not a valid URL: Invalid IPv6 URL"
+    assert not (tmp_path / "reports").exists()

@@ -128,3 +128,62 @@ def test_a_retired_wait_setting_is_refused_naming_its_replacements():
 def test_the_wait_windows_default_to_what_a_slow_real_org_fits_into():
     config = parse_config({"targets": [{"name": "t", "url": "sandbox://healthy-csw"}]}, "x.json")
     assert (config.timeouts.observe_ms, config.timeouts.absence_ms) == (3_000, 10_000)
+
+
+def _target_url(url: str) -> str:
+    return _error({"targets": [{"name": "a", "url": url}]})
+
+
+def _cdp_endpoint(url: str) -> str:
+    return _error({"targets": [{"name": "a", "url": "sandbox://x"}], "browser": {"cdp_endpoint": url}})
+
+
+BAD_URLS = {
+    "an IPv6 address without its closing bracket": ("http://[::1", "not a valid URL"),
+    "a port above 65535": ("https://contoso.crm.dynamics.com:99999", "port '99999' is not a number from 1 to 65535"),
+    "port 0": ("https://contoso.crm.dynamics.com:0", "port '0' is not a number from 1 to 65535"),
+    "a port that is not a number": ("https://contoso.crm.dynamics.com:https", "is not a number from 1 to 65535"),
+    "a user name and password": ("https://admin:Hunter2@contoso.crm.dynamics.com", "must not contain a user name"),
+    "a percent-encoded user name and password": (
+        "https://admin%3AHunter2%40contoso.crm.dynamics.com",
+        "must not contain a user name",
+    ),
+    "no host": ("https://", "has no host name"),
+    "a host name with an underscore": ("https://contoso_crm.dynamics.com", "'contoso_crm.dynamics.com' is not a host"),
+    "an empty host label": ("https://contoso..dynamics.com", "is not a host name"),
+    "an IPv4 address in brackets": ("http://[127.0.0.1]:9222", "not a valid URL"),
+    "spaces": ("https://contoso.crm.dynamics.com /", "without spaces"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_URLS, ids=list(BAD_URLS))
+def test_a_bad_org_url_or_cdp_endpoint_is_refused_when_the_config_is_read(case):
+    url, expected = BAD_URLS[case]
+    for message, field in ((_target_url(url), "targets[0].url"), (_cdp_endpoint(url), "browser.cdp_endpoint")):
+        assert message.startswith(f"broken.json: {field}: ") and expected in message, message
+        assert "\n" not in message and "Hunter2" not in message.replace(url, "")
+
+
+@pytest.mark.parametrize("url", ["https://contoso.crm.dynamics.com/?q=1", "https://contoso.crm.dynamics.com#x"])
+def test_an_org_url_with_a_query_or_fragment_is_refused(url):
+    message = _target_url(url)
+    assert message == (
+        "broken.json: targets[0].url: must be an org root URL without a query or fragment, "
+        "like https://contoso.crm.dynamics.com"
+    )
+
+
+def test_an_org_url_may_be_an_ipv6_literal_with_a_port_and_a_cdp_endpoint_a_websocket_url():
+    config = parse_config(
+        {
+            "targets": [{"name": "a", "url": "http://[::1]:8400/"}],
+            "browser": {"cdp_endpoint": "ws://[::1]:9222/devtools/browser/387adf4c?x=1"},
+        },
+        "c.json",
+    )
+    assert config.targets[0].url == "http://[::1]:8400"
+    assert config.browser.cdp_endpoint == "ws://[::1]:9222/devtools/browser/387adf4c?x=1"
+
+
+def test_a_cdp_endpoint_is_an_http_or_websocket_url():
+    assert _cdp_endpoint("file:///tmp/x").endswith("must start with http://, https://, ws:// or wss://")

@@ -11,7 +11,8 @@ import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from playwright.sync_api import Frame, Page
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Frame, Locator, Page
 
 from cifcheck.config import Selectors
 from cifcheck.evidence import Box, CifMessage, PanelEvidence, WidgetFrame
@@ -167,8 +168,17 @@ def read_panel(
     return panel
 
 
+PASSWORD_FIELDS = "input[type=password i]"
+
+
+def _password_fields(page: Page) -> list[Locator]:
+    """The password fields of every frame, for a screenshot's mask (a frame's locator masks inside that frame)."""
+    return [frame.locator(PASSWORD_FIELDS) for frame in page.frames]
+
+
 def _screenshot(page: Page, panel: PanelEvidence) -> str:
-    """The panel cropped, with a margin; the left part of the viewport when the panel shows nothing."""
+    """The panel cropped, with a margin; the left part of the viewport when the panel shows nothing. Password
+    fields are masked in every frame: the provider widgets inside the panel may show a sign-in form."""
     if panel.visible and panel.box and panel.in_viewport:
         box = panel.box
         x, y = max(box.x - 8, 0), max(box.y - 8, 0)
@@ -180,4 +190,10 @@ def _screenshot(page: Page, panel: PanelEvidence) -> str:
         }
     else:
         clip = {"x": 0, "y": 0, "width": min(640, panel.viewport_width), "height": panel.viewport_height}
-    return base64.b64encode(page.screenshot(clip=clip, animations="disabled")).decode("ascii")
+    try:
+        shot = page.screenshot(clip=clip, animations="disabled", mask=_password_fields(page))
+    except PlaywrightError:
+        # A frame went away between listing the frames and the screenshot ("Frame was detached"): once more, and
+        # never without the mask.
+        shot = page.screenshot(clip=clip, animations="disabled", mask=_password_fields(page))
+    return base64.b64encode(shot).decode("ascii")

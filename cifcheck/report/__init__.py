@@ -2,14 +2,19 @@
 evidence/<target>.json; reports/latest pointing at the newest run; reports/index.html listing every run.
 
 A run folder appears only when complete (written under a hidden name, then renamed), and the shared files
-are replaced atomically, so an interrupted run never leaves a half-written report over a good one.
+are replaced atomically, so an interrupted run never leaves a half-written report over a good one. Runs that write
+to the same folder at once each get their own run id, and hidden folders that killed runs left are removed later.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
+import threading
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,8 +30,20 @@ from cifcheck.results import RunResult
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; a left-over folder's age alone decides
+    fcntl = None
+
+RUN_ID_FORMAT = "%Y%m%d-%H%M%S-%f"  # with the microseconds cut to milliseconds
+PARTIAL = re.compile(r"^\.\d{8}-\d{6}-\d{3}\.partial$")
+OWNER = ".owner"  # inside a folder being written: locked by the writing process for as long as it lives
+STALE_AFTER_S = 3600  # a run writes its folder in seconds; one older than this, and unlocked, was left behind
+
+
 def write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
+    # A name of its own per writer: two runs replacing the same file at once must not write one temporary file.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)
 
@@ -68,21 +85,108 @@ def _verified_text(text: str, name: str) -> str:
     return scrub_known(text)
 
 
+def _later_run_id(run_id: str, milliseconds: int) -> str:
+    """The run id `milliseconds` later: still a time, so ids stay unique, in order and in the history's format."""
+    if milliseconds == 0:
+        return run_id
+    try:
+        when = datetime.strptime(run_id, RUN_ID_FORMAT) + timedelta(milliseconds=milliseconds)
+    except ValueError:  # not a time (a caller's own id): a counter instead
+        return f"{run_id}-{milliseconds}"
+    return when.strftime(RUN_ID_FORMAT)[:-3]
+
+
+def _reserve(output_dir: Path, run_id: str) -> tuple[str, Path]:
+    """A run id no other run has, and its hidden folder, created exclusively.
+
+    Two runs started in the same millisecond have the same id; the one that comes second takes the next free
+    millisecond. Whoever creates `.<id>.partial` owns the id, once `<id>` itself is known not to exist: the
+    owner renames its folder to `<id>` before anyone else can create `.<id>.partial` again."""
+    for step in range(10_000):
+        candidate = _later_run_id(run_id, step)
+        partial = output_dir / f".{candidate}.partial"
+        try:
+            partial.mkdir()
+        except FileExistsError:
+            continue  # another run is writing this id, or a killed one left its folder
+        if os.path.lexists(output_dir / candidate):
+            partial.rmdir()
+            continue
+        return candidate, partial
+    raise FileExistsError(f"no free run id from {run_id} on in {output_dir}")
+
+
+def _lock_owner(partial: Path) -> int | None:
+    """Marks `partial` as being written by this process for as long as it lives: the lock dies with it."""
+    if fcntl is None:
+        return None
+    descriptor = os.open(partial / OWNER, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    return descriptor
+
+
+def _written_by_a_live_run(partial: Path) -> bool:
+    if fcntl is None:
+        return False
+    try:
+        # Not following links and not waiting: whatever is there, nothing in the reports folder may hang a run.
+        descriptor = os.open(partial / OWNER, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False  # no owner file: the run died before it made one
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True  # its owner holds the lock
+    finally:
+        os.close(descriptor)
+    return False
+
+
+def remove_stale_partials(output_dir: Path) -> None:
+    """Removes the hidden folders that killed runs (or a full disk) left: older than `STALE_AFTER_S` and not locked
+    by a live run. A folder another run is still writing is younger than that, and locked. Best effort."""
+    now = time.time()
+    for entry in output_dir.iterdir():
+        try:
+            if not PARTIAL.match(entry.name) or entry.is_symlink() or not entry.is_dir():
+                continue
+            if now - entry.stat().st_mtime < STALE_AFTER_S or _written_by_a_live_run(entry):
+                continue
+            shutil.rmtree(entry)
+        except OSError:
+            continue  # renamed or removed by another run meanwhile
+
+
 def write_run(result: RunResult, evidence: list[Evidence], output_dir: str | Path) -> Path:
-    """Write every output of a run, each verified to hold no known secret."""
-    result = verified(result)
-    evidence = [verified(item) for item in evidence]
+    """Write every output of a run, each verified to hold no known secret.
+
+    When another run took `result.run_id` first, the run gets the next free one, and `result.run_id` says so."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    run_dir = output_dir / result.run_id
-    partial = output_dir / f".{result.run_id}.partial"
-    (partial / "evidence").mkdir(parents=True)
-    for item in evidence:
-        (partial / "evidence" / f"{item.target.name}.json").write_text(item.model_dump_json(indent=2), encoding="utf-8")
-    (partial / "result.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
-    (partial / "junit.xml").write_text(_verified_text(render_junit(result), "junit.xml"), encoding="utf-8")
-    (partial / "index.html").write_text(_verified_text(render_html(result, evidence), "index.html"), encoding="utf-8")
-    partial.rename(run_dir)
+    remove_stale_partials(output_dir)
+    result.run_id, partial = _reserve(output_dir, result.run_id)
+    owner = None
+    try:
+        owner = _lock_owner(partial)
+        run_dir = output_dir / result.run_id
+        written = verified(result)
+        evidence = [verified(item) for item in evidence]
+        (partial / "evidence").mkdir()
+        for item in evidence:
+            path = partial / "evidence" / f"{item.target.name}.json"
+            path.write_text(item.model_dump_json(indent=2), encoding="utf-8")
+        (partial / "result.json").write_text(written.model_dump_json(indent=2), encoding="utf-8")
+        (partial / "junit.xml").write_text(_verified_text(render_junit(written), "junit.xml"), encoding="utf-8")
+        html = _verified_text(render_html(written, evidence), "index.html")
+        (partial / "index.html").write_text(html, encoding="utf-8")
+        (partial / OWNER).unlink(missing_ok=True)
+        partial.rename(run_dir)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)  # a half-written folder helps nobody
+        raise
+    finally:
+        if owner is not None:
+            os.close(owner)
     _replace_latest(output_dir, run_dir)
     write_atomically(output_dir / "index.html", render_history(output_dir))
     return run_dir

@@ -92,3 +92,69 @@ def test_an_interrupted_write_leaves_the_previous_report_intact(tmp_path, monkey
     assert (tmp_path / "latest").resolve().name == "20261125-120000-000"
     assert (tmp_path / "latest" / "index.html").read_text() == before
     assert not (tmp_path / "20261125-130000-000").exists()
+
+
+def test_runs_started_in_the_same_millisecond_each_get_their_own_folder_none_lost(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    runs = [a_run("20261125-120000-999") for _ in range(24)]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        folders = list(pool.map(lambda run: write_run(run[0], run[1], tmp_path), runs))
+    names = [folder.name for folder in folders]
+    assert len(set(names)) == len(runs), names
+    assert sorted(names)[0] == "20261125-120000-999" and sorted(names)[-1] == "20261125-120001-022"
+    for folder, (result, _) in zip(folders, runs, strict=True):
+        written = json.loads((folder / "result.json").read_text())
+        assert written["run_id"] == result.run_id == folder.name, "the id in the file, the folder and the caller agree"
+        assert not (folder / ".owner").exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")], "no hidden folder or file is left"
+    history = (tmp_path / "index.html").read_text()
+    assert all(name in history for name in names)
+
+
+def test_runs_in_parallel_processes_each_get_their_own_folder(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from tests.report.test_outputs import a_run; from cifcheck.report import write_run; "
+        "r, e = a_run('20261125-120000-000'); print(write_run(r, e, sys.argv[1]).name)"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    names = [process.communicate(timeout=120)[0].strip() for process in processes]
+    assert all(process.returncode == 0 for process in processes)
+    assert len(set(names)) == 6 and all((tmp_path / name / "result.json").is_file() for name in names)
+
+
+def test_a_partial_folder_a_killed_run_left_is_removed_by_the_next_run_but_not_one_being_written(tmp_path):
+    import fcntl
+    import os
+    import time
+
+    def partial(run_id: str, hours_old: float) -> Path:
+        folder = tmp_path / f".{run_id}.partial"
+        (folder / "evidence").mkdir(parents=True)
+        (folder / "result.json").write_text("{")
+        (folder / ".owner").write_text("")
+        then = time.time() - hours_old * 3600
+        os.utime(folder, (then, then))
+        return folder
+
+    left_by_a_killed_run = partial("20261125-100000-000", hours_old=2)  # its owner's lock died with it
+    just_started = partial("20261125-115959-000", hours_old=0)
+    slow_but_alive = partial("20261125-090000-000", hours_old=3)
+    owner = os.open(slow_but_alive / ".owner", os.O_WRONLY)
+    fcntl.flock(owner, fcntl.LOCK_EX)  # as a live writer holds it
+    try:
+        result, evidence = a_run("20261125-120000-000")
+        write_run(result, evidence, tmp_path)
+        assert not left_by_a_killed_run.exists()
+        assert just_started.is_dir() and slow_but_alive.is_dir()
+    finally:
+        os.close(owner)
+    write_run(*a_run("20261125-130000-000"), tmp_path)
+    assert not slow_but_alive.exists(), "once its writer is gone, the old folder goes"
+    assert just_started.is_dir(), "a folder younger than an hour is never taken for a left-over"
