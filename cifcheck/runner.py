@@ -21,7 +21,6 @@ from cifcheck.checks import REGISTRY, judge_target
 from cifcheck.config import Config, ConfigError, Credentials, Target, check_saved_sessions
 from cifcheck.credentials import SignInSecrets, load_secrets
 from cifcheck.evidence import BrowserInfo, Evidence, Navigation, TargetInfo
-from cifcheck.redact import redact_url
 from cifcheck.results import RunResult, TargetResult
 from cifcheck.session import OpenedTarget, check_settings, gather
 from cifcheck.signin import CredentialHosts, is_loopback
@@ -210,11 +209,11 @@ def _unusable_session(target: Target, opened: OpenedTarget, config: Config, info
     """Evidence for a target whose saved session could not even be loaded: every check but sign-in skips."""
     return Evidence(
         cifcheck_version=__version__,
-        target=TargetInfo(name=target.name, url=target.url, app=target.app, opened_url=redact_url(opened.app_url)),
+        target=TargetInfo(name=target.name, url=target.url, app=target.app, opened_url=opened.app_url),
         settings=check_settings(config, target),
         browser=info,
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        navigation=Navigation(requested_url=redact_url(opened.app_url), error=why),
+        navigation=Navigation(requested_url=opened.app_url, error=why),
     )
 
 

@@ -28,9 +28,9 @@ from cifcheck.probes.console import ConsoleRecorder
 from cifcheck.probes.dataverse import read_dataverse
 from cifcheck.probes.network import NetworkRecorder
 from cifcheck.probes.panel import FrameReports, read_panel
-from cifcheck.probes.sign_in_page import TITLE_MAX, SignInWatch, identity_provider_url, is_sign_in_host
+from cifcheck.probes.sign_in_page import SignInWatch, identity_provider_url, is_sign_in_host
 from cifcheck.probes.storage import read_storage
-from cifcheck.redact import redact_text, redact_url, register_cookie_values
+from cifcheck.redact import register_cookie_values
 from cifcheck.signin import NOWHERE, CredentialHosts, sign_in, withhold
 
 POLL_MS = 50
@@ -109,13 +109,13 @@ class TopDocument:
         if time.monotonic() - self.at < linger_ms / 1000:
             return None  # an error page may still move on by itself (a retry, a redirect)
         if self.failure and self.failure != "net::ERR_ABORTED":  # ERR_ABORTED: replaced by the next navigation
-            return f"the page failed to load: {self.failure} ({redact_url(self.url)})"
+            return f"the page failed to load: {self.failure} ({self.url})"
         on_org = (urlsplit(self.url).hostname or "") == (urlsplit(org_url).hostname or "")
         if self.status is not None and self.status >= 400 and on_org:
-            return f"the org answered HTTP {self.status} ({redact_url(self.url)})"
+            return f"the org answered HTTP {self.status} ({self.url})"
         if on_org and urlsplit(self.url).path.lower().endswith("/errorhandler.aspx"):
             # Unified Interface's own error page, e.g. when the page it restored from session storage is gone.
-            return f"the org showed its error page ({redact_url(self.url)}); open the app URL by hand to see it"
+            return f"the org showed its error page ({self.url}); open the app URL by hand to see it"
         return None
 
 
@@ -161,7 +161,7 @@ def _wait_for_app(
             if navigation.sign_in is not None or lingered or (look is not None and look.step is not None):
                 navigation.sign_in_page = True
                 if look is not None:
-                    navigation.title = redact_text(look.title)  # the page's own report: no round trip
+                    navigation.title = look.title  # the page's own report: no round trip
                 return
             page.wait_for_timeout(SIGN_IN_POLL_MS)
             continue
@@ -215,7 +215,7 @@ def _left_for_a_sign_in_page(
     navigation.sign_in_page = True
     navigation.sign_in_recognised_by = f"its {protocol} URL" if protocol else "its sign-in form"
     if look is not None:
-        navigation.title = redact_text(look.title)
+        navigation.title = look.title
     return True
 
 
@@ -280,10 +280,10 @@ def open_app(
         _wait_for_app(page, opened, config, navigation, started, ready_ms, watch, top)
     except PlaywrightError as error:
         navigation.error = str(error).splitlines()[0]
-    navigation.final_url = redact_url(page.url)
+    navigation.final_url = page.url
     if not navigation.title:  # a sign-in page's title came with its one look
         try:
-            navigation.title = redact_text(_title(page))[:TITLE_MAX]
+            navigation.title = _title(page)
         except PlaywrightError:
             navigation.title = ""
     return navigation
@@ -308,8 +308,8 @@ def gather_on_page(page: Page, opened: OpenedTarget, config: Config, browser: Br
     frames = FrameReports(page)
     network = NetworkRecorder(page, started_wall, settings.library_file)
     console = ConsoleRecorder(page)
-    navigation = Navigation(requested_url=redact_url(opened.app_url))
-    target_info = TargetInfo(name=target.name, url=target.url, app=target.app, opened_url=redact_url(opened.app_url))
+    navigation = Navigation(requested_url=opened.app_url)
+    target_info = TargetInfo(name=target.name, url=target.url, app=target.app, opened_url=opened.app_url)
     evidence = Evidence(
         cifcheck_version=__version__,
         target=target_info,

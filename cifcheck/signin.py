@@ -25,7 +25,7 @@ from cifcheck.config import SignIn
 from cifcheck.credentials import SignInSecrets
 from cifcheck.evidence import SignInAttempt
 from cifcheck.probes.sign_in_page import STEP_SHOWN, VISIBLE, host_regex, step_selectors
-from cifcheck.redact import redact_text, register_secret
+from cifcheck.redact import register_secret
 from cifcheck.totp import TotpSecretError, totp_now
 
 POLL_MS = 100
@@ -181,7 +181,7 @@ def sign_in(
         if step in CANNOT:
             return _stop(attempt, step, CANNOT[step])
         if step in answered:
-            refusal = f": {redact_text(state['error'])}" if state["error"] else " (the page asked for it again)"
+            refusal = f": {state['error']}" if state["error"] else " (the page asked for it again)"
             return _stop(attempt, step, f"the {step} was refused{refusal}")
         if step == "code" and not secrets.totp_secret:
             return _stop(attempt, step, "the sign-in asks for an authenticator code; no TOTP secret is configured")
@@ -189,7 +189,7 @@ def sign_in(
         try:
             refused = _answer(page, step, secrets, settings, allowed, min(remaining_ms, ACTION_TIMEOUT_MS))
         except PlaywrightError as error:
-            return _stop(attempt, step, f"could not answer the {step} step: {redact_text(str(error).splitlines()[0])}")
+            return _stop(attempt, step, f"could not answer the {step} step: {str(error).splitlines()[0]}")
         except TotpSecretError as error:
             return _stop(attempt, step, str(error))
         if refused:

@@ -59,7 +59,8 @@ WATCH_STEP_SHOWN = f"(s) => ({STEP_SHOWN})(s) ?? ({GENERIC_STEP_SHOWN})()"
 
 _WATCH = (Path(__file__).parent / "sign_in_watch.js").read_text(encoding="utf-8")
 _BINDING = "__cifcheckSignInLook"
-TITLE_MAX = 500
+# Only a memory bound: the evidence cuts a title to its own cap after redaction, so no secret is cut in half first.
+TITLE_KEPT = 10_000
 
 
 def step_selectors(settings: SignIn) -> dict[str, str]:
@@ -194,7 +195,7 @@ class SignInWatch:
             self._newest_document = origin
             self.latest = PageLook(
                 step=step,
-                title=title[:TITLE_MAX],
+                title=title[:TITLE_KEPT],
                 on_sign_in_host=on_sign_in_host,
                 identity_provider=identity_provider_url(frame.url),
             )
