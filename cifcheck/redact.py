@@ -23,6 +23,7 @@ import html
 import itertools
 import json
 import re
+import threading
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 REDACTED = "[redacted]"
@@ -53,6 +54,12 @@ KEPT_PARAMETERS = frozenset(
         "cifversion",
         "timing",
         "scenario",
+        # OData query options in cifcheck's own Web API reads: field and table names (never $filter's values).
+        "$select",
+        "$expand",
+        "$orderby",
+        "$top",
+        "$count",
     }
 )
 
@@ -176,20 +183,26 @@ def _spaced(secret: str) -> str:
     return r"[\s._\-*|]{1,3}".join(re.escape(ch) for ch in secret if not ch.isspace())
 
 
-_forms: set[str] = set()  # every encoding of every known secret, lower-cased
+# Every encoding of every known secret, lower-cased. Replaced whole, never changed in place, under the lock: targets
+# run in threads, and a reader iterates over the set it picked up.
+_forms: frozenset[str] = frozenset()
 _spaced_pattern: re.Pattern[str] | None = None
+_registering = threading.Lock()
 
 
 def register_secret(value: str | None, minimum: int = MIN_KNOWN_SECRET, spaced: bool = True) -> bool:
     """Scrub `value` from everything cifcheck stores or shows from now on; whether it was new."""
-    global _spaced_pattern
-    if not value or len(value) < minimum or value in _KNOWN_SECRETS:
+    global _forms, _spaced_pattern
+    if not value or len(value) < minimum:
         return False
-    _KNOWN_SECRETS.add(value)
-    _forms.update(form.lower() for form in _encodings(value))
-    if spaced and len(value) >= 6:
-        _SPACED.append(_spaced(value))
-        _spaced_pattern = re.compile("|".join(_SPACED), re.IGNORECASE)
+    with _registering:
+        if value in _KNOWN_SECRETS:
+            return False
+        _KNOWN_SECRETS.add(value)
+        _forms = _forms | {form.lower() for form in _encodings(value)}
+        if spaced and len(value) >= 6:
+            _SPACED.append(_spaced(value))
+            _spaced_pattern = re.compile("|".join(_SPACED), re.IGNORECASE)
     return True
 
 

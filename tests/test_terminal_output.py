@@ -67,7 +67,8 @@ def test_a_10_mb_reason_is_capped_in_the_terminal(capsys):
     Terminal().summary(a_run("[/]\x1b" * 3_500_000), Path("reports"))
     out = capsys.readouterr().out
     assert time.monotonic() - started < 10
-    assert len(out) < 5_000 and "(14,000,000 characters in all)" in out
+    # The verdict caps its reason already (results.REASON_MAX); the terminal shows 300 characters of that.
+    assert len(out) < 5_000 and "characters in all)" in out
     assert unsafe_characters(out) == []
 
 
