@@ -171,9 +171,18 @@ def read_panel(
 PASSWORD_FIELDS = "input[type=password i]"
 
 
+SCREENSHOT_MS = 10_000
+
+
 def _password_fields(page: Page) -> list[Locator]:
-    """The password fields of every frame, for a screenshot's mask (a frame's locator masks inside that frame)."""
-    return [frame.locator(PASSWORD_FIELDS) for frame in page.frames]
+    """The password fields of every frame that has a document, for a screenshot's mask (a frame's locator masks
+    inside that frame). A frame whose document never came (still about:blank) can show no field, and asking it
+    would hold the screenshot until it times out."""
+    return [
+        frame.locator(PASSWORD_FIELDS)
+        for frame in page.frames
+        if frame == page.main_frame or frame.url.startswith(("http://", "https://", "about:srcdoc"))
+    ]
 
 
 def _screenshot(page: Page, panel: PanelEvidence) -> str:
@@ -190,10 +199,17 @@ def _screenshot(page: Page, panel: PanelEvidence) -> str:
         }
     else:
         clip = {"x": 0, "y": 0, "width": min(640, panel.viewport_width), "height": panel.viewport_height}
+    def take() -> bytes:
+        mask = _password_fields(page)
+        return page.screenshot(clip=clip, animations="disabled", mask=mask, timeout=SCREENSHOT_MS)
+
     try:
-        shot = page.screenshot(clip=clip, animations="disabled", mask=_password_fields(page))
+        shot = take()
     except PlaywrightError:
         # A frame went away between listing the frames and the screenshot ("Frame was detached"): once more, and
-        # never without the mask.
-        shot = page.screenshot(clip=clip, animations="disabled", mask=_password_fields(page))
+        # never without the mask; no picture rather than an unmasked one.
+        try:
+            shot = take()
+        except PlaywrightError:
+            return ""
     return base64.b64encode(shot).decode("ascii")
