@@ -6,6 +6,7 @@ offline (`cifcheck report`). It never holds cookies, and session storage values 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Annotated
 
@@ -26,6 +27,10 @@ NAME_MAX = 200  # storage key names, ids, app and user names
 STORAGE_VALUE_MAX = 4_000_000  # a CIF storage value: read whole up to this (a 300-provider profile is ~200 kB)
 
 
+CUT_NOTE_ROOM = 64
+CUT_NOTE_END = " characters in all]"
+
+
 def _before_cut(text: str, limit: int) -> str:
     """A page value cut before redaction, so that redaction costs time in proportion to what is kept. The run of
     characters at the cut is dropped too: half a secret is not recognisable as one."""
@@ -38,11 +43,15 @@ def _redacted(redact: Callable[[str], str], limit: int) -> BeforeValidator:
     first_cut = 2 * limit + 4_096
 
     def validate(value: object) -> object:
+        if isinstance(value, dict | list):  # a page may send any JSON where text is expected (a message's value)
+            value = json.dumps(value, ensure_ascii=False, default=str)
         if not isinstance(value, str):
             return value
         shown = redact(_before_cut(value, first_cut))
         if len(shown) <= limit and len(value) <= first_cut:
             return shown
+        if len(value) <= limit + CUT_NOTE_ROOM and value.endswith(CUT_NOTE_END):
+            return shown  # cut already, when the evidence was first built: its note keeps the page's length
         return f"{shown[:limit]}… [cut: {len(value):,} characters in all]"
 
     return BeforeValidator(validate)
@@ -64,39 +73,39 @@ class _Model(BaseModel):
 class TargetInfo(_Model):
     name: str = Field(pattern=TARGET_NAME, max_length=80)
     url: PageUrl = Field(description="The org URL as configured (sandbox:// for the sandbox org).")
-    app: str
+    app: PageName
     opened_url: PageUrl = Field("", description="The URL the browser opened.")
 
 
 class CheckSettings(_Model):
     """The configuration the checks judge by, recorded with the evidence so offline re-judging agrees."""
 
-    library_file: str = "msdyn_channelintegrationframework.js"
-    loader_name: str = "msdyn_CIFV2Loader"
-    channel_providers_key: str = "channelProviders"
-    application_extensions_key: str = "applicationExtensions"
-    channel_providers_pattern: str = r"(?i)(^|[^a-z0-9])channelProviders$"
-    application_extensions_pattern: str = r"(?i)(^|[^a-z0-9])applicationExtensions$"
-    expected_app: str = ""
+    library_file: PageName = "msdyn_channelintegrationframework.js"
+    loader_name: PageName = "msdyn_CIFV2Loader"
+    channel_providers_key: PageName = "channelProviders"
+    application_extensions_key: PageName = "applicationExtensions"
+    channel_providers_pattern: PageText = r"(?i)(^|[^a-z0-9])channelProviders$"
+    application_extensions_pattern: PageText = r"(?i)(^|[^a-z0-9])applicationExtensions$"
+    expected_app: PageName = ""
     expect: Expectations = Field(default_factory=Expectations, description="The target's expectations.")
-    checks: list[str] | None = Field(None, description="The checks selected for this target (all when absent).")
+    checks: list[PageName] | None = Field(None, description="The checks selected for this target (all when absent).")
     panel: PanelFacts = Field(default_factory=PanelFacts)
 
 
 class BrowserInfo(_Model):
-    name: str = ""
-    version: str = ""
-    source: str = Field("", description="How the browser was found (config, env, channel, system, ...).")
+    name: PageName = ""
+    version: PageName = ""
+    source: PageText = Field("", description="How the browser was found (config, env, channel, system, ...).")
 
 
 class SignInAttempt(_Model):
     """What unattended sign-in did on a sign-in page (never the secrets it used)."""
 
     succeeded: bool = False
-    steps: list[str] = Field(default_factory=list, description="Steps answered: account, password, code, ...")
-    stopped_at: str | None = Field(None, description="The step it could not get past.")
+    steps: list[PageName] = Field(default_factory=list, description="Steps answered: account, password, code, ...")
+    stopped_at: PageName | None = Field(None, description="The step it could not get past.")
     message: PageText = ""
-    unexpected_host: str | None = Field(
+    unexpected_host: PageUrl | None = Field(
         None,
         description="The origin (scheme://host[:port]) of a sign-in page that credentials may not go to; nothing "
         "was typed into it.",
@@ -111,7 +120,7 @@ class Navigation(_Model):
     title: PageTitle = ""
     error: PageText | None = Field(None, description="Why the page could not be opened, when it could not.")
     sign_in_page: bool = Field(False, description="The page ended on a sign-in page.")
-    sign_in_recognised_by: str = Field(
+    sign_in_recognised_by: PageName = Field(
         "", description="How a sign-in page off sign_in.hosts was recognised: its form, or its sign-in URL."
     )
     sign_in: SignInAttempt | None = Field(None, description="Unattended sign-in, when credentials were configured.")
@@ -120,7 +129,7 @@ class Navigation(_Model):
     )
     app_ready: bool = False
     ready_ms: float | None = Field(None, description="Time from navigation start to the app shell being ready.")
-    settled_by: str | None = Field(
+    settled_by: PageName | None = Field(
         None, description="What ended the wait after the app was ready: signals, settle window, or time limit."
     )
 
@@ -129,7 +138,7 @@ class ModeChange(_Model):
     """One step of the communication panel's timeline while cifcheck watched."""
 
     at_ms: float = Field(description="When it was seen, in ms after navigation began.")
-    what: str = Field(description="setMode request, Xrm.Panel.state, or panel frame (its geometry).")
+    what: PageName = Field(description="setMode request, Xrm.Panel.state, or panel frame (its geometry).")
     value: PageName
 
 
@@ -140,10 +149,10 @@ class ObservationEvidence(_Model):
     absence_ms: int = Field(0, description="How long after the app was idle an absent signal was awaited.")
     settle_max_ms: int = Field(0, description="The longest observation allowed.")
     idle_ms: float | None = Field(None, description="When the app was first idle, in ms after navigation began.")
-    idle_signal: str = Field("", description="What told the app was idle.")
+    idle_signal: PageName = Field("", description="What told the app was idle.")
     last_change_ms: float | None = Field(None, description="The CIF state's last change, in ms after navigation began.")
     ended_ms: float | None = Field(None, description="When the observation ended, in ms after navigation began.")
-    settled_by: str = Field("", description="every signal, absence window, or time limit.")
+    settled_by: PageName = Field("", description="every signal, absence window, or time limit.")
     in_flight_at_end: list[PageUrl] = Field(default_factory=list, description="CIF-related requests still unanswered.")
     mode_timeline: list[ModeChange] = Field(default_factory=list)
 
@@ -163,7 +172,7 @@ class ResourceLoad(_Model):
     """One network request the page (or any frame) made, with its outcome."""
 
     url: PageUrl
-    resource_type: str = ""
+    resource_type: PageName = ""
     frame_url: PageUrl = ""
     frame_index: int | None = Field(
         None, description="Which frame made the request (numbered in the order cifcheck first saw them)."
@@ -226,7 +235,7 @@ class WidgetFrame(_Model):
 
 class PanelEvidence(_Model):
     found: bool = False
-    selector: str = ""
+    selector: PageText = ""
     xrm_state: int | None = Field(None, description="Xrm.Panel.state: 0 minimized, 1 docked, 2 hidden, 3 collapsed.")
     visible: bool = False
     in_viewport: bool = False
@@ -243,7 +252,7 @@ class PanelEvidence(_Model):
 class WebApiRequest(_Model):
     """One Web API request cifcheck made for itself (never one of the page's)."""
 
-    method: str = "GET"
+    method: PageName = "GET"
     url: PageUrl = ""
     status: int | None = None
     duration_ms: float | None = None
@@ -259,7 +268,9 @@ class DataverseEvidence(_Model):
     user_id: PageName | None = None
     v1_providers: PageRecords | None = None
     v2_providers: PageRecords | None = None
-    errors: dict[str, PageText] = Field(default_factory=dict, description="Why a table could not be read, by table.")
+    errors: dict[PageName, PageText] = Field(
+        default_factory=dict, description="Why a table could not be read, by table."
+    )
     requests: list[WebApiRequest] = Field(
         default_factory=list, description="Every request cifcheck made (older evidence has none recorded)."
     )
@@ -278,7 +289,7 @@ class StorageEvidence(_Model):
 
 
 class ConsoleEntry(_Model):
-    level: str
+    level: PageName
     text: PageText
     frame_url: PageUrl = ""
     source_url: PageUrl = ""
@@ -286,11 +297,11 @@ class ConsoleEntry(_Model):
 
 class Evidence(_Model):
     version: int = EVIDENCE_VERSION
-    cifcheck_version: str = ""
+    cifcheck_version: PageName = ""
     target: TargetInfo
     settings: CheckSettings = Field(default_factory=CheckSettings)
     browser: BrowserInfo = Field(default_factory=BrowserInfo)
-    started_at: str = ""
+    started_at: PageName = ""
     duration_ms: float = 0
     navigation: Navigation = Field(default_factory=Navigation)
     app: AppInfo | None = None
@@ -300,6 +311,6 @@ class Evidence(_Model):
     dataverse: DataverseEvidence | None = None
     console: list[ConsoleEntry] | None = None
     observation: ObservationEvidence | None = None
-    probe_errors: dict[str, PageText] = Field(
+    probe_errors: dict[PageName, PageText] = Field(
         default_factory=dict, description="Probes that failed, with their error; the checks needing them error."
     )

@@ -24,6 +24,7 @@ import itertools
 import json
 import re
 import threading
+import unicodedata
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 REDACTED = "[redacted]"
@@ -62,6 +63,11 @@ KEPT_PARAMETERS = frozenset(
         "$count",
     }
 )
+
+# Parameters kept only when their value has a harmless shape: Unified Interface's error page names the error by
+# its HRESULT (errorhandler.aspx?ErrorCode=0x80040220), the one fact needed to diagnose it.
+_HRESULT_OR_NUMBER = re.compile(r"0x[0-9A-Fa-f]{1,8}|-?[0-9]{1,10}")
+_KEPT_IF_SHAPED = {"errorcode": _HRESULT_OR_NUMBER}
 
 # Secret-looking names. A name is split into words (separators, camelCase, brackets, escapes undone); it is secret
 # when its letters contain a stem, or a word is one of the short words (short words only as whole words, so that
@@ -102,10 +108,13 @@ _ORDINARY_CODE = frozenset(
 )  # fmt: skip
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_DROP_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 
 
 def _words(name: str) -> list[str]:
     name = _UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), name)
+    name = unicodedata.normalize("NFKC", name)  # full-width letters, compatibility forms
+    name = name.translate(_DROP_INVISIBLE)
     name = unquote_plus(name) if "%" in name or "+" in name else name
     return [word.lower() for word in _WORD.findall(name)]
 
@@ -173,14 +182,23 @@ def _encodings_of(secret: str) -> set[str]:
         html.escape(secret, quote=False),
         html.escape(secret).replace("&#x27;", "&#39;"),
         "".join(f"&#{ord(ch)};" for ch in secret),
+        # Escaped character by character, and as hex and base32 of its UTF-8 bytes.
+        "".join(f"&#x{ord(ch):x};" for ch in secret),
+        "".join(f"\\u{ord(ch):04x}" for ch in secret),
+        "".join(f"%u{ord(ch):04x}" for ch in secret),
+        "".join(f"\\x{byte:02x}" for byte in secret.encode("utf-8")),
+        "".join(f"%{byte:02x}" for byte in secret.encode("utf-8")),
+        secret.encode("utf-8").hex(),
+        base64.b32encode(secret.encode("utf-8")).decode().rstrip("="),
     }
     forms |= _base64_cores(secret.encode("utf-8"))
     return {form for form in forms if len(form) >= MIN_KNOWN_SECRET}
 
 
 def _spaced(secret: str) -> str:
-    """The secret written letter by letter with spaces or punctuation between (`h u n t e r 2`)."""
-    return r"[\s._\-*|]{1,3}".join(re.escape(ch) for ch in secret if not ch.isspace())
+    """The secret written with spaces, line breaks or punctuation between its letters, anywhere or everywhere
+    (`h u n t e r 2`, a TOTP secret in groups of four, a value folded over two lines)."""
+    return r"[\s._\-*|]{0,3}".join(re.escape(ch) for ch in secret if not ch.isspace())
 
 
 # Every encoding of every known secret, lower-cased. Replaced whole, never changed in place, under the lock: targets
@@ -255,20 +273,25 @@ def clean(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
-def _nested_url(value: str) -> str | None:
+MAX_NESTING = 6  # URLs in URLs, JSON in JSON: deeper than this is replaced whole
+
+
+def _nested_url(value: str, nesting: int = 0) -> str | None:
     """A parameter value that is a URL, however many times percent-encoded, redacted and encoded back; else None."""
     decoded, depth = value, 0
     while depth < 4 and not _URL_START.match(decoded) and "%" in decoded:
         decoded, depth = unquote_plus(decoded), depth + 1
     if not _URL_START.match(decoded):
         return None
-    redacted = redact_url(decoded)
+    if nesting >= MAX_NESTING:
+        return REDACTED
+    redacted = redact_url(decoded, _nesting=nesting + 1)
     for _ in range(depth):
         redacted = quote(redacted, safe="[]")
     return redacted
 
 
-def _redact_pairs(text: str, separator: str = "&") -> str:
+def _redact_pairs(text: str, separator: str = "&", nesting: int = 0) -> str:
     pieces = []
     for piece in text.split(separator):
         name, has_value, value = piece.partition("=")
@@ -278,13 +301,16 @@ def _redact_pairs(text: str, separator: str = "&") -> str:
             continue
         shown_name = name if len(name) <= 80 else REDACTED
         shown_name = _redact_free(shown_name) if shown_name != REDACTED else shown_name
-        nested = _nested_url(value) if value else None
+        nested = _nested_url(value, nesting) if value else None
+        kept_shape = _KEPT_IF_SHAPED.get(unquote_plus(name).lower())
         if nested is not None:
             shown = nested
         elif not value or value == REDACTED:
             shown = value
         elif unquote_plus(name).lower() in KEPT_PARAMETERS and not is_secret_name(name):
             shown = _redact_free(value)
+        elif kept_shape is not None and kept_shape.fullmatch(unquote_plus(value)):
+            shown = value
         else:
             shown = REDACTED
         pieces.append(f"{shown_name}={shown}")
@@ -294,7 +320,7 @@ def _redact_pairs(text: str, separator: str = "&") -> str:
 _URL_PARTS = re.compile(r"(?is)^([a-z][a-z0-9+.-]*:)?(//[^/?#]*)?(.*)$")
 
 
-def redact_url(url: str) -> str:
+def redact_url(url: str, _nesting: int = 0) -> str:
     """The URL default-denied: scheme, host, port and path kept; values of parameters not in KEPT_PARAMETERS, every
     fragment, and any user name or password replaced by `[redacted]`. Relative URLs too. Idempotent."""
     url = scrub_known(clean(url))
@@ -311,10 +337,10 @@ def redact_url(url: str) -> str:
     path, has_query, query = before_fragment.partition("?")
     shown = scheme + authority + _redact_path(path)
     if has_query:
-        shown += "?" + _redact_pairs(query)
+        shown += "?" + _redact_pairs(query, nesting=_nesting)
     if has_fragment:
         pairs = "=" in fragment and not fragment.lstrip().startswith(("{", "["))
-        shown += "#" + (_redact_pairs(fragment) if pairs else REDACTED if fragment else "")
+        shown += "#" + (_redact_pairs(fragment, nesting=_nesting) if pairs else REDACTED if fragment else "")
     return shown
 
 
@@ -331,36 +357,60 @@ def _redact_path(path: str) -> str:
 
 _URL_IN_TEXT = re.compile(r"(?i)\b(?:https?|wss?)://[^\s\"'<>\\`]+")
 _ENCODED_URL_IN_TEXT = re.compile(r"(?i)\b(?:https?|wss?)(?:%3A|%253A)(?:%2F|%252F){2}[A-Za-z0-9%._~+\-]*")
-_NAME_CHARS = r"A-Za-z0-9_.\-\[\]"
+# A URL without a scheme, with a query: `//host/path?…` or `/path?…` (a request line, a relative src).
+_RELATIVE_URL_IN_TEXT = re.compile(
+    r"(?<![\w/:.])(?://[\w.-]{1,253}(?::\d{1,5})?)?/[^\s?#\"'<>\\`]{0,2000}\?[^\s\"'<>\\`]+"
+)
+# Characters that can hide inside a name: zero-width ones, the soft hyphen, the word joiner, the BOM.
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_NAME_CHARS = rf"\w.\-\[\]{_INVISIBLE}"
 # A percent escape belongs to a name (`user%5Bpassword%5D`) unless it is an encoded separator (`=`, `:`, `&`).
 _NAME_PERCENT = r"%(?!3[dDaA]|26|253[dDaA]|2526)"
-_SCHEMES = r"(?:bearer|basic|token|negotiate|ntlm|digest|sharedaccesssignature|mac|hawk|sso)"
-_PAIR = re.compile(
-    rf"(?<![{_NAME_CHARS}%\\])"
+_SCHEMES = r"(?:bearer|basic|token|negotiate|ntlm|digest|sharedaccesssignature|mac|hawk|sso|pop)"
+# The head of a pair: an optionally quoted name and a separator (`=`, `:`, `=>`, `->`, encoded `=`/`:`, or the
+# `"name"] =` and `'name', ` of code). The value is matched only after the name is known to be secret, so that
+# ordinary pairs cost nothing and text made of pairs (`a:a:a:…`) stays linear.
+_PAIR_HEAD = re.compile(
+    rf"(?<![\w{_INVISIBLE}.%\\-])"
     rf"(?P<quote>\\*[\"']?)(?P<name>(?:\\u[0-9a-fA-F]{{4}}|{_NAME_PERCENT}|[{_NAME_CHARS}]){{1,300}})(?P=quote)"
-    r"(?P<sep>[ \t]*(?:=|:|%3[dDaA]|%253[dDaA])[ \t]*)"
-    rf"(?P<scheme>{_SCHEMES}(?:[ \t]+|%20|\+))?"
-    r"(?P<value>(?P<vq>\\*[\"'])(?:\\.|(?!(?P=vq)).)*?(?P=vq)|(?:(?!%26|%2526|%3[bB])[^\s&\"'#;,<>()\[\]{}|\\`])+)",
+    r"(?P<sep>\]?\s{0,10}(?:=>|->|=|:|%3[dDaA]|%253[dDaA]|(?<=[\"'])\s{0,3},)\s{0,10})",
     re.IGNORECASE,
 )
+_SCHEME_WORD = re.compile(rf"{_SCHEMES}(?:[ \t]+|%20|\+)", re.IGNORECASE)
+_QUOTED_VALUE = re.compile(r"(?P<vq>\\*[\"'])(?:\\.|(?!(?P=vq)).){0,100000}?(?P=vq)", re.S)
+_PLAIN_VALUE = re.compile(r"(?:(?!%26|%2526)[^\s&\"'])+")
+# A header whose value is the rest of its line: every cookie of a Cookie header, any Authorization scheme.
+_WHOLE_LINE_VALUE = re.compile(r"[^\r\n]+")
+_HEADER_NAMES = ("cookie", "authorization")
 _AUTHORIZATION = re.compile(
-    r"(?i)\b(bearer|basic|negotiate|ntlm|digest|sharedaccesssignature)(\s+|%20|\+)[A-Za-z0-9\-._~+/%]+=*"
+    r"(?i)\b(bearer|basic|negotiate|ntlm|digest|sharedaccesssignature)(\s+|%20|\+)([A-Za-z0-9\-._~+/%]+=*)"
 )
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)?")
 _GUID = re.compile(r"(?i)^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$")
 _BLOB = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9][A-Za-z0-9+/_-]{15,}={0,2}(?![A-Za-z0-9+/_=-])")
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@\"']+@")
+# The scheme is bounded: an unbounded one made text like `a.a.a.…` quadratic.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,30}://)[^/\s@\"']{1,1000}@")
+# XML elements and HTML attributes that carry a secret by name: <password>…</password>, name="password" value="…".
+_XML_ELEMENT = re.compile(
+    r"<(?P<tag>[\w:.-]{1,100})(?P<attrs>[^<>]{0,1000})>(?P<body>(?:<!\[CDATA\[.{0,100000}?\]\]>|[^<]{0,100000}))</(?P=tag)>",
+    re.S,
+)
+_NAMED_INPUT = re.compile(r"(?i)<(?:input|meta)\b(?P<attrs>[^<>]{0,2000})>")
+_ATTRIBUTE = re.compile(
+    r"(?i)\b(?P<attr>[\w:-]{1,50})\s*=\s*(?:(?P<q>[\"'])(?P<value>.{0,10000}?)(?P=q)|(?P<bare>[^\s\"'<>=`]+))"
+)
 
 
 def _looks_random(token: str) -> bool:
-    """A run of base64 letters that reads like random data rather than a name: upper- and lower-case letters and
-    digits all present, and the kind of character changing at most steps. Random base64 changes kind at about 65%
-    of steps; names, even `msdyn_CIFV2Loader` or `contoso_PhoneChannel2023`, at under 35%. GUIDs, hex digests
-    (one letter case) and numbers never match."""
+    """A run of 24 or more base64 letters that reads like random data rather than a name: upper- and lower-case
+    letters and digits all present, and the kind of character changing at 45% of steps or more. Random base64
+    changes kind at about 65% of steps; names, even `msdyn_CIFV2Loader` or `contoso_PhoneChannel2023`, at under
+    35%. Shorter runs are left alone: vendor names such as `Five9Plus4D365` look random too, and secrets that short
+    are caught by their names. GUIDs, hex digests (one letter case) and numbers never match."""
     token = token.rstrip("=")
-    if _GUID.match(token) or not (
-        re.search("[A-Z]", token) and re.search("[a-z]", token) and re.search("[0-9]", token)
-    ):
+    if len(token) < 24 or _GUID.match(token):
+        return False
+    if not (re.search("[A-Z]", token) and re.search("[a-z]", token) and re.search("[0-9]", token)):
         return False
 
     def kind(ch: str) -> int:
@@ -390,42 +440,95 @@ def _redact_blob(match: re.Match[str]) -> str:
     if "/" not in token:
         return token
     # Not a blob as a whole: a path (`WebResources/…`), whose segments are judged one by one.
-    return "/".join(REDACTED if len(part) >= 16 and _looks_random(part) else part for part in token.split("/"))
+    return "/".join(REDACTED if _looks_random(part) else part for part in token.split("/"))
 
 
-def _pair(match: re.Match[str]) -> str:
-    if not is_secret_name(match.group("name")):
-        return match.group(0)
-    value = match.group("value")
-    quote_mark = match.group("vq") or ""
-    shown = f"{quote_mark}{REDACTED}{quote_mark}" if quote_mark and len(value) > 2 * len(quote_mark) else REDACTED
-    if quote_mark and len(value) <= 2 * len(quote_mark):
-        shown = value  # an empty value: nothing to hide
-    return match.group(0)[: match.start("sep") - match.start()] + match.group("sep") + shown
+# Values that a key or code name may have without being a secret: an HRESULT, a status or a small number
+# (`Error code: 404`, `"code": "0x80040217"`, `Sort key: 10`).
+_ORDINARY_VALUE = re.compile(r"[\"']?(?:0x[0-9A-Fa-f]{1,8}|-?[0-9]{1,4})[\"']?")
+
+
+def _is_header(name: str) -> bool:
+    return any(header in "".join(_words(name)) for header in _HEADER_NAMES)
 
 
 def _redact_pairs_in_text(text: str) -> str:
-    """Every secret-named pair replaced. A pair whose name is ordinary is not skipped whole: its value is scanned
-    too, since it may hold a pair of its own (`failed: client_secret=…`)."""
+    """Every value of a secret-named pair replaced by `[redacted]`, its quotes kept."""
     shown, position = [], 0
-    while (match := _PAIR.search(text, position)) is not None:
-        if is_secret_name(match.group("name")):
-            shown.append(text[position : match.start()] + _pair(match))
-            position = match.end()
-        else:
-            shown.append(text[position : match.start("value")])
-            position = match.start("value")
+    while (head := _PAIR_HEAD.search(text, position)) is not None:
+        name, start = head.group("name"), head.end()
+        if not is_secret_name(name):
+            shown.append(text[position:start])
+            position = start
+            continue
+        scheme = _SCHEME_WORD.match(text, start)
+        value_start = scheme.end() if scheme else start
+        value = (
+            _WHOLE_LINE_VALUE.match(text, value_start)
+            if _is_header(name) and ":" in head.group("sep")
+            else _QUOTED_VALUE.match(text, value_start) or _PLAIN_VALUE.match(text, value_start)
+        )
+        if value is None or (_ORDINARY_VALUE.fullmatch(value.group(0)) and _words(name)[-1:] in (["code"], ["key"])):
+            shown.append(text[position:start])
+            position = start
+            continue
+        quote_mark = value.groupdict().get("vq") or ""
+        inner = value.group(0)[len(quote_mark) : len(value.group(0)) - len(quote_mark)]
+        replaced = f"{quote_mark}{REDACTED}{quote_mark}" if inner.strip() else value.group(0)
+        shown.append(text[position:start] + replaced)
+        position = value.end()
     return "".join(shown) + text[position:]
 
 
 _PEM = re.compile(r"-----BEGIN [A-Z0-9 ]{1,40}-----.*?(?:-----END [A-Z0-9 ]{1,40}-----|$)", re.S)
 
 
+def _redact_markup(text: str) -> str:
+    """XML elements named like secrets (`<password>…</password>`, `<wsse:Password>`), and the value or content of an
+    input or meta element named like one (`<input name="password" value="…">`, `<meta name="csrf-token" …>`)."""
+
+    def element(match: re.Match[str]) -> str:
+        tag = match.group("tag").rsplit(":", 1)[-1]
+        if not is_secret_name(tag) or not match.group("body").strip():
+            return match.group(0)
+        return f"<{match.group('tag')}{match.group('attrs')}>{REDACTED}</{match.group('tag')}>"
+
+    def named_input(match: re.Match[str]) -> str:
+        attributes = {
+            m.group("attr").lower(): m.group("value") or m.group("bare") or ""
+            for m in _ATTRIBUTE.finditer(match.group("attrs"))
+        }
+        secret = is_secret_name(attributes.get("name", "")) or attributes.get("type", "").lower() == "password"
+        if not secret:
+            return match.group(0)
+        return _ATTRIBUTE.sub(
+            lambda m: (
+                m.group(0)
+                if m.group("attr").lower() not in ("value", "content") or not (m.group("value") or m.group("bare"))
+                else f"{m.group('attr')}={m.group('q') or ''}{REDACTED}{m.group('q') or ''}"
+            ),
+            match.group(0),
+        )
+
+    if "<" not in text:
+        return text
+    return _NAMED_INPUT.sub(named_input, _XML_ELEMENT.sub(element, text))
+
+
+def _authorization(match: re.Match[str]) -> str:
+    token = match.group(3)
+    # "Basic authentication is not supported": a word is not a credential.
+    if token.isalpha() and token.islower():
+        return match.group(0)
+    return match.group(1) + match.group(2) + REDACTED
+
+
 def _redact_patterns(text: str) -> str:
     text = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
     text = _PEM.sub(REDACTED, text)
+    text = _redact_markup(text)
     text = _redact_pairs_in_text(text)
-    text = _AUTHORIZATION.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
+    text = _AUTHORIZATION.sub(_authorization, text)
     text = _JWT.sub(REDACTED, text)
     return _BLOB.sub(_redact_blob, text)
 
@@ -436,41 +539,84 @@ def _redact_free(text: str) -> str:
 
 
 _EMPTY = (None, "")
+_NAME_FIELDS = ("name", "key", "Name", "Key", "header", "Header", "param", "parameter", "field")
+_VALUE_FIELDS = ("value", "Value", "val", "content", "values", "Values")
 
 
-def _redact_json(value: object) -> object:
+def _redact_json(value: object, nesting: int = 0) -> object:
+    if nesting > 200:  # deeper than any real record: replaced whole rather than exhausting the stack
+        return REDACTED
     if isinstance(value, dict):
-        # {"name": "token", "value": "…"}: a secret named by a sibling field.
-        named_secret = any(
-            isinstance(value.get(field), str) and is_secret_name(value[field]) for field in ("name", "key", "Name")
-        )
-        return {
-            key: REDACTED
-            if (is_secret_name(str(key)) or (named_secret and key in ("value", "Value")))
-            and value[key] not in (None, "")
-            else _redact_json(value[key])
-            for key in value
-        }
+        # {"name": "token", "value": "…"}: a secret named by a sibling field; the name itself is kept.
+        named = [field for field in _NAME_FIELDS if isinstance(value.get(field), str) and is_secret_name(value[field])]
+        shown: dict[str, object] = {}
+        for key, item in value.items():
+            if named and key in _VALUE_FIELDS and item not in _EMPTY:
+                shown[redact_text(clean(str(key)))] = REDACTED
+            elif key in named:
+                shown[key] = item
+            elif is_secret_name(str(key)) and isinstance(item, str | int | float) and item not in _EMPTY:
+                ordinary = _words(str(key))[-1:] in (["code"], ["key"]) and _ORDINARY_VALUE.fullmatch(str(item))
+                shown[redact_text(clean(str(key)))] = item if ordinary else REDACTED
+            else:
+                # A secret-looking key over a record or a list (a provider keyed `contoso_session_phone`) is a
+                # name, not a secret: what is inside is judged by its own names.
+                shown[redact_text(clean(str(key)))] = _redact_json(item, nesting + 1)
+        return shown
     if isinstance(value, list):
-        return [_redact_json(item) for item in value]
+        # [["password", "…"], …]: name-value pairs written as lists.
+        if len(value) == 2 and isinstance(value[0], str) and is_secret_name(value[0]) and value[1] not in _EMPTY:
+            return [value[0], REDACTED]
+        return [_redact_json(item, nesting + 1) for item in value]
     if isinstance(value, str):
-        return redact_text(value)
+        return redact_text(value, _nesting=nesting + 1)
     return value
 
 
-def redact_text(text: str) -> str:
+def _json_text(text: str, nesting: int) -> str | None:
+    """JSON text (an object, an array, or a string holding JSON: storage values may be encoded twice), redacted
+    field by field and written back; None when `text` is not JSON."""
+    if text.lstrip()[:1] not in ("{", "[", '"'):
+        return None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(data, str):
+        inner = _json_text(data, nesting + 1) if nesting < MAX_NESTING else None
+        return json.dumps(inner if inner is not None else redact_text(data, _nesting=nesting + 1), ensure_ascii=False)
+    try:
+        return json.dumps(_redact_json(data, nesting), ensure_ascii=False)
+    except RecursionError:
+        return REDACTED
+
+
+def redact_text(text: str, _nesting: int = 0) -> str:
     """Free text with secrets hidden (the module docstring has the rules). JSON is redacted field by field, so its
     structure survives for the checks; every URL in it or in other text is default-denied like `redact_url`."""
     text = scrub_known(clean(text))
-    if text.lstrip()[:1] in ("{", "["):
-        try:
-            return json.dumps(_redact_json(json.loads(text)), ensure_ascii=False)
-        except (ValueError, RecursionError):
-            pass  # not JSON after all: redact it as text
+    if _nesting > MAX_NESTING * 40:
+        return REDACTED
+    as_json = _json_text(text, _nesting)
+    if as_json is not None:
+        return clean(as_json)
     if _URL_START.match(text) and not re.search(r"\s", text):
         return redact_url(text)
+    shown = _redact_urls_and_patterns(text)
+    if "&" in shown:
+        # Entities may spell a name or a quote (`&#112;assword=…`, `password=&quot;…&quot;`): judged decoded too.
+        decoded = html.unescape(shown)
+        if decoded != shown:
+            redacted = _redact_urls_and_patterns(decoded)
+            if redacted != decoded:
+                return html.escape(redacted, quote=False)
+    return shown
+
+
+def _redact_urls_and_patterns(text: str) -> str:
     text = _ENCODED_URL_IN_TEXT.sub(lambda m: _nested_url(m.group(0)) or REDACTED, text)
     text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+    text = _RELATIVE_URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
     return _redact_patterns(text)
 
 
@@ -489,14 +635,17 @@ def redact_key_name(name: str) -> str:
 _BINARY_FIELDS = ("image_png_base64", "screenshot_png_base64")
 
 
-def redact_values(data: object) -> object:
+def redact_values(data: object, _nesting: int = 0) -> object:
     """Every string in a JSON-like structure redacted (keys cleaned); binary fields kept as they are."""
+    if _nesting > 200:  # deeper than any real record: replaced whole rather than exhausting the stack
+        return REDACTED
     if isinstance(data, str):
         return redact_text(data)
     if isinstance(data, list):
-        return [redact_values(item) for item in data]
+        return [redact_values(item, _nesting + 1) for item in data]
     if isinstance(data, dict):
         return {
-            clean(str(key)): value if key in _BINARY_FIELDS else redact_values(value) for key, value in data.items()
+            clean(str(key)): value if key in _BINARY_FIELDS else redact_values(value, _nesting + 1)
+            for key, value in data.items()
         }
     return data

@@ -199,6 +199,7 @@ def _screenshot(page: Page, panel: PanelEvidence) -> str:
         }
     else:
         clip = {"x": 0, "y": 0, "width": min(640, panel.viewport_width), "height": panel.viewport_height}
+
     def take() -> bytes:
         mask = _password_fields(page)
         return page.screenshot(clip=clip, animations="disabled", mask=mask, timeout=SCREENSHOT_MS)

@@ -10,7 +10,7 @@ import re
 from playwright.sync_api import Page
 
 from cifcheck.evidence import STORAGE_VALUE_MAX, CheckSettings, StorageEvidence
-from cifcheck.redact import redact_key_name
+from cifcheck.redact import is_secret_name, redact_key_name
 
 _LOOSE = re.compile(r"(?i)channel.?providers?|application.?extensions?")
 
@@ -18,9 +18,12 @@ _KEYS = "() => Object.keys(sessionStorage)"
 
 
 def is_cif_key(key: str, settings: CheckSettings) -> bool:
+    if key in (settings.channel_providers_key, settings.application_extensions_key):
+        return True
+    if is_secret_name(key):  # `msal.channelprovider.accesstoken`: a token named after a provider is still a token
+        return False
     return (
-        key in (settings.channel_providers_key, settings.application_extensions_key)
-        or re.search(settings.channel_providers_pattern, key) is not None
+        re.search(settings.channel_providers_pattern, key) is not None
         or re.search(settings.application_extensions_pattern, key) is not None
         or _LOOSE.search(key) is not None
     )

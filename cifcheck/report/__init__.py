@@ -8,12 +8,14 @@ to the same folder at once each get their own run id, and hidden folders that ki
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -125,6 +127,19 @@ def _lock_owner(partial: Path) -> int | None:
     return descriptor
 
 
+@contextlib.contextmanager
+def _history_lock(output_dir: Path) -> Iterator[None]:
+    if fcntl is None:  # no flock (Windows): the history may miss a run written at the same moment, until the next
+        yield
+        return
+    descriptor = os.open(output_dir, os.O_RDONLY)  # the folder itself is locked: no lock file is left behind
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
 def _written_by_a_live_run(partial: Path) -> bool:
     if fcntl is None:
         return False
@@ -187,6 +202,8 @@ def write_run(result: RunResult, evidence: list[Evidence], output_dir: str | Pat
     finally:
         if owner is not None:
             os.close(owner)
-    _replace_latest(output_dir, run_dir)
-    write_atomically(output_dir / "index.html", render_history(output_dir))
+    with _history_lock(output_dir):
+        # One writer at a time, each after its own folder is in place: the last to write lists every run.
+        _replace_latest(output_dir, run_dir)
+        write_atomically(output_dir / "index.html", render_history(output_dir))
     return run_dir
