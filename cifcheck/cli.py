@@ -253,10 +253,17 @@ def config_schema_command() -> None:
 @config.command("check")
 @click.option("--config", "config_path", default="playwright.config.json", show_default=True)
 def config_check(config_path: str) -> None:
-    """Validate a config file and list its targets."""
+    """Validate a config file and list its targets: what `run` checks before any browser starts, checked here."""
+    from cifcheck.config import ConfigError
+    from cifcheck.runner import check_targets
+
     loaded = _load(config_path)
+    try:
+        check_targets(loaded)
+    except ConfigError as error:
+        raise BadInput(f"{config_path}: {error}") from None
     for target in loaded.targets:
-        click.echo(f"{target.name}: {target.url} app={target.app}")
+        click.echo(safe_text(f"{target.name}: {target.url} app={target.app}"))
 
 
 @cli.command()

@@ -15,7 +15,7 @@ import stat
 import uuid
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -59,11 +59,18 @@ def check_url(url: str, schemes: tuple[str, ...], *, org_root: bool) -> str:
     host = parts.hostname or ""
     if parts.netloc.startswith("["):
         try:
-            ipaddress.IPv6Address(host)
+            address = ipaddress.IPv6Address(host)
         except ValueError:
             raise ValueError(f"{host!r} is not an IPv6 address") from None
+        if address.scope_id:  # Chromium cannot open a URL with a zone id
+            raise ValueError(f"{host!r}: an IPv6 address with a zone id cannot be opened in a browser")
     elif not all(_HOST_LABEL.fullmatch(label) for label in host.split(".")):
         raise ValueError(f"{host!r} is not a host name" if host else "has no host name")
+    elif re.fullmatch(r"[0-9.]+", host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:  # 1.2.3.4.5: all digits, so neither a host name nor an address
+            raise ValueError(f"{host!r} is not an IPv4 address") from None
     if org_root and (parts.query or parts.fragment or "?" in url or "#" in url):
         raise ValueError(f"must be an org root URL without a query or fragment, like {ORG_ROOT_EXAMPLE}")
     if org_root and parts.path not in ("", "/"):
@@ -143,7 +150,7 @@ class Target(_Strict):
         try:
             return f"appid={uuid.UUID(self.app.strip('{}'))}"
         except ValueError:
-            return f"appname={self.app}"
+            return f"appname={quote(self.app, safe='')}"  # a `&` or `#` in it must not make a second parameter
 
 
 class BrowserConfig(_Strict):
@@ -290,6 +297,8 @@ def _host_patterns(hosts: list[str]) -> list[str]:
     for host in hosts:
         if not re.fullmatch(r"[A-Za-z0-9.*?-]+", host):
             raise ValueError(f"{host!r} is not a host name (letters, digits, dots, hyphens; wildcards * and ?)")
+        if len(re.findall(r"\*+", host)) > 2:
+            raise ValueError(f"{host!r} has more than two wildcards; name the sign-in host more exactly")
         labels = host.lower().split(".")
         wild = [i for i, label in enumerate(labels) if "*" in label or "?" in label]
         if not wild:

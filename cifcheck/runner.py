@@ -111,7 +111,9 @@ def open_target(target: Target, config: Config, sandbox: SandboxServer | None) -
         # An org served over http from this machine is a sandbox (`cifcheck sandbox serve`), and so is its sign-in.
         org = urlsplit(target.url)
         local = org.scheme == "http" and is_loopback((org.hostname or "").lower())
-        allowed = CredentialHosts(credential_hosts, http_on_loopback=local)
+        allowed = CredentialHosts(
+            credential_hosts, http_on_loopback=local, certificates_checked=not config.browser.ignore_https_errors
+        )
         return OpenedTarget(target, target.url, sign_in_hosts, secrets, allowed), []
     from cifcheck.sandbox.app import SESSION_COOKIE
     from cifcheck.sandbox.scenarios import get_scenario
@@ -122,7 +124,11 @@ def open_target(target: Target, config: Config, sandbox: SandboxServer | None) -
         raise ConfigError(f"target {target.name}: url: {error.args[0]}") from None
     assert sandbox is not None, "sandbox targets run with a sandbox server"
     org_url = sandbox.urls.org(target.sandbox_scenario, config.sandbox.timing)
-    allowed = CredentialHosts((*credential_hosts, "login.localhost"), http_on_loopback=True)
+    allowed = CredentialHosts(
+        (*credential_hosts, "login.localhost"),
+        http_on_loopback=True,
+        certificates_checked=not config.browser.ignore_https_errors,
+    )
     opened = OpenedTarget(target, org_url, (*sign_in_hosts, "login.localhost"), secrets, allowed)
     if target.storage_state or secrets or config.browser.cdp_endpoint or config.auth.user_data_dir:
         return opened, []

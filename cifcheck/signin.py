@@ -65,6 +65,8 @@ class CredentialHosts:
     patterns: tuple[str, ...]
     # The sandbox serves its sign-in pages over http from this machine; no real identity provider does.
     http_on_loopback: bool = False
+    # With browser.ignore_https_errors a certificate proves nothing: then only this machine's hosts get credentials.
+    certificates_checked: bool = True
 
     def withheld_from(self, url: str) -> str | None:
         """None when credentials may be typed into the page at `url`; else the page's origin, to name it."""
@@ -78,6 +80,7 @@ class CredentialHosts:
         if parts.scheme == "https":
             # A certificate proves the host; which ports of it serve sign-in pages only a host named exactly says.
             allowed = bool(matched) and (host in matched or port in (None, 443))
+            allowed = allowed and (self.certificates_checked or is_loopback(host))
         else:
             allowed = parts.scheme == "http" and bool(matched) and self.http_on_loopback and is_loopback(host)
         return None if allowed else origin

@@ -77,7 +77,8 @@ def step_selectors(settings: SignIn) -> dict[str, str]:
 def host_regex(pattern: str) -> str:
     """A host name pattern as a regex that Python and JavaScript read alike. Config allows only letters, digits,
     dots, hyphens and the wildcards `*` and `?` in it, so escaping the dots is enough."""
-    return "^" + pattern.lower().replace(".", r"\.").replace("?", ".").replace("*", ".*") + "$"
+    collapsed = re.sub(r"\*+", "*", pattern.lower())  # `**` is `*`; runs of `.*` would backtrack for long
+    return "^" + collapsed.replace(".", r"\.").replace("?", ".").replace("*", ".*") + "$"
 
 
 def is_sign_in_host(url: str, hosts: Sequence[str]) -> bool:

@@ -20,6 +20,7 @@ Playwright's driver asks the system resolver, which often does not know them. A 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import time
@@ -69,9 +70,24 @@ def _origin(url: str) -> tuple[str, str] | None:
 
 
 def org_origin(page_url: str, org_hosts: Sequence[str]) -> str | None:
-    """The origin of `page_url` when its host is one of the org's, else None."""
+    """The origin of `page_url` when its host is one of the org's, else None. Off this machine only https on the
+    default port counts, as Dynamics 365 serves it: a page that moved to `http://<org host>:8080` is not read from,
+    since the context's cookies for the org's host would go there in plain text."""
     origin = _origin(page_url)
-    return origin[0] if origin and origin[1] in org_hosts else None
+    if origin is None or origin[1] not in org_hosts:
+        return None
+    if not _on_this_machine(origin[1]) and origin[0] != f"https://{origin[1]}":
+        return None
+    return origin[0]
+
+
+def _on_this_machine(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _name(path: str) -> str:
@@ -116,7 +132,9 @@ class WebApi:
             next_link = answer.get("@odata.nextLink")
             if next_link is None:
                 return records
-            url = urljoin(url, next_link) if isinstance(next_link, str) else ""
+            # A backslash is a path separator to the request API (WHATWG) but not to urlsplit: refused, so that
+            # both read the same host.
+            url = urljoin(url, next_link) if isinstance(next_link, str) and "\\" not in next_link else ""
             if not self._on_org(url):
                 raise self._failed(f"the next page of {entity_set} is not on the org's Web API; not followed")
         raise self._failed(
@@ -188,7 +206,9 @@ class WebApi:
             return url, headers
         cookies = "; ".join(f"{c['name']}={c['value']}" for c in self._context.cookies(url))
         loopback = parts._replace(netloc="127.0.0.1" + (f":{parts.port}" if parts.port else "")).geturl()
-        return loopback, {**headers, "Host": parts.netloc} | ({"Cookie": cookies} if cookies else {})
+        # Always our own Cookie header, empty too: without one the request API adds the cookies it holds for
+        # 127.0.0.1, another local app's.
+        return loopback, {**headers, "Host": parts.netloc, "Cookie": cookies}
 
     def _answer(self, status: int, body: bytes, name: str) -> dict:
         if status in (401, 403):
