@@ -34,6 +34,7 @@ SHAPES = {
     "colon pairs (a:a:)": "a:",
     "dotted words (a.a.)": "a.",
     "base64 blobs": "aB3xY9kLm2Qw7Rt5Zp8Vn4Hc ",
+    "brackets ([[[[)": "[",
 }
 
 

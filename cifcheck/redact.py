@@ -378,7 +378,9 @@ _SCHEMES = r"(?:bearer|basic|token|negotiate|ntlm|digest|sharedaccesssignature|m
 # `"name"] =` and `'name', ` of code). The value is matched only after the name is known to be secret, so that
 # ordinary pairs cost nothing and text made of pairs (`a:a:a:…`) stays linear.
 _PAIR_HEAD = re.compile(
-    rf"(?<![\w{_INVISIBLE}.%\\-])"
+    # A name starts where no name character is before it; a quoted one may follow a bracket (`headers["…"]`).
+    # Starting anywhere inside a run of name characters would make `[[[[…` quadratic.
+    rf"(?:(?<=\[)(?=\\*[\"'])|(?<![{_NAME_CHARS}%\\]))"
     rf"(?P<quote>\\*[\"']?)(?P<name>(?:\\u[0-9a-fA-F]{{4}}|{_NAME_PERCENT}|[{_NAME_CHARS}]){{1,300}})(?P=quote)"
     r"(?P<sep>\]?\s{0,10}(?:=>|->|=|:|%3[dDaA]|%253[dDaA]|(?<=[\"'])\s{0,3},)\s{0,10})",
     re.IGNORECASE,
