@@ -33,6 +33,7 @@ def json_answer(body: object, status: int = 200) -> Answer:
 class FakeResponse:
     status: int
     _body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
     def body(self) -> bytes:
         return self._body
@@ -272,3 +273,9 @@ def test_one_refused_table_leaves_the_other_reads_and_records_every_request():
     assert evidence.v2_providers == [{"msdyn_uniquename": "contoso_softphone"}]
     assert [(r.method, r.status) for r in evidence.requests] == [("GET", 200), ("GET", 403), ("GET", 200)]
     assert SECRET not in evidence.model_dump_json()
+
+
+def test_an_answer_larger_than_the_limit_is_an_error_not_read():
+    client = api(lambda url: (200, b'{"value": []}' + b" " * 2_000), Limits(max_body_bytes=1_000))
+    with pytest.raises(ReadError, match="larger than 1,000 bytes"):
+        client.get("WhoAmI")

@@ -47,6 +47,8 @@ class Limits:
     max_pages: int = 20  # per listing: a table larger than page_size * max_pages is an error, not a partial answer
     request_timeout_ms: int = 15_000
     total_ms: int = 30_000  # every request of one WebApi together
+    # A page of 100 provider records is tens of kB; an answer this large is not one cifcheck asked for.
+    max_body_bytes: int = 20_000_000
 
 
 class ReadError(Exception):
@@ -184,7 +186,12 @@ class WebApi:
             )
             try:
                 status = record.status = response.status
+                length = response.headers.get("content-length", "")
+                if length.isdigit() and int(length) > self.limits.max_body_bytes:
+                    raise self._failed(f"the answer for {name} is larger than {self.limits.max_body_bytes:,} bytes")
                 body = response.body()
+                if len(body) > self.limits.max_body_bytes:
+                    raise self._failed(f"the answer for {name} is larger than {self.limits.max_body_bytes:,} bytes")
             finally:
                 response.dispose()  # frees the body kept in the driver
         except PlaywrightTimeoutError:
