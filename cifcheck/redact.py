@@ -381,7 +381,7 @@ _PAIR_HEAD = re.compile(
     # A name starts where no name character is before it; a quoted one may follow a bracket (`headers["…"]`).
     # Starting anywhere inside a run of name characters would make `[[[[…` quadratic.
     rf"(?:(?<=\[)(?=\\*[\"'])|(?<![{_NAME_CHARS}%\\]))"
-    rf"(?P<quote>\\*[\"']?)(?P<name>(?:\\u[0-9a-fA-F]{{4}}|{_NAME_PERCENT}|[{_NAME_CHARS}]){{1,300}})(?P=quote)"
+    rf"(?P<quote>\\*[\"']?)(?P<name>(?:\\u[0-9a-fA-F]{{4}}|{_NAME_PERCENT}|[{_NAME_CHARS}]){{1,2000}})(?P=quote)"
     r"(?P<sep>\]?\s{0,10}(?:=>|->|=|:|%3[dDaA]|%253[dDaA]|(?<=[\"'])\s{0,3},)\s{0,10})",
     re.IGNORECASE,
 )

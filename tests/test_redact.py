@@ -28,6 +28,7 @@ SECRETS_IN_TEXT = [
     ("escaped name", '{"\\u0074oken": "MK08qz"}'),
     ("escaped name in text", 'a "\\u0074oken": "MK09qz" b'),
     ("name over 80 characters", "x" * 90 + "_token=MK10qz"),
+    ("name over 1,000 characters", "x" * 1_500 + "_token=MK44qz"),
     ("plural", "tokens=MK11qz"),
     ("suffix after the word", "token_value=MK12qz"),
     ("private key", "private_key_pem=MK13qz"),
