@@ -101,6 +101,10 @@ class TopDocument:
             self.status, self.failure, self.url, self.at = response.status, None, response.url, time.monotonic()
 
     def _on_failed(self, request: Request) -> None:
+        # ERR_ABORTED is a document replaced by the next navigation; its event can come after the next document's
+        # answer (a script redirect to errorhandler.aspx on a busy machine), and must not hide that answer.
+        if request.failure == "net::ERR_ABORTED":
+            return
         if self._is_top_document(request):
             self.status, self.failure, self.url, self.at = None, request.failure, request.url, time.monotonic()
 
@@ -108,7 +112,7 @@ class TopDocument:
         """Why the page will not become the app, once the error answer has stayed `linger_ms`; else None."""
         if time.monotonic() - self.at < linger_ms / 1000:
             return None  # an error page may still move on by itself (a retry, a redirect)
-        if self.failure and self.failure != "net::ERR_ABORTED":  # ERR_ABORTED: replaced by the next navigation
+        if self.failure:
             return f"the page failed to load: {self.failure} ({self.url})"
         on_org = (urlsplit(self.url).hostname or "") == (urlsplit(org_url).hostname or "")
         if self.status is not None and self.status >= 400 and on_org:

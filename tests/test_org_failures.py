@@ -105,3 +105,37 @@ def test_a_foreign_page_with_a_password_field_is_a_sign_in_page_at_once(page: Pa
     navigation = _via_foreign_page(page, form)
     assert navigation.sign_in_page and navigation.sign_in_recognised_by == "its sign-in form"
     assert time.monotonic() - started < 4
+
+
+class _FakeRequest:
+    def __init__(self, page: object, url: str, failure: str | None = None) -> None:
+        self.frame, self.url, self.failure = page, url, failure
+
+    def is_navigation_request(self) -> bool:
+        return True
+
+
+class _FakeResponse:
+    def __init__(self, request: _FakeRequest, status: int) -> None:
+        self.request, self.status, self.url = request, status, request.url
+
+
+class _FakePage:
+    def __init__(self) -> None:
+        self.main_frame = self
+        self.handlers: dict[str, object] = {}
+
+    def on(self, event: str, handler: object) -> None:
+        self.handlers[event] = handler
+
+
+def test_a_late_abort_of_the_replaced_document_does_not_hide_the_error_page_after_it():
+    from cifcheck.session import TopDocument
+
+    page = _FakePage()
+    top = TopDocument(page)  # type: ignore[arg-type]
+    error_page = _FakeRequest(page, f"{ORG}/errorhandler.aspx?BackUri=x")
+    page.handlers["response"](_FakeResponse(error_page, 200))  # type: ignore[operator]
+    # The script redirect's replaced document reports its abort only now, as a busy machine may deliver it.
+    page.handlers["requestfailed"](_FakeRequest(page, f"{ORG}/main.aspx", "net::ERR_ABORTED"))  # type: ignore[operator]
+    assert "errorhandler.aspx" in (top.error(ORG, linger_ms=0) or "")
