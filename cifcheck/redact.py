@@ -4,7 +4,8 @@ through (evidence.py's `PageText` and `PageUrl` types call it when a model is bu
 Three rules, strongest first:
 - **Known secrets** (the password, the TOTP secret, codes typed, the browser context's cookie values) are removed
   wherever they appear, in every common encoding: raw, percent-encoded (encodeURIComponent, encodeURI, form, twice),
-  JSON- and HTML-escaped, base64 and base64url (at any offset inside a longer blob), in any letter case, spaced out.
+  JSON- and HTML-escaped, escaped per character, hex, base32, base64 and base64url (at any offset inside a longer
+  blob), in any letter case, reversed, spaced out.
 - **URLs are default-deny**: scheme, host, port and path are kept, and the values of the parameters in
   `KEPT_PARAMETERS`; every other value and every fragment becomes `[redacted]`, keeping the name. A URL nested in a
   parameter (raw or percent-encoded, at any depth) is treated the same way, so channel URLs compare on one normal form.
@@ -53,6 +54,7 @@ KEPT_PARAMETERS = frozenset(
         "uclient",
         "ucilib",
         "cifversion",
+        # The bundled sandbox's own widget parameters (which scenario and timing profile a frame belongs to).
         "timing",
         "scenario",
         # OData query options in cifcheck's own Web API reads: field and table names (never $filter's values).
