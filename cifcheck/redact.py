@@ -110,7 +110,9 @@ _ORDINARY_CODE = frozenset(
 )  # fmt: skip
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
-_DROP_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+# Characters that can hide inside a name: zero-width ones, the soft hyphen, the word joiner, the BOM.
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_DROP_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE))
 
 
 def _words(name: str) -> list[str]:
@@ -370,8 +372,6 @@ _ENCODED_URL_IN_TEXT = re.compile(r"(?i)\b(?:https?|wss?)(?:%3A|%253A)(?:%2F|%25
 _RELATIVE_URL_IN_TEXT = re.compile(
     r"(?<![\w/:.])(?://[\w.-]{1,253}(?::\d{1,5})?)?/[^\s?#\"'<>\\`]{0,2000}\?[^\s\"'<>\\`]+"
 )
-# Characters that can hide inside a name: zero-width ones, the soft hyphen, the word joiner, the BOM.
-_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 _NAME_CHARS = rf"\w.\-\[\]{_INVISIBLE}"
 # A percent escape belongs to a name (`user%5Bpassword%5D`) unless it is an encoded separator (`=`, `:`, `&`).
 _NAME_PERCENT = r"%(?!3[dDaA]|26|253[dDaA]|2526)"
@@ -459,6 +459,11 @@ def _redact_blob(match: re.Match[str]) -> str:
 _ORDINARY_VALUE = re.compile(r"[\"']?(?:0x[0-9A-Fa-f]{1,8}|-?[0-9]{1,4})[\"']?")
 
 
+def _ordinary(name: str, value: str) -> bool:
+    """Whether a key or code name holds an ordinary value rather than a secret."""
+    return _words(name)[-1:] in (["code"], ["key"]) and _ORDINARY_VALUE.fullmatch(value) is not None
+
+
 def _is_header(name: str) -> bool:
     return any(header in "".join(_words(name)) for header in _HEADER_NAMES)
 
@@ -479,7 +484,7 @@ def _redact_pairs_in_text(text: str) -> str:
             if _is_header(name) and ":" in head.group("sep")
             else _QUOTED_VALUE.match(text, value_start) or _PLAIN_VALUE.match(text, value_start)
         )
-        if value is None or (_ORDINARY_VALUE.fullmatch(value.group(0)) and _words(name)[-1:] in (["code"], ["key"])):
+        if value is None or _ordinary(name, value.group(0)):
             shown.append(text[position:start])
             position = start
             continue
@@ -567,8 +572,7 @@ def _redact_json(value: object, nesting: int = 0) -> object:
             elif key in named:
                 shown[key] = item
             elif is_secret_name(str(key)) and isinstance(item, str | int | float) and item not in _EMPTY:
-                ordinary = _words(str(key))[-1:] in (["code"], ["key"]) and _ORDINARY_VALUE.fullmatch(str(item))
-                shown[redact_text(clean(str(key)))] = item if ordinary else REDACTED
+                shown[redact_text(clean(str(key)))] = item if _ordinary(str(key), str(item)) else REDACTED
             else:
                 # A secret-looking key over a record or a list (a provider keyed `contoso_session_phone`) is a
                 # name, not a secret: what is inside is judged by its own names.

@@ -20,7 +20,6 @@ Playwright's driver asks the system resolver, which often does not know them. A 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 import time
@@ -34,6 +33,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from cifcheck.evidence import WebApiRequest
 from cifcheck.redact import redact_text, redact_url, redact_values
+from cifcheck.signin import is_loopback
 
 API_PATH = "/api/data/v9.2/"
 # An entity set, function or record path relative to API_PATH: WhoAmI, msdyn_ciproviders, systemusers(<id>).
@@ -78,18 +78,9 @@ def org_origin(page_url: str, org_hosts: Sequence[str]) -> str | None:
     origin = _origin(page_url)
     if origin is None or origin[1] not in org_hosts:
         return None
-    if not _on_this_machine(origin[1]) and origin[0] != f"https://{origin[1]}":
+    if not is_loopback(origin[1]) and origin[0] != f"https://{origin[1]}":
         return None
     return origin[0]
-
-
-def _on_this_machine(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _name(path: str) -> str:

@@ -27,16 +27,15 @@ def huge_page_evidence():
     return evidence
 
 
+def judged(evidence) -> RunResult:
+    targets = [judge_target(evidence)]
+    return RunResult(run_id="20261201-120000-000", cifcheck_version="0", started_at="", duration_ms=1, targets=targets)
+
+
 def test_ten_megabyte_page_strings_leave_every_written_file_small(tmp_path: Path):
     started = time.monotonic()
     evidence = huge_page_evidence()
-    result = RunResult(
-        run_id="20261201-120000-000",
-        cifcheck_version="0",
-        started_at="",
-        duration_ms=1,
-        targets=[judge_target(evidence)],
-    )
+    result = judged(evidence)
     run_dir = write_run(result, [evidence], tmp_path)
     sizes = {path.name: path.stat().st_size for path in run_dir.rglob("*") if path.is_file()}
     assert sizes["result.json"] < 200_000 and sizes["junit.xml"] < 200_000, sizes
@@ -47,12 +46,6 @@ def test_ten_megabyte_page_strings_leave_every_written_file_small(tmp_path: Path
 
 def test_ten_megabyte_page_strings_leave_the_terminal_output_small(capsys):
     evidence = huge_page_evidence()
-    result = RunResult(
-        run_id="20261201-120000-000",
-        cifcheck_version="0",
-        started_at="",
-        duration_ms=1,
-        targets=[judge_target(evidence)],
-    )
+    result = judged(evidence)
     Terminal().summary(result, Path("reports"))
     assert len(capsys.readouterr().out) < 20_000
