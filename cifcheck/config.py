@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import quote, unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 SANDBOX_SCHEME = "sandbox://"
 DEFAULT_CONFIG = "playwright.config.json"
@@ -398,6 +398,12 @@ class Config(_Strict):
     panel: PanelFacts = Field(default_factory=PanelFacts)
     sandbox: SandboxOptions = Field(default_factory=SandboxOptions)
     output_dir: str = Field("reports", description="Where run folders are written.")
+    # The file this config was read from ("" when built in code): fixes name it, relative paths resolve from it.
+    _source_file: str = PrivateAttr("")
+
+    @property
+    def source_file(self) -> str:
+        return self._source_file
 
     @model_validator(mode="after")
     def _sessions_stay_out_of_reports(self) -> Config:
@@ -512,7 +518,9 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: cannot read config file: {error.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
-    return parse_config(parse_json_text(text, str(path), ConfigError), str(path))
+    config = parse_config(parse_json_text(text, str(path), ConfigError), str(path))
+    config._source_file = str(path)
+    return config
 
 
 def parse_json_text(text: str, source: str, error_type: type[Exception]) -> object:

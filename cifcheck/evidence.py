@@ -90,6 +90,7 @@ class CheckSettings(_Model):
     expect: Expectations = Field(default_factory=Expectations, description="The target's expectations.")
     checks: list[PageName] | None = Field(None, description="The checks selected for this target (all when absent).")
     panel: PanelFacts = Field(default_factory=PanelFacts)
+    config_file: PageName = Field("", description="The config file the run used, as given; fixes name it.")
 
 
 class BrowserInfo(_Model):

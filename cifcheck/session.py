@@ -70,6 +70,7 @@ def check_settings(config: Config, target: Target) -> CheckSettings:
         expect=target.expect,
         checks=target.checks,
         panel=config.panel,
+        config_file=config.source_file,
     )
 
 
