@@ -235,19 +235,45 @@ def schema(kind: str) -> None:
     click.echo(json.dumps(SCHEMAS[kind](), indent=2))
 
 
-@cli.group()
-def config() -> None:
-    """Inspect the configuration format."""
+@cli.command("checks")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def list_checks(as_json: bool) -> None:
+    """List every check: its stable id, what it verifies, the migration step it comes from, and what it needs.
 
+    The ids are the ones result.json, junit.xml and a target's `checks` list use, in the order the report shows.
 
-@config.command("schema")
-def config_schema_command() -> None:
-    """Print the JSON Schema of playwright.config.json."""
+    \b
+    Examples:
+      cifcheck checks
+      cifcheck checks --json | jq -r '.[].id'
+    """
     import json
 
-    from cifcheck.config import config_schema
+    from cifcheck.checks import all_checks
 
-    click.echo(json.dumps(config_schema(), indent=2))
+    rows = [
+        {
+            "id": c.id,
+            "title": c.title,
+            "verifies": c.checked,
+            "doc_step": c.doc_step,
+            "skipped_unless_passed": list(c.prerequisites),
+        }
+        for c in all_checks()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['id']}  {row['title']}")
+        click.echo(click.wrap_text(row["verifies"], width=100, initial_indent="    ", subsequent_indent="    "))
+        needs = f"; needs {', '.join(row['skipped_unless_passed'])} to pass" if row["skipped_unless_passed"] else ""
+        click.echo(f"    step: {row['doc_step'] or '-'}{needs}")
+
+
+@cli.group()
+def config() -> None:
+    """Check a config file (`cifcheck schema config` prints its JSON Schema)."""
 
 
 @config.command("check")

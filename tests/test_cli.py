@@ -58,9 +58,31 @@ def test_an_unknown_sandbox_scenario_is_bad_input(tmp_path):
     assert "unknown sandbox scenario 'no-such-scenario'" in done.stderr
 
 
-def test_config_schema_prints_the_shipped_schema():
-    done = cifcheck("config", "schema")
+def test_schema_config_prints_the_shipped_schema():
+    done = cifcheck("schema", "config")
     assert json.loads(done.stdout) == json.loads((ROOT / "cifcheck" / "config.schema.json").read_text())
+
+
+def test_there_is_one_schema_command():
+    done = cifcheck("config", "schema")
+    assert done.returncode == 2
+    assert "No such command 'schema'" in done.stderr
+
+
+def test_checks_lists_every_check_id_in_report_order():
+    from cifcheck.checks import ORDER
+
+    done = cifcheck("checks", "--json")
+    assert done.returncode == 0
+    assert [row["id"] for row in json.loads(done.stdout)] == list(ORDER)
+
+
+def test_checks_says_what_each_check_verifies():
+    from cifcheck.checks import all_checks
+
+    done = cifcheck("checks")
+    for check in all_checks():
+        assert f"{check.id}  {check.title}" in done.stdout
 
 
 def test_sandbox_list_names_every_scenario():
