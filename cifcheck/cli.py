@@ -42,12 +42,33 @@ def _load(config_path: str) -> Config:
         raise BadInput(str(error)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_CODES = """\b
+Exit codes:
+  0    every check passed, warned or was skipped
+  1    a check failed: the org is wrong (even when other checks had errors)
+  2    cifcheck could not decide (org unreachable, session expired, timeout), or bad input
+  130  interrupted (Ctrl-C); the report holds the targets that finished"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="cifcheck")
 def cli() -> None:
     """Validate a Dynamics 365 Channel Integration Framework 2.0 migration in a real browser.
 
+    cifcheck opens Customer Service workspace or Omnichannel for Customer Service in a signed-in browser and
+    confirms what the migration document asks an admin to confirm by hand: the CIF 2.0 library is loaded, the
+    session's profile lists the channel providers and the msdyn_CIFV2Loader extension, and the communication
+    panel is docked. Every failure comes with its evidence and its fix, in the terminal and in an HTML report.
+
     With no configuration of your own, `cifcheck run` validates the bundled sandbox org.
+
+    \b
+    Examples:
+      cifcheck run                                   the bundled sandbox org (or ./playwright.config.json)
+      cifcheck run --scenario panel-hidden           one sandbox scenario (`cifcheck sandbox list`)
+      cifcheck init --url https://contoso.crm.dynamics.com
+      cifcheck login && cifcheck run                 sign in once, then validate headless
+      cifcheck checks                                what each check verifies
     """
 
 
@@ -224,10 +245,19 @@ def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool, as_jso
     sys.exit(result.exit_code)
 
 
-@cli.command()
+@cli.command(short_help="Print the JSON Schema of the config, result.json or evidence.json.")
 @click.argument("kind", type=click.Choice(["config", "result", "evidence"]))
 def schema(kind: str) -> None:
-    """Print the JSON Schema of playwright.config.json, result.json or evidence.json."""
+    """Print the JSON Schema of a config file (config), of result.json (result) or of an evidence file (evidence).
+
+    Editors use the config schema for completion and checking (`"$schema"` in the config); dashboards and
+    scripts that read result.json can validate it with the result schema.
+
+    \b
+    Examples:
+      cifcheck schema config > cifcheck.schema.json
+      cifcheck schema result | jq '.properties | keys'
+    """
     import json
 
     from cifcheck.schemas import SCHEMAS
@@ -235,7 +265,7 @@ def schema(kind: str) -> None:
     click.echo(json.dumps(SCHEMAS[kind](), indent=2))
 
 
-@cli.command("checks")
+@cli.command("checks", short_help="List every check id and what it verifies.")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 def list_checks(as_json: bool) -> None:
     """List every check: its stable id, what it verifies, the migration step it comes from, and what it needs.
@@ -271,7 +301,7 @@ def list_checks(as_json: bool) -> None:
         click.echo(f"    step: {row['doc_step'] or '-'}{needs}")
 
 
-@cli.group()
+@cli.group(short_help="Check a config file without starting a browser.")
 def config() -> None:
     """Check a config file (`cifcheck schema config` prints its JSON Schema)."""
 
@@ -304,12 +334,23 @@ def doctor(config_path: str, launch: bool) -> None:
     sys.exit(diagnose(browser_config, launch=launch))
 
 
-@cli.group()
+@cli.group(short_help="The bundled sandbox org: serve it, or list its scenarios.")
 def sandbox() -> None:
-    """The bundled sandbox org: a local emulation of a Dynamics 365 org running CIF 2.0."""
+    """The bundled sandbox org: a local emulation of a Dynamics 365 org running CIF 2.0.
+
+    Every scenario (a healthy app, each failure of the migration, odd timings and shapes) is served at once, each
+    on its own org host under *.localhost. `cifcheck run` starts it by itself for `sandbox://` targets; `serve`
+    is for a person to open it in a browser.
+
+    \b
+    Examples:
+      cifcheck sandbox list
+      cifcheck sandbox serve --scenario panel-minimized --port 8400
+      cifcheck run --scenario panel-minimized --timing slow-network
+    """
 
 
-@sandbox.command("list")
+@sandbox.command("list", short_help="List the scenarios, the verdicts each expects, and the timing profiles.")
 def sandbox_list() -> None:
     """List the scenarios and the verdicts each one expects, then the timing profiles any of them runs under."""
     from cifcheck.sandbox.scenarios import SCENARIOS, TIMINGS
@@ -323,7 +364,7 @@ def sandbox_list() -> None:
         click.echo(f"{timing.name:26} {timing.description}")
 
 
-@sandbox.command("serve")
+@sandbox.command("serve", short_help="Serve the sandbox org on 127.0.0.1 until Ctrl-C.")
 @click.option("--scenario", default="healthy-csw", show_default=True, help="Scenario whose app URL to print.")
 @click.option(
     "--port", default=8400, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (0: any free)."
