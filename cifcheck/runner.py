@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +18,16 @@ from playwright.sync_api import Error as PlaywrightError
 from cifcheck import __version__
 from cifcheck.browser import find_browser, launch_options
 from cifcheck.checks import REGISTRY, judge_target
-from cifcheck.config import Config, ConfigError, Credentials, Target, check_saved_sessions
+from cifcheck.config import (
+    Config,
+    ConfigError,
+    Credentials,
+    Target,
+    reports_folder_problem,
+    resolved,
+    saved_session_problems,
+)
+from cifcheck.config_messages import did_you_mean
 from cifcheck.credentials import SignInSecrets, load_secrets
 from cifcheck.evidence import BrowserInfo, Evidence, Navigation, TargetInfo
 from cifcheck.results import RunResult, TargetResult
@@ -41,26 +50,45 @@ class SavedSessionError(Exception):
     """A storage state file that cannot be used: reported as the target's `error`, with the refresh hint."""
 
 
-def check_targets(config: Config) -> None:
-    """What the config models cannot know: check ids exist, sandbox scenarios exist, credentials are readable,
-    saved sessions are files.
-
-    Found before any browser starts, so bad input never costs a run."""
+def check_targets(config: Config, output_dir: str | None = None) -> None:
+    """Everything a run refuses that the config models cannot know, found before any browser starts, so bad input
+    never costs a run; `cifcheck config check` calls this too, so the two cannot drift. Every problem is listed:
+    check ids and sandbox scenarios exist, the sandbox timing exists, credentials are readable, saved sessions are
+    files and outside the reports folder (`output_dir`, the `--output` given, or the config's), which can be written.
+    """
     from cifcheck.sandbox.scenarios import SCENARIOS, TIMINGS
 
-    check_saved_sessions(config)
-
+    in_file = [*saved_session_problems(config)]
     if config.sandbox.timing not in TIMINGS:
-        raise ConfigError(f"sandbox.timing: unknown sandbox timing {config.sandbox.timing!r} ({', '.join(TIMINGS)})")
+        timing = config.sandbox.timing
+        in_file.append(f"sandbox.timing: unknown sandbox timing {timing!r}{_known(timing, TIMINGS)}")
     for index, target in enumerate(config.targets):
         for check_id in target.checks or []:
             if check_id not in REGISTRY:
-                known = ", ".join(REGISTRY)
-                raise ConfigError(f"targets[{index}].checks: unknown check id {check_id!r} (known: {known})")
-        if target.is_sandbox and target.sandbox_scenario not in SCENARIOS:
-            known = ", ".join(SCENARIOS)
-            raise ConfigError(f"targets[{index}].url: unknown sandbox scenario {target.sandbox_scenario!r} ({known})")
-        secrets_for(target, config)
+                in_file.append(f"targets[{index}].checks: unknown check id {check_id!r}{_known(check_id, REGISTRY)}")
+        scenario = target.sandbox_scenario
+        if target.is_sandbox and scenario not in SCENARIOS:
+            in_file.append(f"targets[{index}].url: unknown sandbox scenario {scenario!r}{_known(scenario, SCENARIOS)}")
+        try:
+            secrets_for(target, config)
+        except ConfigError as error:
+            in_file.extend(str(error).splitlines())
+    source = f"{config.source_file}: " if config.source_file else ""
+    found = [source + problem for problem in in_file]
+    option, reports = ("--output", output_dir) if output_dir else ("output_dir", config.output_dir)
+    problem = reports_folder_problem(reports)
+    if problem:
+        found.append(f"{option}: {problem}")
+    for field, state in config.saved_sessions():
+        if resolved(state).is_relative_to(resolved(reports)):
+            found.append(f"{option}: {reports} would hold the saved session {state} ({field}); write reports elsewhere")
+    if found:
+        raise ConfigError(*found)
+
+
+def _known(word: str, choices: Iterable[str]) -> str:
+    """A near miss suggested, else the choices listed."""
+    return did_you_mean(word, choices) or f" (known: {', '.join(choices)})"
 
 
 def new_run_id(now: datetime) -> str:

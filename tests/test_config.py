@@ -29,14 +29,9 @@ def test_an_unknown_field_is_named():
     assert message == "broken.json: targets[0].colour: unknown field"
 
 
-def test_a_wrong_type_is_named():
+def test_a_wrong_type_is_named_in_plain_words():
     message = _error({"targets": [{"name": "a", "url": "sandbox://healthy-csw"}], "timeouts": {"ready_ms": "soon"}})
-    assert message.startswith("broken.json: timeouts.ready_ms: Input should be a valid integer")
-
-
-def test_an_org_url_with_a_path_is_refused():
-    message = _error({"targets": [{"name": "a", "url": "https://contoso.crm.dynamics.com/main.aspx"}]})
-    assert "targets[0].url: must be an org root URL" in message
+    assert message == "broken.json: timeouts.ready_ms: must be a whole number"
 
 
 def test_repeated_target_names_are_refused():
@@ -162,15 +157,6 @@ def test_a_bad_org_url_or_cdp_endpoint_is_refused_when_the_config_is_read(case):
     for message, field in ((_target_url(url), "targets[0].url"), (_cdp_endpoint(url), "browser.cdp_endpoint")):
         assert message.startswith(f"broken.json: {field}: ") and expected in message, message
         assert "\n" not in message and "Hunter2" not in message.replace(url, "")
-
-
-@pytest.mark.parametrize("url", ["https://contoso.crm.dynamics.com/?q=1", "https://contoso.crm.dynamics.com#x"])
-def test_an_org_url_with_a_query_or_fragment_is_refused(url):
-    message = _target_url(url)
-    assert message == (
-        "broken.json: targets[0].url: must be an org root URL without a query or fragment, "
-        "like https://contoso.crm.dynamics.com"
-    )
 
 
 def test_an_org_url_may_be_an_ipv6_literal_with_a_port_and_a_cdp_endpoint_a_websocket_url():
