@@ -79,9 +79,11 @@ def check_targets(config: Config, output_dir: str | None = None) -> None:
     problem = reports_folder_problem(reports)
     if problem:
         found.append(f"{option}: {problem}")
-    for field, state in config.saved_sessions():
+    owners = [("in auth.storage_state", config.auth.storage_state)]
+    owners += [(f"of {t.name}", t.storage_state) for t in config.targets if t.storage_state]
+    for owner, state in owners:
         if resolved(state).is_relative_to(resolved(reports)):
-            found.append(f"{option}: {reports} would hold the saved session {state} ({field}); write reports elsewhere")
+            found.append(f"{option}: {reports} holds the saved session {owner} ({state}); write reports elsewhere")
     if found:
         raise ConfigError(*found)
 

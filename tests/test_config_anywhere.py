@@ -263,7 +263,7 @@ REFUSED = {
     ),
     "a saved session inside the reports folder": (
         {"targets": [SANDBOX_TARGET], "auth": {"storage_state": "reports/s.json"}},
-        "would hold the saved session",
+        "holds the saved session in auth.storage_state",
     ),
     "a reports folder that is a file": (
         {"targets": [SANDBOX_TARGET], "output_dir": "notes.txt"},
