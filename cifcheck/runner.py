@@ -51,41 +51,49 @@ class SavedSessionError(Exception):
 
 
 def check_targets(config: Config, output_dir: str | None = None) -> None:
-    """Everything a run refuses that the config models cannot know, found before any browser starts, so bad input
-    never costs a run; `cifcheck config check` calls this too, so the two cannot drift. Every problem is listed:
-    check ids and sandbox scenarios exist, the sandbox timing exists, credentials are readable, saved sessions are
-    files and outside the reports folder (`output_dir`, the `--output` given, or the config's), which can be written.
-    """
+    """Everything `cifcheck run` refuses that the config models cannot know, every problem listed, found before any
+    browser starts so bad input never costs a run. `cifcheck config check` calls this too, so the two cannot drift.
+    `output_dir` is the `--output` given, else the config's own reports folder is checked."""
+    found = target_problems(config) + reports_problems(config, output_dir)
+    if found:
+        raise ConfigError(*found)
+
+
+def target_problems(config: Config) -> list[str]:
+    """Check ids and sandbox scenarios exist, the sandbox timing exists, credentials are readable, saved sessions
+    are files; each line names the config file and the field."""
     from cifcheck.sandbox.scenarios import SCENARIOS, TIMINGS
 
-    in_file = [*saved_session_problems(config)]
+    found = [*saved_session_problems(config)]
     if config.sandbox.timing not in TIMINGS:
         timing = config.sandbox.timing
-        in_file.append(f"sandbox.timing: unknown sandbox timing {timing!r}{_known(timing, TIMINGS)}")
+        found.append(f"sandbox.timing: unknown sandbox timing {timing!r}{_known(timing, TIMINGS)}")
     for index, target in enumerate(config.targets):
         for check_id in target.checks or []:
             if check_id not in REGISTRY:
-                in_file.append(f"targets[{index}].checks: unknown check id {check_id!r}{_known(check_id, REGISTRY)}")
+                found.append(f"targets[{index}].checks: unknown check id {check_id!r}{_known(check_id, REGISTRY)}")
         scenario = target.sandbox_scenario
         if target.is_sandbox and scenario not in SCENARIOS:
-            in_file.append(f"targets[{index}].url: unknown sandbox scenario {scenario!r}{_known(scenario, SCENARIOS)}")
+            found.append(f"targets[{index}].url: unknown sandbox scenario {scenario!r}{_known(scenario, SCENARIOS)}")
         try:
             secrets_for(target, config)
         except ConfigError as error:
-            in_file.extend(str(error).splitlines())
+            found.extend(str(error).splitlines())
     source = f"{config.source_file}: " if config.source_file else ""
-    found = [source + problem for problem in in_file]
+    return [source + problem for problem in found]
+
+
+def reports_problems(config: Config, output_dir: str | None) -> list[str]:
+    """The reports folder (`--output`, else `output_dir`) can be written, and holds no saved session."""
     option, reports = ("--output", output_dir) if output_dir else ("output_dir", config.output_dir)
     problem = reports_folder_problem(reports)
-    if problem:
-        found.append(f"{option}: {problem}")
+    found = [f"{option}: {problem}"] if problem else []
     owners = [("in auth.storage_state", config.auth.storage_state)]
     owners += [(f"of {t.name}", t.storage_state) for t in config.targets if t.storage_state]
     for owner, state in owners:
         if resolved(state).is_relative_to(resolved(reports)):
             found.append(f"{option}: {reports} holds the saved session {owner} ({state}); write reports elsewhere")
-    if found:
-        raise ConfigError(*found)
+    return found
 
 
 def _known(word: str, choices: Iterable[str]) -> str:
@@ -273,8 +281,10 @@ def run(
     browser: Browser | None = None,
 ) -> RunOutput:
     """Validate every target. `sandbox` (a running sandbox server) and `browser` (a launched browser, left open)
-    are reused when given, as the test suite and a pytest plugin do."""
-    check_targets(config)
+    are reused when given, as the test suite and a pytest plugin do. The reports folder is the caller's."""
+    found = target_problems(config)
+    if found:
+        raise ConfigError(*found)
     started_at = datetime.now(UTC)
     started = time.monotonic()
     results: list[TargetResult] = []

@@ -329,3 +329,12 @@ def test_report_given_a_run_folder_rejudges_all_its_evidence(tmp_path):
     assert done.returncode == 0, done.stderr
     result = json.loads((tmp_path / "again" / "latest" / "result.json").read_text())
     assert [t["target"] for t in result["targets"]] == ["one", "two"]
+
+
+@pytest.mark.browser
+def test_output_given_on_the_command_line_replaces_the_config_reports_folder_in_every_check(tmp_path):
+    write(tmp_path / "c.json", {"targets": [SANDBOX_TARGET], "output_dir": "notes.txt"})
+    (tmp_path / "notes.txt").write_text("kept")
+    done = cifcheck("run", "--config", "c.json", "--output", "out", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "latest" / "result.json").is_file()
