@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,17 +28,46 @@ class BadInput(click.ClickException):
     exit_code = EXIT_BAD_INPUT
 
     def show(self, file=None) -> None:
-        # Messages can quote a page (a sign-in error, a user name) or a file: one inert line, whatever they hold.
-        click.echo(f"cifcheck: {safe_text(self.message)}", err=True)
+        # Messages can quote a page (a sign-in error, a user name) or a file: inert lines, whatever they hold.
+        # A config with several problems lists each on its own line.
+        for line in self.message.splitlines() or [""]:
+            click.echo(f"cifcheck: {safe_text(line)}", err=True)
 
 
-def _load(config_path: str) -> Config:
-    from cifcheck.config import ConfigError, load_config
+def note(message: str) -> None:
+    """Something cifcheck changed in what it was given (an address-bar URL trimmed), on stderr."""
+    click.echo(f"cifcheck: note: {safe_text(message)}", err=True)
 
+
+def _load(config_path: str | None, url: str | None = None, app: str | None = None) -> Config:
+    """The config in use (`--config`, else ./playwright.config.json, else the bundled default), with `--url`'s
+    target instead of its own when given; its notes told on stderr."""
+    from cifcheck.config import ConfigError
+    from cifcheck.config_sources import config_in_use, with_url_target
+
+    if app and not url:
+        raise BadInput("--app: goes with --url (a config file's targets name their own app)")
     try:
-        return load_config(config_path)
+        config = config_in_use(config_path)
+        if url:
+            config = with_url_target(config, url, app)
     except ConfigError as error:
         raise BadInput(str(error)) from None
+    for message in config.notes:
+        note(message)
+    return config
+
+
+def _in_config(config: Config, error: Exception) -> BadInput:
+    """Bad input found in `config`: each problem's line names the config in use."""
+    from cifcheck.config_sources import config_label
+
+    return BadInput("\n".join(f"{config_label(config)}: {line}" for line in str(error).splitlines()))
+
+
+CONFIG_HELP = "Config file (default: ./playwright.config.json, else the bundled sandbox config)."
+URL_HELP = "Validate this one org instead of the config's targets, e.g. https://contoso.crm.dynamics.com."
+APP_HELP = "With --url: the app's unique name or app id (default msdyn_CustomerServiceWorkspace)."
 
 
 EXIT_CODES = """\b
@@ -73,7 +101,9 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--config", "config_path", default="playwright.config.json", show_default=True, help="Config file.")
+@click.option("--config", "config_path", default=None, help=CONFIG_HELP)
+@click.option("--url", default=None, help=URL_HELP)
+@click.option("--app", default=None, help=APP_HELP)
 @click.option("--target", "target_names", multiple=True, help="Only this target (repeatable).")
 @click.option("--output", "output_dir", default=None, help="Reports folder (default: config output_dir).")
 @click.option("--scenario", default=None, help="Validate this sandbox scenario instead of the configured targets.")
@@ -82,7 +112,9 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout (progress goes to stderr).")
 @click.option("--cdp", "cdp_endpoint", default=None, help="Attach to a running browser, e.g. http://127.0.0.1:9222.")
 def run(
-    config_path: str,
+    config_path: str | None,
+    url: str | None,
+    app: str | None,
     target_names: tuple[str, ...],
     output_dir: str | None,
     scenario: str | None,
@@ -96,8 +128,11 @@ def run(
 
     from cifcheck.browser import BrowserNotFound
     from cifcheck.config import ConfigError, Target, check_cdp_endpoint
+    from cifcheck.config_sources import config_label
 
-    config = _load(config_path)
+    if url and (scenario or target_names):
+        raise BadInput(f"--url: give it alone, without {'--scenario' if scenario else '--target'}")
+    config = _load(config_path, url, app)
     if cdp_endpoint:
         try:
             config.browser.cdp_endpoint = check_cdp_endpoint(cdp_endpoint)
@@ -114,7 +149,7 @@ def run(
     if target_names:
         unknown = sorted(set(target_names) - {t.name for t in config.targets})
         if unknown:
-            raise BadInput(f"--target: no target named {', '.join(unknown)} in {config_path}")
+            raise BadInput(f"--target: no target named {', '.join(unknown)} in {config_label(config)}")
         config.targets = [t for t in config.targets if t.name in target_names]
     from cifcheck.report import verified
     from cifcheck.runner import check_targets
@@ -122,21 +157,15 @@ def run(
     from cifcheck.terminal import Terminal
 
     try:
-        check_targets(config)
+        check_targets(config, output_dir)
     except ConfigError as error:
-        raise BadInput(f"{config_path}: {error}") from None
+        raise BadInput(str(error)) from None
     reports = _writable_folder(output_dir or config.output_dir, "--output" if output_dir else "output_dir")
-    from cifcheck.config import resolved
-    from cifcheck.runner import storage_state_path
-
-    for target in config.targets:
-        if resolved(storage_state_path(target, config)).is_relative_to(resolved(reports)):
-            raise BadInput(f"--output: {reports} holds the saved session of {target.name}; write reports elsewhere")
     terminal = Terminal(quiet=quiet, as_json=as_json)
     try:
         output = run_targets(config, progress=terminal.progress)
     except ConfigError as error:  # found once the browser could tell (a selectors expression that does not compile)
-        raise BadInput(f"{config_path}: {error}") from None
+        raise _in_config(config, error) from None
     except BrowserNotFound as error:
         raise BadInput(str(error)) from None
     except PlaywrightError as error:  # the browser would not start, or --cdp found nothing to attach to
@@ -150,17 +179,12 @@ def _writable_folder(folder: str, option: str) -> Path:
     """The reports folder, created if needed, or one line saying why it cannot be used (before any work).
 
     A file in its place is left as it is, and named."""
-    from cifcheck.config import not_a_file, path_problem
+    from cifcheck.config import reports_folder_problem
 
     path = Path(folder)
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        mode = None  # created below
-    except OSError as error:
-        raise BadInput(f"{option}: {folder}: {path_problem(error, 'reports folder')}") from None
-    if mode is not None and not stat.S_ISDIR(mode):
-        raise BadInput(f"{option}: {folder} is {not_a_file(mode) or 'a file'}, not a folder")
+    problem = reports_folder_problem(folder)
+    if problem:
+        raise BadInput(f"{option}: {problem}")
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / f".cifcheck-write-test-{os.getpid()}"
@@ -181,23 +205,33 @@ def _write(result: RunResult, evidence: list[Evidence], reports: Path) -> Path:
 
 
 @cli.command()
-@click.option("--config", "config_path", default="playwright.config.json", show_default=True, help="Config file.")
+@click.option("--config", "config_path", default=None, help=CONFIG_HELP)
+@click.option("--url", default=None, help="Sign in to this org instead of a configured target (as `run --url`).")
+@click.option("--app", default=None, help=APP_HELP)
 @click.option("--target", "target_name", default=None, help="The target to sign in to (default: the first).")
 @click.option("--check", "check_only", is_flag=True, help="Only tell whether the saved session still works.")
 @click.option("--headless/--headed", default=None, help="Default: headed, or headless when credentials are set.")
-def login(config_path: str, target_name: str | None, check_only: bool, headless: bool | None) -> None:
+def login(
+    config_path: str | None,
+    url: str | None,
+    app: str | None,
+    target_name: str | None,
+    check_only: bool,
+    headless: bool | None,
+) -> None:
     """Sign in once (MFA included) and save the session for later headless runs."""
     from playwright.sync_api import Error as PlaywrightError
 
     from cifcheck.browser import BrowserNotFound
     from cifcheck.config import ConfigError, check_saved_sessions
+    from cifcheck.config_sources import config_label
     from cifcheck.login import LoginError, check_saved_session
     from cifcheck.login import login as sign_in
 
-    config = _load(config_path)
+    config = _load(config_path, url, app)
     target = next((t for t in config.targets if t.name == target_name), None) if target_name else config.targets[0]
     if target is None:
-        raise BadInput(f"--target: no target named {target_name} in {config_path}")
+        raise BadInput(f"--target: no target named {target_name} in {config_label(config)}")
     try:
         check_saved_sessions(config)
         if check_only:
@@ -206,7 +240,7 @@ def login(config_path: str, target_name: str | None, check_only: bool, headless:
             sys.exit(0 if valid else EXIT_BAD_INPUT)
         outcome = sign_in(config, target, headless=headless)
     except ConfigError as error:  # a saved session or credentials file that cannot be used
-        raise BadInput(f"{config_path}: {error}") from None
+        raise _in_config(config, error) from None
     except (BrowserNotFound, LoginError) as error:
         raise BadInput(str(error)) from None
     except PlaywrightError as error:
@@ -225,12 +259,13 @@ def _scenario_app(scenario: str) -> str:
 
 
 @cli.command()
-@click.argument("evidence_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("evidence_files", nargs=-1, required=True, type=click.Path())
 @click.option("--output", "output_dir", default="reports", show_default=True, help="Reports folder.")
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout.")
 def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool, as_json: bool) -> None:
-    """Re-judge saved evidence.json files offline and render a new report (no browser, no org)."""
+    """Re-judge saved evidence files (evidence/<target>.json, or a run folder for all of them) offline and render a
+    new report (no browser, no org)."""
     from cifcheck.offline import EvidenceError, rejudge
     from cifcheck.report import verified
     from cifcheck.terminal import Terminal
@@ -307,30 +342,58 @@ def config() -> None:
 
 
 @config.command("check")
-@click.option("--config", "config_path", default="playwright.config.json", show_default=True)
-def config_check(config_path: str) -> None:
-    """Validate a config file and list its targets: what `run` checks before any browser starts, checked here."""
+@click.option("--config", "config_path", default=None, help=CONFIG_HELP)
+@click.option("--url", default=None, help=URL_HELP)
+@click.option("--app", default=None, help=APP_HELP)
+@click.option("--output", "output_dir", default=None, help="The reports folder a run would get with --output.")
+def config_check(config_path: str | None, url: str | None, app: str | None, output_dir: str | None) -> None:
+    """Check a config without a browser: everything `run` refuses before it starts (the same function decides),
+    then list the config in use, its targets, each with its app, and where reports go."""
     from cifcheck.config import ConfigError
+    from cifcheck.config_sources import config_label
     from cifcheck.runner import check_targets
 
-    loaded = _load(config_path)
+    loaded = _load(config_path, url, app)
     try:
-        check_targets(loaded)
+        check_targets(loaded, output_dir)
     except ConfigError as error:
-        raise BadInput(f"{config_path}: {error}") from None
+        raise BadInput(str(error)) from None
+    click.echo(safe_text(f"config: {config_label(loaded)}"))
     for target in loaded.targets:
-        click.echo(safe_text(f"{target.name}: {target.url} app={target.app}"))
+        default = "" if "app" in target.model_fields_set else " (default)"  # never silent: an Omnichannel org differs
+        click.echo(safe_text(f"{target.name}: {target.url} app={target.app}{default}"))
+    click.echo(safe_text(f"reports: {output_dir or loaded.output_dir}"))
 
 
 @cli.command()
-@click.option("--config", "config_path", default="playwright.config.json", show_default=True)
+@click.option("--url", default=None, help="Your org URL (default: the example https://contoso.crm.dynamics.com).")
+@click.option("--app", default=None, help=APP_HELP.removeprefix("With --url: "))
+@click.option("--file", "file_path", default="playwright.config.json", show_default=True, help="Where to write it.")
+@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+def init(url: str | None, app: str | None, file_path: str, force: bool) -> None:
+    """Write a starter config for a real org, with its JSON Schema beside it and notes on what to fill in."""
+    from cifcheck.config import ConfigError
+    from cifcheck.starter import write_starter
+
+    try:
+        written = write_starter(Path(file_path), url, app, force=force)
+    except ConfigError as error:
+        raise BadInput(str(error)) from None
+    for message in written.notes:
+        note(message)
+    click.echo(safe_text(f"Wrote {written.config} (and its schema, {written.schema.name})."))
+    for step in written.next_steps:
+        click.echo(safe_text(f"  {step}"))
+
+
+@cli.command()
+@click.option("--config", "config_path", default=None, help=CONFIG_HELP)
 @click.option("--launch/--no-launch", default=True, help="Also start the browser once to prove it runs.")
-def doctor(config_path: str, launch: bool) -> None:
+def doctor(config_path: str | None, launch: bool) -> None:
     """Show which browser cifcheck would use, where it looked, and how to fix what is missing."""
     from cifcheck.doctor import diagnose
 
-    config_file = Path(config_path)
-    browser_config = _load(config_path).browser if config_file.exists() else None
+    browser_config = _load(config_path).browser
     sys.exit(diagnose(browser_config, launch=launch))
 
 

@@ -6,6 +6,7 @@ overridden, because cif-facts.md marks today's DOM and storage shapes UNKNOWN an
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import json
@@ -15,9 +16,20 @@ import stat
 import uuid
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from cifcheck.config_messages import capped, problems
 
 SANDBOX_SCHEME = "sandbox://"
 DEFAULT_CONFIG = "playwright.config.json"
@@ -27,7 +39,10 @@ TARGET_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
 class ConfigError(Exception):
-    """Bad input: reported as one line naming the file and the field, exit code 2."""
+    """Bad input: one line per problem, each naming the file and the field, exit code 2."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__("\n".join(capped(list(dict.fromkeys(lines)))))
 
 
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
@@ -78,8 +93,59 @@ def check_url(url: str, schemes: tuple[str, ...], *, org_root: bool) -> str:
     return url
 
 
+def _comment_property(schema: dict) -> None:
+    schema.setdefault("properties", {})["$comment"] = {
+        "description": "A note for people reading the file; cifcheck ignores it.",
+        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+    }
+
+
+def _app_in_query(query: str) -> str | None:
+    """The app an address-bar URL opens: its `appid` (a GUID) or else its `appname`."""
+    parameters = parse_qs(query)
+    for app_id in parameters.get("appid", []):
+        with contextlib.suppress(ValueError):
+            return str(uuid.UUID(app_id.strip("{}")))
+    return next((name for name in parameters.get("appname", []) if name), None)
+
+
+def org_root(url: str) -> tuple[str, str | None] | None:
+    """For a URL copied from the address bar (`https://contoso.crm.dynamics.com/main.aspx?appid=…#…`): the org root
+    and the app its query opens, if any. None when `url` is an org root already, or not a URL a browser can open
+    (the url check then says why)."""
+    try:
+        check_url(url, ("http", "https"), org_root=False)
+    except ValueError:
+        return None
+    parts = urlsplit(url)
+    if parts.path in ("", "/") and not (parts.query or parts.fragment or "?" in url or "#" in url):
+        return None
+    return f"{parts.scheme}://{parts.netloc}", _app_in_query(parts.query)
+
+
+def trimmed_note(where: str, root: str, app: str | None, app_field: str = "app") -> str:
+    """The note telling that `where` was trimmed to `root` (and, when it named one, that its app is used)."""
+    used = f"; the app {app} it opened is used (set {app_field} to choose another)" if app else ""
+    return f"{where}: trimmed to the org root {root} (cifcheck opens the app itself){used}"
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    """Unknown fields are refused (a typo must not be ignored), except `$comment`: JSON has no comments, so notes
+    for people go in `$comment` fields (the JSON Schema keyword for them), which keeps the file plain JSON that
+    every tool reads, and editors check it against the schema."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, json_schema_extra=_comment_property)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_comments(cls, data: object) -> object:
+        if isinstance(data, dict) and "$comment" in data:
+            comment = data["$comment"]
+            texts = comment if isinstance(comment, list) else [comment]
+            if not all(isinstance(text, str) for text in texts):
+                raise ValueError("$comment: must be text or a list of texts")
+            return {key: value for key, value in data.items() if key != "$comment"}
+        return data
 
 
 class Expectations(_Strict):
@@ -398,21 +464,63 @@ class Config(_Strict):
     panel: PanelFacts = Field(default_factory=PanelFacts)
     sandbox: SandboxOptions = Field(default_factory=SandboxOptions)
     output_dir: str = Field("reports", description="Where run folders are written.")
-    # The file this config was read from ("" when built in code): fixes name it, relative paths resolve from it.
+    # The file this config was read from ("" when built in code or bundled): fixes name it.
     _source_file: str = PrivateAttr("")
+    # What cifcheck changed while reading it (an address-bar URL trimmed to the org root): told on stderr.
+    _notes: list[str] = PrivateAttr(default_factory=list)
 
     @property
     def source_file(self) -> str:
         return self._source_file
 
+    @property
+    def notes(self) -> list[str]:
+        return self._notes
+
+    @model_validator(mode="before")
+    @classmethod
+    def _address_bar_urls_to_org_roots(cls, data: object, info: ValidationInfo) -> object:
+        """A target URL pasted from the address bar is trimmed to its org root (with a note) instead of refused;
+        the app it opened is used when the target names none."""
+        if not isinstance(data, dict) or not isinstance(data.get("targets"), list):
+            return data
+        targets = []
+        for index, target in enumerate(data["targets"]):
+            url = target.get("url") if isinstance(target, dict) else None
+            trimmed = org_root(url) if isinstance(url, str) else None
+            if trimmed:
+                root, app = trimmed
+                app = app if "app" not in target else None
+                target = {**target, "url": root, **({"app": app} if app else {})}
+                if info.context is not None:
+                    info.context.setdefault("notes", []).append(trimmed_note(f"targets[{index}].url", root, app))
+            targets.append(target)
+        return {**data, "targets": targets}
+
     @model_validator(mode="after")
-    def _sessions_stay_out_of_reports(self) -> Config:
-        reports = resolved(self.output_dir)
-        for name, state in self.saved_sessions():
-            if resolved(state).is_relative_to(reports):
-                raise ValueError(
-                    f"{name}: a saved session must not be kept inside the reports folder {self.output_dir}"
-                )
+    def _paths_from_the_config_folder(self, info: ValidationInfo) -> Config:
+        """Relative paths in a config file mean relative to that file's folder (given in the validation context),
+        as in tsconfig.json or a Makefile, so a run from another folder finds the same saved session."""
+        folder = (info.context or {}).get("folder")
+        if folder is None:
+            return self
+
+        def beside(path: str) -> str:
+            return path if Path(path).is_absolute() else str(Path(folder, path))
+
+        self.output_dir = beside(self.output_dir)
+        self.auth.storage_state = beside(self.auth.storage_state)
+        if self.auth.user_data_dir:
+            self.auth.user_data_dir = beside(self.auth.user_data_dir)
+        executable = self.browser.executable_path
+        if executable and "/" in executable:  # a bare name ("chromium") is looked up on PATH, as a shell would
+            self.browser.executable_path = beside(executable)
+        for credentials in [self.auth.credentials, *(t.credentials for t in self.targets if t.credentials)]:
+            if credentials.file:
+                credentials.file = beside(credentials.file)
+        for target in self.targets:
+            if target.storage_state:
+                target.storage_state = beside(target.storage_state)
         return self
 
     def saved_sessions(self) -> list[tuple[str, str]]:
@@ -432,22 +540,16 @@ class Config(_Strict):
         return targets
 
 
-def _field_path(location: tuple[str | int, ...]) -> str:
-    path = ""
-    for part in location:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
-
-
-def parse_config(data: object, source: str) -> Config:
+def parse_config(data: object, source: str, folder: Path | None = None) -> Config:
+    """The config in `data`, read from `source` (named in every problem). Relative paths resolve from `folder`
+    (the config file's), or from the current folder when None."""
+    context: dict = {"folder": folder, "notes": []}
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data, context=context)
     except ValidationError as error:
-        first = error.errors()[0]
-        message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
-        more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-        where = _field_path(first["loc"])
-        raise ConfigError(f"{source}: {where + ': ' if where else ''}{message}{more}") from None
+        raise ConfigError(*(f"{source}: {problem}" for problem in problems(error, Config))) from None
+    config._notes = [f"{source}: {note}" for note in context["notes"]]
+    return config
 
 
 def resolved(path: str | Path) -> Path:
@@ -493,22 +595,54 @@ def regular_file(path: Path, what: str, error_type: type[Exception] = ConfigErro
     return status
 
 
-def check_saved_sessions(config: Config) -> None:
+def saved_session_problems(config: Config) -> list[str]:
     """Every saved session that exists is a regular file: a run skips anything else silently and then looks signed
     out, and a symbolic link loop made path checks raise. One that does not exist yet is fine (not signed in yet)."""
+    found = []
     for name, state in config.saved_sessions():
         try:
             kind = not_a_file(Path(state).stat().st_mode)
         except FileNotFoundError:
             continue
         except OSError as error:
-            raise ConfigError(f"{name}: {state}: {path_problem(error, 'saved session')}") from None
+            found.append(f"{name}: {state}: {path_problem(error, 'saved session')}")
+            continue
         if kind:
-            raise ConfigError(f"{name}: {state} is {kind}, not a saved session file")
+            found.append(f"{name}: {state} is {kind}, not a saved session file")
+    return found
+
+
+def check_saved_sessions(config: Config) -> None:
+    found = saved_session_problems(config)
+    if found:
+        raise ConfigError(*found)
+
+
+def reports_folder_problem(folder: str) -> str | None:
+    """Why `folder` cannot hold reports, without creating it: a file or a loop in its place, or no way to write
+    where it would be created. None when it looks usable (creating it may still fail, and is reported then)."""
+    path = Path(folder)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        existing = next((parent for parent in path.absolute().parents if parent.exists()), None)
+        if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+            return f"cannot write reports to {folder}: {existing} is not writable"
+        return None
+    except OSError as error:
+        return f"{folder}: {path_problem(error, 'reports folder')}"
+    if not stat.S_ISDIR(mode):
+        return f"{folder} is {not_a_file(mode) or 'a file'}, not a folder"
+    if not os.access(path, os.W_OK | os.X_OK):
+        return f"cannot write reports to {folder}: permission denied"
+    return None
 
 
 def load_config(path: str | Path) -> Config:
+    """The config in the file at `path`; its relative paths resolve from its folder."""
     path = Path(path)
+    if not os.path.lexists(path):
+        raise ConfigError(f"{path}: config file not found; `cifcheck init --file {path}` writes a starter one")
     regular_file(path, "config file")
     try:
         text = path.read_text(encoding="utf-8")
@@ -518,15 +652,22 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: cannot read config file: {error.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
-    config = parse_config(parse_json_text(text, str(path), ConfigError), str(path))
+    config = parse_config(parse_json_text(text, str(path), ConfigError), str(path), config_folder(path))
     config._source_file = str(path)
     return config
+
+
+def config_folder(path: Path) -> Path:
+    """The folder paths in the config file at `path` resolve from: its own, written as short as it can be
+    (`.` when it is the current folder, so messages name `reports`, not `/home/me/project/reports`)."""
+    folder = path.parent
+    return Path() if resolved(folder) == resolved(".") else folder
 
 
 def parse_json_text(text: str, source: str, error_type: type[Exception]) -> object:
     """JSON from a file, or one line naming the file and what is wrong with it."""
     try:
-        return json.loads(text)
+        return json.loads(text.removeprefix("\ufeff"))  # a byte order mark, as Windows editors write one
     except json.JSONDecodeError as error:
         raise error_type(f"{source}: not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
     except (ValueError, RecursionError) as error:  # numbers too long, nesting too deep

@@ -30,6 +30,12 @@ def load_evidence(path: Path) -> Evidence:
     except OSError as error:
         raise EvidenceError(f"{path}: cannot read evidence file: {error.strerror}") from None
     data = parse_json_text(text, str(path), EvidenceError)
+    if isinstance(data, dict) and "run_id" in data and "target" not in data:
+        run = path.parent
+        raise EvidenceError(
+            f"{path}: a run's result.json, not an evidence file; pass the run folder ({run}) or its evidence files "
+            f"({run / 'evidence' / '*.json'})"
+        )
     try:
         return Evidence.model_validate(data)
     except ValidationError as error:
@@ -38,8 +44,22 @@ def load_evidence(path: Path) -> Evidence:
         raise EvidenceError(f"{path}: {field}: {first['msg']}") from None
 
 
+def evidence_files(paths: list[Path]) -> list[Path]:
+    """The evidence files named: a run folder (`reports/latest`) stands for every evidence file in it."""
+    found = []
+    for path in paths:
+        if path.is_dir():
+            inside = sorted((path / "evidence").glob("*.json"))
+            if not inside:
+                raise EvidenceError(f"{path}: a folder without evidence/*.json; pass a run folder or evidence files")
+            found.extend(inside)
+        else:
+            found.append(path)
+    return found
+
+
 def rejudge(paths: list[Path]) -> tuple[RunResult, list[Evidence]]:
-    evidence = [load_evidence(path) for path in paths]
+    evidence = [load_evidence(path) for path in evidence_files(paths)]
     names = [item.target.name for item in evidence]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:

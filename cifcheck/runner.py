@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +18,16 @@ from playwright.sync_api import Error as PlaywrightError
 from cifcheck import __version__
 from cifcheck.browser import find_browser, launch_options
 from cifcheck.checks import REGISTRY, judge_target
-from cifcheck.config import Config, ConfigError, Credentials, Target, check_saved_sessions
+from cifcheck.config import (
+    Config,
+    ConfigError,
+    Credentials,
+    Target,
+    reports_folder_problem,
+    resolved,
+    saved_session_problems,
+)
+from cifcheck.config_messages import did_you_mean
 from cifcheck.credentials import SignInSecrets, load_secrets
 from cifcheck.evidence import BrowserInfo, Evidence, Navigation, TargetInfo
 from cifcheck.results import RunResult, TargetResult
@@ -41,26 +50,55 @@ class SavedSessionError(Exception):
     """A storage state file that cannot be used: reported as the target's `error`, with the refresh hint."""
 
 
-def check_targets(config: Config) -> None:
-    """What the config models cannot know: check ids exist, sandbox scenarios exist, credentials are readable,
-    saved sessions are files.
+def check_targets(config: Config, output_dir: str | None = None) -> None:
+    """Everything `cifcheck run` refuses that the config models cannot know, every problem listed, found before any
+    browser starts so bad input never costs a run. `cifcheck config check` calls this too, so the two cannot drift.
+    `output_dir` is the `--output` given, else the config's own reports folder is checked."""
+    found = target_problems(config) + reports_problems(config, output_dir)
+    if found:
+        raise ConfigError(*found)
 
-    Found before any browser starts, so bad input never costs a run."""
+
+def target_problems(config: Config) -> list[str]:
+    """Check ids and sandbox scenarios exist, the sandbox timing exists, credentials are readable, saved sessions
+    are files; each line names the config file and the field."""
     from cifcheck.sandbox.scenarios import SCENARIOS, TIMINGS
 
-    check_saved_sessions(config)
-
+    found = [*saved_session_problems(config)]
     if config.sandbox.timing not in TIMINGS:
-        raise ConfigError(f"sandbox.timing: unknown sandbox timing {config.sandbox.timing!r} ({', '.join(TIMINGS)})")
+        timing = config.sandbox.timing
+        found.append(f"sandbox.timing: unknown sandbox timing {timing!r}{_known(timing, TIMINGS)}")
     for index, target in enumerate(config.targets):
         for check_id in target.checks or []:
             if check_id not in REGISTRY:
-                known = ", ".join(REGISTRY)
-                raise ConfigError(f"targets[{index}].checks: unknown check id {check_id!r} (known: {known})")
-        if target.is_sandbox and target.sandbox_scenario not in SCENARIOS:
-            known = ", ".join(SCENARIOS)
-            raise ConfigError(f"targets[{index}].url: unknown sandbox scenario {target.sandbox_scenario!r} ({known})")
-        secrets_for(target, config)
+                found.append(f"targets[{index}].checks: unknown check id {check_id!r}{_known(check_id, REGISTRY)}")
+        scenario = target.sandbox_scenario
+        if target.is_sandbox and scenario not in SCENARIOS:
+            found.append(f"targets[{index}].url: unknown sandbox scenario {scenario!r}{_known(scenario, SCENARIOS)}")
+        try:
+            secrets_for(target, config)
+        except ConfigError as error:
+            found.extend(str(error).splitlines())
+    source = f"{config.source_file}: " if config.source_file else ""
+    return [source + problem for problem in found]
+
+
+def reports_problems(config: Config, output_dir: str | None) -> list[str]:
+    """The reports folder (`--output`, else `output_dir`) can be written, and holds no saved session."""
+    option, reports = ("--output", output_dir) if output_dir else ("output_dir", config.output_dir)
+    problem = reports_folder_problem(reports)
+    found = [f"{option}: {problem}"] if problem else []
+    owners = [("in auth.storage_state", config.auth.storage_state)]
+    owners += [(f"of {t.name}", t.storage_state) for t in config.targets if t.storage_state]
+    for owner, state in owners:
+        if resolved(state).is_relative_to(resolved(reports)):
+            found.append(f"{option}: {reports} holds the saved session {owner} ({state}); write reports elsewhere")
+    return found
+
+
+def _known(word: str, choices: Iterable[str]) -> str:
+    """A near miss suggested, else the choices listed."""
+    return did_you_mean(word, choices) or f" (known: {', '.join(choices)})"
 
 
 def new_run_id(now: datetime) -> str:
@@ -243,8 +281,10 @@ def run(
     browser: Browser | None = None,
 ) -> RunOutput:
     """Validate every target. `sandbox` (a running sandbox server) and `browser` (a launched browser, left open)
-    are reused when given, as the test suite and a pytest plugin do."""
-    check_targets(config)
+    are reused when given, as the test suite and a pytest plugin do. The reports folder is the caller's."""
+    found = target_problems(config)
+    if found:
+        raise ConfigError(*found)
     started_at = datetime.now(UTC)
     started = time.monotonic()
     results: list[TargetResult] = []
