@@ -147,7 +147,8 @@ def not_run_target(name: str, url: str, app: str, checks: Iterable[tuple[str, st
     return TargetResult(target=name, url=url, app=app, checks=skipped, not_run=True)
 
 
-_SEVERITY: dict[str, int] = {"pass": 0, "skip": 0, "warn": 1, "fail": 2, "error": 3}
+# A failure outranks an error: the org is wrong somewhere, whatever else could not be decided (the exit code too).
+_SEVERITY: dict[str, int] = {"pass": 0, "skip": 0, "warn": 1, "error": 2, "fail": 3}
 
 
 def worst(statuses: Iterable[Status]) -> Status:

@@ -38,6 +38,7 @@ CELL_LIMIT = 300
 # What needs doing first: failures, then errors (cifcheck could not decide), then warnings.
 FINDINGS = ("fail", "error", "warn")
 STILL_EVERY_S = 15  # in a log, a long wait says it is still going at most this often
+TICK_S = 1.0  # how often the log's "still ..." line is considered
 
 
 def shown(text: str) -> Text:
@@ -122,6 +123,8 @@ class _Current:
         self.started = self.phase_since = time.monotonic()
 
     def __rich__(self) -> Text:
+        if not self.phase:
+            return shown(self.label)
         elapsed = seconds(time.monotonic() - self.started)
         return Text.assemble(shown(self.label), (f" · {self.phase} · {elapsed}", "dim"))
 
@@ -182,6 +185,8 @@ class Terminal:
             return
         self._active = False
         elapsed = seconds(time.monotonic() - self._current.started)
+        if number == total:  # the live line's last words, while the browser closes
+            self._current.label, self._current.phase = "closing the browser", ""
         counts = ", ".join(f"{n} {s}" for s, n in result.counts.items() if n)
         name = safe_text(result.target, limit=CELL_LIMIT)
         if self.plain:
@@ -192,7 +197,7 @@ class Terminal:
 
     def _tick(self) -> None:
         """In a log: one 'still ...' line when a target has printed nothing for `STILL_EVERY_S`."""
-        while not self._stop.wait(1):
+        while not self._stop.wait(TICK_S):
             current = self._current
             if self._active and time.monotonic() - self._last_line >= STILL_EVERY_S:
                 waited = seconds(time.monotonic() - current.phase_since)
