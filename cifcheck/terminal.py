@@ -85,11 +85,15 @@ def findings(run: RunResult) -> list[tuple[TargetResult, CheckResult]]:
 COUNT_ORDER = ("fail", "error", "warn", "pass", "skip")
 
 
+def counted(counts: dict[str, int]) -> str:
+    """`1 fail, 8 pass`: what needs doing first."""
+    return ", ".join(f"{counts[s]} {s}" for s in COUNT_ORDER if counts.get(s)) or "no checks"
+
+
 def counts_text(run: RunResult) -> str:
     """`1 fail, 8 pass; 1 target, 9.2 s`; an interrupted run counts the checks of its finished targets only."""
     finished = [target for target in run.targets if not target.not_run]
-    counts = {s: sum(t.counts[s] for t in finished) for s in COUNT_ORDER}
-    shown_counts = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no checks"
+    shown_counts = counted({s: sum(t.counts[s] for t in finished) for s in COUNT_ORDER})
     total = len(run.targets)
     targets = f"{len(finished)} of {total} targets" if run.interrupted else f"{total} target{'s' if total != 1 else ''}"
     return f"{shown_counts}; {targets}, {seconds(run.duration_ms / 1000)}"
@@ -187,7 +191,7 @@ class Terminal:
         elapsed = seconds(time.monotonic() - self._current.started)
         if number == total:  # the live line's last words, while the browser closes
             self._current.label, self._current.phase = "closing the browser", ""
-        counts = ", ".join(f"{n} {s}" for s, n in result.counts.items() if n)
+        counts = counted(result.counts)
         name = safe_text(result.target, limit=CELL_LIMIT)
         if self.plain:
             self._line(f"[{number}/{total}] {name}: {result.status.upper()} in {elapsed} ({counts})")

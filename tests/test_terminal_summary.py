@@ -203,7 +203,7 @@ def test_progress_in_a_log_is_a_line_when_a_target_starts_and_one_when_it_ends_w
     terminal.close()
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "[2/5] contoso-prod: started"
-    assert re.fullmatch(r"\[2/5\] contoso-prod: FAIL in \d+\.\d s \(1 pass, 1 fail\)", lines[1]), lines[1]
+    assert re.fullmatch(r"\[2/5\] contoso-prod: FAIL in \d+\.\d s \(1 fail, 1 pass\)", lines[1]), lines[1]
 
 
 def test_a_long_wait_in_a_log_says_it_is_still_waiting_once_per_interval(capsys, monkeypatch):
