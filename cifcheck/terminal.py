@@ -168,7 +168,7 @@ class Terminal:
         if self.quiet:
             return
         current = self._current
-        current.label, current.phase = f"{number}/{total} {name}", "starting"
+        current.label, current.phase = f"{number}/{total} {name}", "preparing the browser"
         current.started = current.phase_since = time.monotonic()
         self._active = True
         if self.plain:
