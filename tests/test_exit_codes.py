@@ -4,9 +4,12 @@ decide; 130 interrupted. And how a target the run never finished is written."""
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 
+from cifcheck.cli import cli
 from cifcheck.report.junit import render_junit
 from cifcheck.results import NOT_RUN_REASON, CheckResult, RunResult, Status, TargetResult, not_run_target
+from tests.hostile_text import hostile_evidence
 
 
 def run_of(*statuses: Status, interrupted: bool = False, fail_on: str = "fail") -> RunResult:
@@ -71,3 +74,12 @@ def test_result_json_says_the_run_was_interrupted_and_which_targets_did_not_run(
     document = run.model_dump(mode="json")
     assert document["interrupted"] is True and document["exit_code"] == 130
     assert [(t["target"], t["not_run"]) for t in document["targets"]] == [("t", False), ("t2", True)]
+
+
+def test_cifcheck_report_with_fail_on_warn_exits_1_on_a_warning(tmp_path):
+    evidence = tmp_path / "evidence.json"
+    evidence.write_text(hostile_evidence().model_dump_json(), encoding="utf-8")  # console.cif_errors warns
+    arguments = ["report", str(evidence), "--output", str(tmp_path / "reports"), "--quiet"]
+    assert CliRunner().invoke(cli, arguments).exit_code == 0
+    done = CliRunner().invoke(cli, [*arguments, "--fail-on", "warn"])
+    assert done.exit_code == 1 and done.output.startswith("WARN contoso: console.cif_errors — report:")
