@@ -4,8 +4,11 @@ so that `cifcheck --help` answers at once."""
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,8 +21,21 @@ if TYPE_CHECKING:  # for annotations only: importing these at start-up would slo
     from cifcheck.config import Config
     from cifcheck.evidence import Evidence
     from cifcheck.results import RunResult
+    from cifcheck.terminal import Terminal
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # results.EXIT_INTERRUPTED, here without importing pydantic for `--help`
+
+EXIT_CODES = """Exit codes:
+
+\b
+  0    every check passed, warned or was skipped
+  1    a check failed (the org is wrong), even with errors beside it;
+       or warned, with --fail-on warn
+  2    cifcheck could not decide (an error and no failure: unreachable
+       org, expired session, timeout), or the input was bad
+  130  interrupted (Ctrl-C or SIGTERM): the report holds the finished
+       targets, the others marked not run"""
 
 
 class BadInput(click.ClickException):
@@ -70,15 +86,18 @@ URL_HELP = "Validate this one org instead of the config's targets, e.g. https://
 APP_HELP = "With --url: the app's unique name or app id (default msdyn_CustomerServiceWorkspace)."
 
 
-EXIT_CODES = """\b
-Exit codes:
-  0    every check passed, warned or was skipped
-  1    a check failed: the org is wrong (even when other checks had errors)
-  2    cifcheck could not decide (org unreachable, session expired, timeout), or bad input
-  130  interrupted (Ctrl-C); the report holds the targets that finished"""
+class _Commands(click.Group):
+    """Ctrl-C (or SIGTERM in `run`) in any command: one line and exit 130, never click's 'Aborted!' and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("cifcheck: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="cifcheck")
 def cli() -> None:
     """Validate a Dynamics 365 Channel Integration Framework 2.0 migration in a real browser.
@@ -111,6 +130,13 @@ def cli() -> None:
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout (progress goes to stderr).")
 @click.option("--cdp", "cdp_endpoint", default=None, help="Attach to a running browser, e.g. http://127.0.0.1:9222.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["fail", "warn"]),
+    default="fail",
+    show_default=True,
+    help="The lowest verdict that exits 1: `warn` makes CIF 1.0 leftovers break the build.",
+)
 def run(
     config_path: str | None,
     url: str | None,
@@ -122,8 +148,13 @@ def run(
     quiet: bool,
     as_json: bool,
     cdp_endpoint: str | None,
+    fail_on: str,
 ) -> None:
-    """Open each target in a browser, check the CIF 2.0 migration, and write a report."""
+    """Open each target in a browser, check the CIF 2.0 migration, and write a report.
+
+    Prints what needs doing (each failing, erroring or warning check, its reason and fix), then one verdict line
+    with the report path. In a pipe or CI, one plain line each.
+    """
     from playwright.sync_api import Error as PlaywrightError
 
     from cifcheck.browser import BrowserNotFound
@@ -162,17 +193,53 @@ def run(
         raise BadInput(str(error)) from None
     reports = _writable_folder(output_dir or config.output_dir, "--output" if output_dir else "output_dir")
     terminal = Terminal(quiet=quiet, as_json=as_json)
+    with _sigterm_as_interrupt(), _interrupt_exits(terminal):
+        try:
+            output = run_targets(config, progress=terminal)
+        except ConfigError as error:  # found once the browser could tell (a selectors expression that does not compile)
+            raise _in_config(config, error) from None
+        except BrowserNotFound as error:
+            raise BadInput(str(error)) from None
+        except PlaywrightError as error:  # the browser would not start, or --cdp found nothing to attach to
+            raise BadInput(f"browser: {str(error).splitlines()[0]}") from None
+        finally:
+            terminal.close()
+        result = output.result
+        result.fail_on = fail_on  # type: ignore[assignment]  # click's Choice: "fail" or "warn"
+        if result.interrupted:
+            terminal.interrupted(len(result.targets) - len(result.not_run), len(result.targets))
+        run_dir = _write(result, output.evidence, reports)
+    terminal.summary(verified(result), run_dir)
+    sys.exit(result.exit_code)
+
+
+run.help = f"{inspect.cleandoc(run.help or '')}\n\n{EXIT_CODES}"
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job, `kill`) stops a run as Ctrl-C does: the finished targets are reported, exit 130."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        output = run_targets(config, progress=terminal.progress)
-    except ConfigError as error:  # found once the browser could tell (a selectors expression that does not compile)
-        raise _in_config(config, error) from None
-    except BrowserNotFound as error:
-        raise BadInput(str(error)) from None
-    except PlaywrightError as error:  # the browser would not start, or --cdp found nothing to attach to
-        raise BadInput(f"browser: {str(error).splitlines()[0]}") from None
-    run_dir = _write(output.result, output.evidence, reports)
-    terminal.summary(verified(output.result), run_dir)
-    sys.exit(output.result.exit_code)
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _interrupt_exits(terminal: Terminal) -> Iterator[None]:
+    """An interrupt the run did not absorb (before the browser started, or a second Ctrl-C while the report is
+    written): one line and exit 130, never click's 'Aborted!' and exit 1."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        terminal.close()
+        click.echo("cifcheck: interrupted; no report written", err=True)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 def _writable_folder(folder: str, option: str) -> Path:
@@ -263,7 +330,14 @@ def _scenario_app(scenario: str) -> str:
 @click.option("--output", "output_dir", default="reports", show_default=True, help="Reports folder.")
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout.")
-def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool, as_json: bool) -> None:
+@click.option(
+    "--fail-on",
+    type=click.Choice(["fail", "warn"]),
+    default="fail",
+    show_default=True,
+    help="The lowest verdict that exits 1.",
+)
+def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool, as_json: bool, fail_on: str) -> None:
     """Re-judge saved evidence files (evidence/<target>.json, or a run folder for all of them) offline and render a
     new report (no browser, no org)."""
     from cifcheck.offline import EvidenceError, rejudge
@@ -274,10 +348,50 @@ def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool, as_jso
         result, evidence = rejudge([Path(p) for p in evidence_files])
     except EvidenceError as error:
         raise BadInput(str(error)) from None
+    result.fail_on = fail_on  # type: ignore[assignment]  # click's Choice: "fail" or "warn"
     run_dir = _write(result, evidence, _writable_folder(output_dir, "--output"))
     terminal = Terminal(quiet=quiet, as_json=as_json)
     terminal.summary(verified(result), run_dir)
     sys.exit(result.exit_code)
+
+
+report.help = f"{inspect.cleandoc(report.help or '')}\n\n{EXIT_CODES}"
+
+
+@cli.command(short_help="Open a run's report in the browser (or print its path).")
+@click.argument("run_name", default="latest", metavar="[RUN]")
+@click.option("--output", "output_dir", default="reports", show_default=True, help="Reports folder.")
+def show(run_name: str, output_dir: str) -> None:
+    """Open a run's report in the default browser: RUN is `latest` (the default), a run id, or a run folder.
+
+    With no display (no DISPLAY or WAYLAND_DISPLAY on Linux), or in CI, prints the report's path instead.
+    """
+    import webbrowser
+
+    report = _report_of(run_name, Path(output_dir))
+    if _has_display():
+        with contextlib.suppress(webbrowser.Error):
+            if webbrowser.open(report.resolve().as_uri()):
+                click.echo(f"Opened {safe_text(str(report))}")
+                return
+    click.echo(safe_text(str(report)))
+
+
+def _report_of(run_name: str, output_dir: Path) -> Path:
+    """index.html of `run_name`: a folder holding one, or a run (or `latest`) in `output_dir`; else bad input."""
+    for folder in (Path(run_name), output_dir / run_name):
+        if (folder / "index.html").is_file() and (folder / "result.json").is_file():
+            return folder / "index.html"
+    raise BadInput(f"RUN: no run {run_name!r} in {output_dir} (give latest, a run id or a run folder)")
+
+
+def _has_display() -> bool:
+    ci = os.environ.get("CI", "")
+    if ci and ci.lower() not in ("false", "0"):
+        return False
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
 
 
 @cli.command(short_help="Print the JSON Schema of the config, result.json or evidence.json.")

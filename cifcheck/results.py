@@ -9,6 +9,14 @@ from pydantic import BaseModel, BeforeValidator, Field, computed_field, model_va
 
 Status = Literal["pass", "fail", "warn", "skip", "error"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "warn", "skip", "error")
+FailOn = Literal["fail", "warn"]
+
+# The process's exit codes (README, "Exit codes"; `cifcheck run --help`).
+EXIT_OK = 0  # everything passed, warned or was skipped
+EXIT_FAIL = 1  # a check failed (the org is wrong), even with errors beside it; or warned, with --fail-on warn
+EXIT_UNDECIDED = 2  # cifcheck could not decide (errors and no failure), or the input was bad
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM: the report holds the finished targets, the others marked not run
+NOT_RUN_REASON = "Not run: the run was interrupted before this target finished."
 
 
 # Caps on what a verdict shows, so that result.json, junit.xml and the terminal grow with the number of checks and
@@ -74,10 +82,16 @@ class TargetResult(BaseModel):
     duration_ms: float = 0
     checks: list[CheckResult]
     evidence_file: str = ""
+    not_run: bool = Field(
+        False,
+        description="The run was interrupted before this target finished: its checks are skip, no evidence is kept.",
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def status(self) -> Status:
+        if self.not_run:
+            return "skip"
         return worst(c.status for c in self.checks)
 
     @computed_field  # type: ignore[prop-decorator]
@@ -97,6 +111,8 @@ class RunResult(BaseModel):
     duration_ms: float
     browser: str = ""
     targets: list[TargetResult]
+    interrupted: bool = Field(False, description="Stopped by Ctrl-C or SIGTERM; the targets not finished are not_run.")
+    fail_on: FailOn = Field("fail", description="The lowest verdict that makes the exit code 1 (`--fail-on`).")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -111,11 +127,28 @@ class RunResult(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def exit_code(self) -> int:
-        """0 when everything passed, warned or was skipped; 1 on any failure; 2 on any error."""
-        return {"error": 2, "fail": 1}.get(self.status, 0)
+        """130 when interrupted; else 1 on any failure (even beside errors: the org is wrong somewhere), or on a
+        warning with `fail_on` warn; else 2 on any error (cifcheck could not decide); else 0."""
+        counts = self.counts
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if counts["fail"] or (self.fail_on == "warn" and counts["warn"]):
+            return EXIT_FAIL
+        return EXIT_UNDECIDED if counts["error"] else EXIT_OK
+
+    @property
+    def not_run(self) -> list[TargetResult]:
+        return [target for target in self.targets if target.not_run]
 
 
-_SEVERITY: dict[str, int] = {"pass": 0, "skip": 0, "warn": 1, "fail": 2, "error": 3}
+def not_run_target(name: str, url: str, app: str, checks: Iterable[tuple[str, str]]) -> TargetResult:
+    """A target the run never finished: each of its checks (id, title) skipped, saying why."""
+    skipped = [CheckResult(id=id_, title=title, status="skip", reason=NOT_RUN_REASON) for id_, title in checks]
+    return TargetResult(target=name, url=url, app=app, checks=skipped, not_run=True)
+
+
+# A failure outranks an error: the org is wrong somewhere, whatever else could not be decided (the exit code too).
+_SEVERITY: dict[str, int] = {"pass": 0, "skip": 0, "warn": 1, "error": 2, "fail": 3}
 
 
 def worst(statuses: Iterable[Status]) -> Status:

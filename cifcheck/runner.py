@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
@@ -17,7 +17,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from cifcheck import __version__
 from cifcheck.browser import find_browser, launch_options
-from cifcheck.checks import REGISTRY, judge_target
+from cifcheck.checks import REGISTRY, all_checks, judge_target
 from cifcheck.config import (
     Config,
     ConfigError,
@@ -30,14 +30,22 @@ from cifcheck.config import (
 from cifcheck.config_messages import did_you_mean
 from cifcheck.credentials import SignInSecrets, load_secrets
 from cifcheck.evidence import BrowserInfo, Evidence, Navigation, TargetInfo
-from cifcheck.results import RunResult, TargetResult
-from cifcheck.session import OpenedTarget, check_settings, gather
+from cifcheck.results import RunResult, TargetResult, not_run_target
+from cifcheck.session import OpenedTarget, Phase, check_settings, gather
 from cifcheck.signin import CredentialHosts, is_loopback
 
 if TYPE_CHECKING:  # the sandbox (uvicorn, starlette) is imported only when a target needs it
     from cifcheck.sandbox.server import SandboxServer
 
-Progress = Callable[[str, TargetResult | None], None]
+
+class Progress(Protocol):
+    """What a run tells while it goes (the terminal shows it): target `number` of `total`, and its phases."""
+
+    def target_started(self, number: int, total: int, name: str) -> None: ...
+
+    def phase(self, name: str) -> None: ...
+
+    def target_finished(self, number: int, total: int, result: TargetResult) -> None: ...
 
 
 @dataclass
@@ -262,16 +270,21 @@ def _unusable_session(target: Target, opened: OpenedTarget, config: Config, info
 
 
 def _validate_target(
-    browsers_: Browsers, target: Target, config: Config, sandbox: SandboxServer | None
+    browsers_: Browsers, target: Target, config: Config, sandbox: SandboxServer | None, phase: Phase | None
 ) -> tuple[TargetResult, Evidence]:
     """One target: one page load, its evidence, and the verdicts on it."""
     opened, cookies = open_target(target, config, sandbox)
     try:
         with browsers_.context_for(target, config, cookies) as context:
-            evidence = gather(context, opened, config, browsers_.info)
+            evidence = gather(context, opened, config, browsers_.info, phase)
     except SavedSessionError as error:
         evidence = _unusable_session(target, opened, config, browsers_.info, str(error))
     return judge_target(evidence, target.checks), evidence
+
+
+def _not_run(target: Target) -> TargetResult:
+    checks = [(c.id, c.title) for c in all_checks() if target.checks is None or c.id in target.checks]
+    return not_run_target(target.name, target.url, target.app, checks)
 
 
 def run(
@@ -281,7 +294,11 @@ def run(
     browser: Browser | None = None,
 ) -> RunOutput:
     """Validate every target. `sandbox` (a running sandbox server) and `browser` (a launched browser, left open)
-    are reused when given, as the test suite and a pytest plugin do. The reports folder is the caller's."""
+    are reused when given, as the test suite and a pytest plugin do. The reports folder is the caller's.
+
+    A KeyboardInterrupt (Ctrl-C; the command turns SIGTERM into one too) stops the run at once: the page, the
+    browser and the sandbox close as the interrupt leaves them, and the result holds the finished targets, the
+    others marked not run, with `interrupted` set."""
     found = target_problems(config)
     if found:
         raise ConfigError(*found)
@@ -289,21 +306,31 @@ def run(
     started = time.monotonic()
     results: list[TargetResult] = []
     evidences: list[Evidence] = []
-    with sandbox_if_needed(config, sandbox) as sandbox, browsers(config, browser) as browsers_:
-        for target in config.targets:
-            if progress:
-                progress(target.name, None)
-            result, evidence = _validate_target(browsers_, target, config, sandbox)
-            results.append(result)
-            evidences.append(evidence)
-            if progress:
-                progress(target.name, result)
+    browser_name = ""
+    interrupted = False
+    total = len(config.targets)
+    try:
+        with sandbox_if_needed(config, sandbox) as sandbox, browsers(config, browser) as browsers_:
+            browser_name = f"{browsers_.info.name} {browsers_.info.version}"
+            for number, target in enumerate(config.targets, start=1):
+                if progress:
+                    progress.target_started(number, total, target.name)
+                phase = progress.phase if progress else None
+                result, evidence = _validate_target(browsers_, target, config, sandbox, phase)
+                results.append(result)
+                evidences.append(evidence)
+                if progress:
+                    progress.target_finished(number, total, result)
+    except KeyboardInterrupt:
+        interrupted = True
+        results += [_not_run(target) for target in config.targets[len(results) :]]
     run_result = RunResult(
         run_id=new_run_id(started_at),
         cifcheck_version=__version__,
         started_at=started_at.isoformat(timespec="seconds"),
         duration_ms=round((time.monotonic() - started) * 1000, 1),
-        browser=f"{browsers_.info.name} {browsers_.info.version}",
+        browser=browser_name,
         targets=results,
+        interrupted=interrupted,
     )
     return RunOutput(run_result, evidences)

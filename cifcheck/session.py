@@ -36,6 +36,14 @@ from cifcheck.signin import NOWHERE, CredentialHosts, sign_in, withhold
 POLL_MS = 50
 SIGN_IN_POLL_MS = 10  # the page reports its sign-in step by itself; this only picks the report up
 
+# Told where a target's gathering is, in words for people ("waiting for the app"), as it moves on (the terminal's
+# progress line). Called from the thread that runs the target.
+Phase = Callable[[str], None]
+
+
+def _no_phase(name: str) -> None:
+    pass
+
 
 @dataclass(frozen=True)
 class OpenedTarget:
@@ -133,6 +141,7 @@ def _wait_for_app(
     ready_ms: int,
     watch: SignInWatch,
     top: TopDocument,
+    phase: Phase = _no_phase,
 ) -> None:
     """Until the app shell is ready, a sign-in page shows, or the org answers with an error; fills `navigation`."""
     ready_expression = predicate(config.selectors.app_ready)
@@ -147,6 +156,7 @@ def _wait_for_app(
         if is_sign_in_host(page.url, opened.sign_in_hosts):
             arrived = arrived or time.monotonic()
             if opened.secrets is not None and navigation.sign_in is None:
+                phase("signing in")
                 navigation.sign_in = sign_in(
                     page,
                     opened.secrets,
@@ -158,6 +168,7 @@ def _wait_for_app(
                 if not navigation.sign_in.succeeded:
                     navigation.sign_in_page = True
                     return
+                phase("waiting for the app")
                 continue
             # Single sign-on passes through the sign-in host without showing a form: only a page that asks for
             # something, or stays, is a sign-in page.
@@ -271,6 +282,7 @@ def open_app(
     navigation: Navigation,
     started: float,
     ready_ms: int | None = None,
+    phase: Phase = _no_phase,
 ) -> Navigation:
     """Open the app URL in `page`, a fresh page, and wait until the app shell is ready or a sign-in page stays;
     fills `navigation`. ConfigError when a `selectors` expression does not compile."""
@@ -279,10 +291,12 @@ def open_app(
         watch = SignInWatch(page, config.sign_in, opened.sign_in_hosts, opened.org_hosts)
         top = TopDocument(page)
         navigation.navigation_start_ms = _now_ms(started)
+        phase("opening the app")
         response = page.goto(opened.app_url, wait_until="commit", timeout=config.timeouts.navigation_ms)
         navigation.status = response.status if response else None
         ready_ms = ready_ms or config.timeouts.ready_ms
-        _wait_for_app(page, opened, config, navigation, started, ready_ms, watch, top)
+        phase("waiting for the app")
+        _wait_for_app(page, opened, config, navigation, started, ready_ms, watch, top, phase)
     except PlaywrightError as error:
         navigation.error = str(error).splitlines()[0]
     navigation.final_url = page.url
@@ -294,16 +308,21 @@ def open_app(
     return navigation
 
 
-def gather(context: BrowserContext, opened: OpenedTarget, config: Config, browser: BrowserInfo) -> Evidence:
-    """Open the target in a new page of `context`, gather its evidence, and close the page."""
+def gather(
+    context: BrowserContext, opened: OpenedTarget, config: Config, browser: BrowserInfo, phase: Phase | None = None
+) -> Evidence:
+    """Open the target in a new page of `context`, gather its evidence, and close the page; `phase` is told
+    where the gathering is."""
     page = context.new_page()
     try:
-        return gather_on_page(page, opened, config, browser)
+        return gather_on_page(page, opened, config, browser, phase or _no_phase)
     finally:
         close_page(page)
 
 
-def gather_on_page(page: Page, opened: OpenedTarget, config: Config, browser: BrowserInfo) -> Evidence:
+def gather_on_page(
+    page: Page, opened: OpenedTarget, config: Config, browser: BrowserInfo, phase: Phase = _no_phase
+) -> Evidence:
     """One page load of the target in `page`, then every probe on that same page."""
     target = opened.target
     settings = check_settings(config, target)
@@ -323,9 +342,10 @@ def gather_on_page(page: Page, opened: OpenedTarget, config: Config, browser: Br
         started_at=datetime.fromtimestamp(started_wall, UTC).isoformat(timespec="seconds"),
         navigation=navigation,
     )
-    open_app(page, opened, config, navigation, started)
+    open_app(page, opened, config, navigation, started, phase=phase)
     watch: Watch | None = None
     if navigation.app_ready:
+        phase("watching the CIF state")
         watch = Watch(
             page, config, settings, network, frames, target_info, started, navigation.navigation_start_ms or 0
         )
@@ -339,9 +359,11 @@ def gather_on_page(page: Page, opened: OpenedTarget, config: Config, browser: Br
     resources = network.loads()
     navigation.redirects = [load.url for load in resources if load.resource_type == "document" and load.redirected_to]
     if navigation.app_ready:
+        phase("reading the page")
         _probe(evidence, "app", lambda: read_app(page, config.selectors.session_tab))
         _probe(evidence, "storage", lambda: read_storage(page, settings))
         _probe(evidence, "panel", lambda: read_panel(page, config.selectors, frames, network.frame_index))
+        phase("reading records")
         _probe(evidence, "dataverse", lambda: read_dataverse(page, opened.org_hosts))
     if evidence.observation and evidence.panel and watch and watch.page_offset_ms is not None:
         merge_set_mode_requests(evidence.observation, evidence.panel, watch.page_offset_ms)

@@ -72,10 +72,14 @@ def test_a_10_mb_reason_is_capped_in_the_terminal(capsys):
     assert unsafe_characters(out) == []
 
 
-def test_progress_lines_and_the_json_output_carry_no_control(capsys):
-    terminal = Terminal(as_json=True)
+@pytest.mark.parametrize("plain", [True, False])
+def test_progress_lines_and_the_json_output_carry_no_control(capsys, plain: bool):
+    terminal = Terminal(as_json=True, plain=plain)
     run = a_run(HOSTILE + LONE_SURROGATE)
-    terminal.progress("contoso", run.targets[0])
+    run.targets[0].target = HOSTILE + LONE_SURROGATE
+    terminal.target_started(1, 1, run.targets[0].target)
+    terminal.phase("waiting for the app")
+    terminal.target_finished(1, 1, run.targets[0])
     terminal.summary(run, Path("reports"))
     out, err = capsys.readouterr()
     assert unsafe_characters(out + err) == []
@@ -96,7 +100,7 @@ def test_cifcheck_report_prints_hostile_evidence_inert_end_to_end(tmp_path: Path
     assert done.returncode == 0, err  # console.cif_errors warns; nothing crashed
     assert err == ""
     assert unsafe_characters(out) == []
-    assert "1 provider: Phone [/] [/link] [link=file:///etc/passwd]x[/link]" in out
+    assert "CIF: Phone [/] [/link] [link=file:///etc/passwd]x[/link]" in out  # the warning quotes the label
     assert REDACTED in out
 
 

@@ -49,7 +49,7 @@ def test_result_json_validates_against_the_shipped_schema(tmp_path):
     run_dir = write_run(result, evidence, tmp_path)
     document = json.loads((run_dir / "result.json").read_text())
     jsonschema.validate(document, json.loads((ROOT / "cifcheck" / "result.schema.json").read_text()))
-    assert document["status"] == "error" and document["exit_code"] == 2
+    assert document["status"] == "fail" and document["exit_code"] == 1  # a failure beside an error
 
 
 def test_junit_has_one_case_per_target_and_check_with_outcomes_mapped(tmp_path):

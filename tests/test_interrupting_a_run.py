@@ -1,0 +1,102 @@
+"""Ctrl-C (SIGINT) or SIGTERM during a run: it stops at once, closes the browser quietly, writes a complete report of
+the finished targets with the others marked not run, says so, and exits 130."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# The second target would keep the run busy for a minute (its widget never answers: judged at settle_max_ms);
+# the others take seconds each under the slow network.
+SCENARIOS = ["healthy-csw", "widget-never-answers", "healthy-csw", "panel-hidden", "healthy-omnichannel"]
+NOISE = ("Traceback", "Future exception was never retrieved", "has been closed", "Aborted", "Exception ignored")
+
+
+@pytest.fixture
+def five_targets(tmp_path: Path) -> Path:
+    from cifcheck.sandbox.scenarios import get_scenario
+
+    targets = [
+        {"name": f"t{n}", "url": f"sandbox://{scenario}", "app": get_scenario(scenario).app}
+        for n, scenario in enumerate(SCENARIOS, start=1)
+    ]
+    config = {"targets": targets, "browser": {"headless": True}, "sandbox": {"timing": "slow-network"}}
+    path = tmp_path / "five.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def start(config: Path, reports: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cifcheck", "run", "--config", str(config), "--output", str(reports)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "CI": "true"},
+        # A shell's background job ignores SIGINT, and a child inherits that: this one gets Ctrl-C as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def interrupt_after(process: subprocess.Popen, line_start: str, how: signal.Signals) -> tuple[list[str], str, float]:
+    """Reads the progress until a line starts with `line_start`, then sends `how`; the lines, stderr and how many
+    seconds the run took to exit after the signal."""
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line.rstrip("\n"))
+        if line.startswith(line_start):
+            break
+    else:
+        pytest.fail(f"the run ended before {line_start!r}: {lines} {process.stderr.read() if process.stderr else ''}")
+    time.sleep(0.5)  # into the next target's load
+    process.send_signal(how)
+    sent = time.monotonic()
+    rest, err = process.communicate(timeout=90)
+    return lines + rest.splitlines(), err, time.monotonic() - sent
+
+
+def written(reports: Path) -> dict:
+    return json.loads((reports / "latest" / "result.json").read_text())
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_after_the_first_target_reports_it_and_marks_the_others_not_run(five_targets, tmp_path, how):
+    reports = tmp_path / "reports"
+    process = start(five_targets, reports)
+    lines, err, took = interrupt_after(process, "[1/5] t1: PASS", how)
+    assert process.returncode == 130, (lines, err)
+    assert took < 20, took  # not the minute the second target's watch would have taken
+    assert not [noise for noise in NOISE if noise in err], err
+    result = written(reports)
+    assert result["interrupted"] is True and result["exit_code"] == 130
+    assert [(t["target"], t["not_run"], t["status"]) for t in result["targets"]] == [
+        ("t1", False, "pass"),
+        *[(f"t{n}", True, "skip") for n in range(2, 6)],
+    ]
+    latest = reports / "latest"
+    assert sorted(path.name for path in (latest / "evidence").iterdir()) == ["t1.json"]
+    assert "Not run: the run was interrupted" in (latest / "junit.xml").read_text()
+    assert "Interrupted: 4 of 5 targets not run" in (latest / "index.html").read_text()
+    assert (reports / "index.html").is_file()  # the history lists it
+    assert any(line.startswith("INTERRUPTED 9 pass; 1 of 5 targets") for line in lines), lines
+
+
+def test_an_interrupt_before_any_target_finished_writes_a_report_of_none_run(five_targets, tmp_path):
+    reports = tmp_path / "reports"
+    process = start(five_targets, reports)
+    lines, err, _ = interrupt_after(process, "[1/5] t1: started", signal.SIGINT)
+    assert process.returncode == 130, (lines, err)
+    assert not [noise for noise in NOISE if noise in err], err
+    result = written(reports)
+    assert [t["not_run"] for t in result["targets"]] == [True] * 5
+    assert any("0 of 5 targets finished" in line for line in lines), lines
