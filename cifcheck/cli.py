@@ -43,10 +43,15 @@ class BadInput(click.ClickException):
 
     exit_code = EXIT_BAD_INPUT
 
+    def __init__(self, *lines: str) -> None:
+        # A config with several problems lists each on its own line; a line break inside one line (a file name
+        # can hold one) is shown escaped, so a quoted name can never print a line of its own.
+        self.lines = lines or ("",)
+        super().__init__("\n".join(self.lines))
+
     def show(self, file=None) -> None:
         # Messages can quote a page (a sign-in error, a user name) or a file: inert lines, whatever they hold.
-        # A config with several problems lists each on its own line.
-        for line in self.message.splitlines() or [""]:
+        for line in self.lines:
             click.echo(f"cifcheck: {safe_text(line)}", err=True)
 
 
@@ -68,7 +73,7 @@ def _load(config_path: str | None, url: str | None = None, app: str | None = Non
         if url:
             config = with_url_target(config, url, app)
     except ConfigError as error:
-        raise BadInput(str(error)) from None
+        raise BadInput(*error.lines) from None
     for message in config.notes:
         note(message)
     return config
@@ -76,9 +81,11 @@ def _load(config_path: str | None, url: str | None = None, app: str | None = Non
 
 def _in_config(config: Config, error: Exception) -> BadInput:
     """Bad input found in `config`: each problem's line names the config in use."""
+    from cifcheck.config import ConfigError
     from cifcheck.config_sources import config_label
 
-    return BadInput("\n".join(f"{config_label(config)}: {line}" for line in str(error).splitlines()))
+    lines = error.lines if isinstance(error, ConfigError) else (str(error),)
+    return BadInput(*(f"{config_label(config)}: {line}" for line in lines))
 
 
 CONFIG_HELP = "Config file (default: ./playwright.config.json, else the bundled sandbox config)."
@@ -190,7 +197,7 @@ def run(
     try:
         check_targets(config, output_dir)
     except ConfigError as error:
-        raise BadInput(str(error)) from None
+        raise BadInput(*error.lines) from None
     reports = _writable_folder(output_dir or config.output_dir, "--output" if output_dir else "output_dir")
     terminal = Terminal(quiet=quiet, as_json=as_json)
     with _sigterm_as_interrupt(), _interrupt_exits(terminal):
@@ -471,7 +478,7 @@ def config_check(config_path: str | None, url: str | None, app: str | None, outp
     try:
         check_targets(loaded, output_dir)
     except ConfigError as error:
-        raise BadInput(str(error)) from None
+        raise BadInput(*error.lines) from None
     click.echo(safe_text(f"config: {config_label(loaded)}"))
     for target in loaded.targets:
         default = "" if "app" in target.model_fields_set else " (default)"  # never silent: an Omnichannel org differs
@@ -492,7 +499,7 @@ def init(url: str | None, app: str | None, file_path: str, force: bool) -> None:
     try:
         written = write_starter(Path(file_path), url, app, force=force)
     except ConfigError as error:
-        raise BadInput(str(error)) from None
+        raise BadInput(*error.lines) from None
     for message in written.notes:
         note(message)
     click.echo(safe_text(f"Wrote {written.config} (and its schema, {written.schema.name})."))

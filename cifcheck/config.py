@@ -42,7 +42,9 @@ class ConfigError(Exception):
     """Bad input: one line per problem, each naming the file and the field, exit code 2."""
 
     def __init__(self, *lines: str) -> None:
-        super().__init__("\n".join(capped(list(dict.fromkeys(lines)))))
+        # Kept apart, not split again later: a line may quote a file name that holds a line break itself.
+        self.lines = tuple(capped(list(dict.fromkeys(lines))))
+        super().__init__("\n".join(self.lines))
 
 
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
