@@ -141,7 +141,8 @@ def _org_failed(evidence: Evidence, last: ResourceLoad, what: str, details: list
         "error",
         reason(what),
         details,
-        remediation=(failure.fix if failure else "The network to the org failed.") + " The app page had loaded, "
-        "so the org stopped answering during the run: re-run once it answers again.",
+        remediation=f"The org stopped answering during the run ({last.failure}): the app page had loaded from it, so "
+        "its address is right. Re-run once it answers again; if this keeps happening, check the network, VPN or proxy "
+        "to the org.",
         title=failure.title if failure else "Org unreachable: the CIF library request failed",
     )

@@ -47,7 +47,7 @@ def test_is_an_error_naming_the_network_error_when_the_org_did_not_answer():
     assert result.status == "error"
     assert "net::ERR_CONNECTION_RESET" in result.reason
     assert result.title == "Org unreachable: the connection was cut"
-    assert "firewall, proxy or VPN" in result.remediation
+    assert "stopped answering during the run" in result.remediation
 
 
 def test_is_an_error_when_the_org_answered_5xx():
