@@ -170,7 +170,7 @@ def login(config_path: str, target_name: str | None, check_only: bool, headless:
 
     from cifcheck.browser import BrowserNotFound
     from cifcheck.config import ConfigError, check_saved_sessions
-    from cifcheck.login import LoginError, check_saved_session
+    from cifcheck.login import LoginError, NothingToSignIn, check_saved_session
     from cifcheck.login import login as sign_in
 
     config = _load(config_path)
@@ -184,6 +184,9 @@ def login(config_path: str, target_name: str | None, check_only: bool, headless:
             click.echo(safe_text(message))  # names the signed-in user as the page does
             sys.exit(0 if valid else EXIT_BAD_INPUT)
         outcome = sign_in(config, target, headless=headless)
+    except NothingToSignIn as nothing:
+        click.echo(safe_text(str(nothing)))
+        sys.exit(0)
     except ConfigError as error:  # a saved session or credentials file that cannot be used
         raise BadInput(f"{config_path}: {error}") from None
     except (BrowserNotFound, LoginError) as error:
@@ -192,6 +195,8 @@ def login(config_path: str, target_name: str | None, check_only: bool, headless:
         raise BadInput(f"browser: {str(error).splitlines()[0]}") from None
     where = f"session saved to {outcome.saved_to} (owner-only)" if outcome.saved_to else "profile signed in"
     click.echo(f"Signed in as {safe_text(outcome.user, limit=300)}; {safe_text(where)}.")
+    if outcome.note:
+        click.echo(outcome.note)
 
 
 def _scenario_app(scenario: str) -> str:
