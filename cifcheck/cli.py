@@ -273,14 +273,22 @@ def config_check(config_path: str) -> None:
 
 @cli.command()
 @click.option("--config", "config_path", default="playwright.config.json", show_default=True)
-@click.option("--launch/--no-launch", default=True, help="Also start the browser once to prove it runs.")
-def doctor(config_path: str, launch: bool) -> None:
-    """Show which browser cifcheck would use, where it looked, and how to fix what is missing."""
+@click.option("--launch/--no-launch", default=True, help="Also start the browser and open saved sessions.")
+@click.option("--cdp", "cdp_endpoint", default=None, help="Check this browser to attach to instead of launching one.")
+@click.pass_context
+def doctor(ctx: click.Context, config_path: str, launch: bool, cdp_endpoint: str | None) -> None:
+    """Check what a run needs: the browser, the config, each target's saved session and each org's reachability
+    (DNS, TCP, TLS), each with its fix. Exit 0 when nothing must be fixed, 1 when something must."""
+    from cifcheck.config import check_cdp_endpoint
     from cifcheck.doctor import diagnose
 
-    config_file = Path(config_path)
-    browser_config = _load(config_path).browser if config_file.exists() else None
-    sys.exit(diagnose(browser_config, launch=launch))
+    if cdp_endpoint:
+        try:
+            cdp_endpoint = check_cdp_endpoint(cdp_endpoint)
+        except ValueError as error:
+            raise BadInput(f"--cdp: {error}") from None
+    explicit = ctx.get_parameter_source("config_path") is not click.core.ParameterSource.DEFAULT
+    sys.exit(diagnose(config_path, explicit=explicit, launch=launch, cdp=cdp_endpoint))
 
 
 @cli.group()

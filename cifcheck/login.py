@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from cifcheck.browser import close_page, find_browser, launch_options
+from cifcheck.browser import close_page, find_browser, launch_fix, launch_options
 from cifcheck.config import Config, Target, predicate
 from cifcheck.credentials import SignInSecrets
 from cifcheck.evidence import Navigation
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from cifcheck.sandbox.server import SandboxServer
 
 POLL_MS = 250
+DEFAULT_CONFIG = "playwright.config.json"
 Person = Callable[[Page], None]
 
 
@@ -58,6 +59,13 @@ SANDBOX_SESSION_NOTE = (
     "each `cifcheck run` starts its own, where this target signs in again with its credentials, or, with only a "
     "storage_state, lands on the sign-in page (which is what such a target tests)."
 )
+
+
+def login_command(target: Target, config: Config) -> str:
+    """The command that signs `target` in: `--config` only when the config is not ./playwright.config.json."""
+    file = config.source_file
+    option = f" --config {file}" if file and Path(file) != Path(DEFAULT_CONFIG) else ""
+    return f"cifcheck login --target {target.name}{option}"
 
 
 def nothing_to_sign_in(target: Target, config: Config) -> str | None:
@@ -249,7 +257,8 @@ def login(
                 else:
                     context = playwright.chromium.launch(**options).new_context()
             except PlaywrightError as error:
-                raise LoginError(f"the browser did not start: {str(error).splitlines()[0]}") from None
+                why = str(error).splitlines()[0]
+                raise LoginError(f"the browser did not start ({why}); {launch_fix(choice)}") from None
             try:
                 return _sign_in_here(context, opened, config, person)
             finally:
@@ -265,7 +274,7 @@ def _opens_the_app(context: BrowserContext, opened: OpenedTarget, config: Config
         if navigation.app_ready:
             return True, f"{what} is valid: signed in as {_user_name(page)}"
         if navigation.sign_in_page:
-            return False, f"{what} has expired; run `cifcheck login --target {opened.target.name}`"
+            return False, f"{what} has expired; run `{login_command(opened.target, config)}`"
         return False, f"{what} did not open the app: {navigation.error or navigation.final_url}"
     finally:
         close_page(page)
@@ -282,7 +291,7 @@ def check_saved_session(
     profile = config.auth.user_data_dir
     path = storage_state_path(target, config)
     if not profile and not path.is_file():
-        return False, f"no saved session at {path}; run `cifcheck login --target {target.name}`"
+        return False, f"no saved session at {path}; run `{login_command(target, config)}`"
     what = f"the browser profile {profile}" if profile else f"the saved session {path}"
     with sandbox_if_needed(config, sandbox) as sandbox:
         opened = replace(open_target(target, config, sandbox)[0], secrets=None)
