@@ -231,7 +231,10 @@ def _named(host: str, address: str) -> str:
 
 
 def _resolve(host: str, port: int) -> str:
-    """The first address of `host`, within the timeout (getaddrinfo has none of its own)."""
+    """The first address of `host`, within the timeout (getaddrinfo has none of its own). A .localhost name is
+    this machine, as Chromium resolves it by itself (RFC 6761), whatever the system resolver says."""
+    if host.endswith(".localhost"):
+        return "127.0.0.1"
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     try:
         found = pool.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
