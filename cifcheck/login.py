@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from cifcheck.browser import close_page, find_browser, launch_fix, launch_options
+from cifcheck.checks import fixes
 from cifcheck.config import Config, Target, predicate
 from cifcheck.credentials import SignInSecrets
 from cifcheck.evidence import Navigation
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from cifcheck.sandbox.server import SandboxServer
 
 POLL_MS = 250
-DEFAULT_CONFIG = "playwright.config.json"
 Person = Callable[[Page], None]
 
 
@@ -62,10 +62,7 @@ SANDBOX_SESSION_NOTE = (
 
 
 def login_command(target: Target, config: Config) -> str:
-    """The command that signs `target` in: `--config` only when the config is not ./playwright.config.json."""
-    file = config.source_file
-    option = f" --config {file}" if file and Path(file) != Path(DEFAULT_CONFIG) else ""
-    return f"cifcheck login --target {target.name}{option}"
+    return fixes.login_command(target.name, config.source_file)
 
 
 def nothing_to_sign_in(target: Target, config: Config) -> str | None:

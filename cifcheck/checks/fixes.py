@@ -30,11 +30,10 @@ def is_sandbox(evidence: Evidence) -> bool:
     return evidence.target.url.startswith(SANDBOX_SCHEME)
 
 
-def login_command(evidence: Evidence) -> str:
-    """The exact command that signs this target in again: `--config` only when the config is not the default."""
-    file = evidence.settings.config_file
-    option = f" --config {file}" if file and Path(file) != Path(DEFAULT_CONFIG) else ""
-    return f"cifcheck login --target {evidence.target.name}{option}"
+def login_command(target: str, config_file: str) -> str:
+    """The exact command that signs `target` in again: `--config` only when the config is not the default one."""
+    option = f" --config {config_file}" if config_file and Path(config_file) != Path(DEFAULT_CONFIG) else ""
+    return f"cifcheck login --target {target}{option}"
 
 
 def sign_in_again(evidence: Evidence) -> str:
@@ -46,7 +45,7 @@ def sign_in_again(evidence: Evidence) -> str:
             f"write a config for this org (`cifcheck init --url {evidence.target.url}`), then sign in with "
             "`cifcheck login` and re-run"
         )
-    return f"run `{login_command(evidence)}` to sign in again, then re-run"
+    return f"run `{login_command(evidence.target.name, evidence.settings.config_file)}` to sign in again, then re-run"
 
 
 def sandbox_sign_in(evidence: Evidence) -> str:
