@@ -23,10 +23,12 @@ from playwright.sync_api import Error as PlaywrightError
 
 from cifcheck.browser import close_page, find_browser, launch_fix, launch_options
 from cifcheck.checks import fixes
+from cifcheck.checks.fixes import SANDBOX_ACCOUNT
 from cifcheck.config import Config, Target, predicate
 from cifcheck.credentials import SignInSecrets
 from cifcheck.evidence import Navigation
 from cifcheck.probes.sign_in_page import is_sign_in_host
+from cifcheck.redact import register_secret
 from cifcheck.runner import credentials_for, open_target, sandbox_if_needed, secrets_for, storage_state_path
 from cifcheck.session import OpenedTarget, check_expressions, open_app
 from cifcheck.signin import sign_in
@@ -53,7 +55,6 @@ class LoginOutcome:
     note: str = ""  # what the person should know about this session (a sandbox one does not outlive its process)
 
 
-SANDBOX_ACCOUNT = "admin@contoso.sandbox, password cifcheck-sandbox"
 SANDBOX_SESSION_NOTE = (
     "A sandbox session lasts as long as the sandbox process that issued it, and this command's sandbox has stopped: "
     "each `cifcheck run` starts its own, where this target signs in again with its credentials, or, with only a "
@@ -97,10 +98,8 @@ def _credentials(target: Target, config: Config) -> str:
     """Exactly where unattended sign-in reads this target's account and password from, as a sentence's end."""
     spec = credentials_for(target, config)
     if spec is None:
-        return (
-            f"{target.name} uses no credentials here (over --cdp only a target's own credentials field counts); add "
-            "one to the target"
-        )
+        why = "a sandbox target" if target.is_sandbox else "over --cdp, a target"
+        return f"give {target.name} a credentials field ({why} uses only the credentials it names itself)"
     where = "its own credentials field" if target.credentials is not None else "auth.credentials"
     account = f" (the sandbox's test account: {SANDBOX_ACCOUNT})" if target.is_sandbox else ""
     return (
@@ -190,6 +189,7 @@ def _opened_for_login(
     if target.is_sandbox and opened.secrets is None and person is None and headless is not False:
         from cifcheck.sandbox.signin import SANDBOX_PASSWORD, SANDBOX_USER
 
+        register_secret(SANDBOX_PASSWORD)  # scrubbed like any password in use, though the README prints it
         opened = replace(opened, secrets=SignInSecrets(SANDBOX_USER, SANDBOX_PASSWORD))
     return opened
 

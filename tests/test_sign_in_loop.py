@@ -69,6 +69,7 @@ def test_login_on_a_sandbox_target_with_its_own_storage_state_signs_in_with_the_
     assert "Signed in as admin@contoso.sandbox" in done.stdout, "no window, no variables needed"
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
     assert "lasts as long as the sandbox process" in done.stdout
+    assert "cifcheck-sandbox" not in done.stdout + done.stderr, "the password in use is never printed"
 
 
 def test_login_check_on_a_sandbox_target_with_its_own_storage_state_explains_why_it_never_carries_over(tmp_path):
@@ -113,4 +114,13 @@ def test_without_a_display_a_headed_sandbox_login_says_to_leave_out_headed(no_di
         login(config, config.targets[0], headless=False)
     message = str(raised.value)
     assert "set DEMO_USER and DEMO_PASSWORD (the sandbox's test account: admin@contoso.sandbox" in message
+    assert "leave out --headed" in message
+
+
+def test_without_a_display_a_headed_sandbox_login_without_credentials_says_to_name_some(no_display, tmp_path):
+    config = Config(targets=[Target(name="demo", url=SANDBOX, storage_state=str(tmp_path / "state.json"))])
+    with pytest.raises(LoginError) as raised:
+        login(config, config.targets[0], headless=False)
+    message = str(raised.value)
+    assert "give demo a credentials field (a sandbox target uses only the credentials it names itself)" in message
     assert "leave out --headed" in message

@@ -17,7 +17,9 @@ from cifcheck.evidence import Evidence
 
 DEFAULT_CONFIG = "playwright.config.json"
 SANDBOX_SCHEME = "sandbox://"
-SANDBOX_ACCOUNT = "admin@contoso.sandbox, password cifcheck-sandbox"
+# Named, its password not: the password may be the one a run is using, and what cifcheck prints holds no secret in
+# use. The README's sandbox section and `cifcheck sandbox serve` give it.
+SANDBOX_ACCOUNT = "admin@contoso.sandbox, with the password `cifcheck sandbox serve` prints"
 
 
 def config_in_use(evidence: Evidence) -> str:
