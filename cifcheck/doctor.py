@@ -182,7 +182,7 @@ def _org(doctor: Doctor, target: Target, config: Config) -> bool:
         doctor.say(
             "fix",
             subject,
-            f"{_named(host, address)}, but port {port} does not answer ({_why(error)})",
+            f"port {port} of {host}{'' if host == address else f' ({address})'} does not answer ({_why(error)})",
             f"check the port in {where}, and the firewall, proxy or VPN between this machine and the org",
         )
         return False

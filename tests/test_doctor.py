@@ -193,7 +193,7 @@ def test_an_org_host_that_does_not_resolve_is_a_fix_about_its_spelling(tmp_path,
 def test_an_org_port_that_refuses_is_a_fix_about_the_port_and_the_network(tmp_path, capsys, closed_port):
     code, output = _doctor(tmp_path, capsys, _org("closed", f"https://127.0.0.1:{closed_port}"))
     line, fix = _finding(output, "FIX  org closed:")
-    assert f"port {closed_port} does not answer (Connection refused)" in line
+    assert f"port {closed_port} of 127.0.0.1 does not answer (Connection refused)" in line
     assert "firewall, proxy or VPN" in fix
     assert code == 1
 
