@@ -16,6 +16,7 @@ from tests.evidence_factory import healthy_evidence
 from tests.scenario_evidence import evidence_for
 
 CATALOGUE = list(SCENARIOS.values())
+SETTING = re.compile(r"\b(targets\[\]|expect|timeouts|selectors|sign_in|browser|auth|panel)\.[a-z_]+")
 FAILING = [s for s in CATALOGUE if any(e.status != "pass" for e in s.expect.values())]
 
 
@@ -59,8 +60,10 @@ def test_no_sandbox_target_is_told_to_run_cifcheck_login(scenario: Scenario):
 def test_fixes_name_the_config_file_in_use_never_the_default_one(scenario: Scenario):
     for card in _with_fixes(scenario, config_file="cfg/prod.json"):
         assert "playwright.config.json" not in card.remediation, card.id
-        if "config" in card.remediation and "targets[]" in card.remediation:
-            assert "cfg/prod.json" in card.remediation, card.id
+        if SETTING.search(card.remediation.replace(scenario.description, "")):  # quoting it changes nothing
+            assert "cfg/prod.json" in card.remediation, (
+                f"{card.id} names a setting but not the file: {card.remediation}"
+            )
 
 
 def test_a_fix_that_names_a_setting_names_the_config_file_it_lives_in():
@@ -153,3 +156,13 @@ def test_the_failure_modes_have_different_fixes():
         evidence.navigation.app_ready, evidence.navigation.error = False, error
         fixes.add(judge_target(evidence).checks[0].remediation)
     assert len(fixes) == len(NAVIGATION_ERRORS)
+
+
+def test_an_expired_session_of_a_real_org_names_the_config_where_credentials_go():
+    evidence = healthy_evidence()
+    evidence.settings.config_file = "cfg/prod.json"
+    evidence.navigation.app_ready, evidence.navigation.sign_in_page = False, True
+    evidence.navigation.final_url = "https://login.microsoftonline.com/common/oauth2/authorize"
+    remediation = judge_target(evidence).checks[0].remediation
+    assert "`cifcheck login --target contoso --config cfg/prod.json`" in remediation
+    assert "auth.credentials in cfg/prod.json" in remediation

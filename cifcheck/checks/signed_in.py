@@ -24,8 +24,8 @@ def _session_fix(evidence: Evidence) -> str:
     if is_sandbox(evidence):
         return sandbox_sign_in(evidence)
     return (
-        f"Sign in once: {sign_in_again(evidence)}. For unattended runs, configure credentials (auth.credentials) "
-        "so cifcheck can sign in itself."
+        f"Sign in once: {sign_in_again(evidence)}. For unattended runs, configure credentials (auth.credentials in "
+        f"{config_in_use(evidence)}) so cifcheck can sign in itself."
     )
 
 
