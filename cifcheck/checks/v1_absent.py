@@ -102,4 +102,4 @@ def _unread_fix(evidence: Evidence) -> str:
     )
     if is_sandbox(evidence):
         return fix
-    return f"{fix} To run as another user, sign in as that user: {sign_in_again(evidence)}."
+    return f"{fix} To run as a user who may read them: {sign_in_again(evidence)}."
