@@ -2,7 +2,9 @@
 
 Order: the config's executable_path, the CIFCHECK_BROWSER variable, the config's channel, an installed
 Chrome or Edge (Playwright channels), Playwright's own Chromium, then a system Chromium (Debian's
-/usr/bin/chromium). Nothing here starts Playwright's driver unless a launch is asked for.
+/usr/bin/chromium). A configured chrome or msedge channel that is not installed is passed over, and the choice
+says so. Nothing here starts Playwright's driver unless a launch is asked for. Every "not found" and "does not
+start" message carries its fix.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 import platform
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from playwright.sync_api import Error as PlaywrightError
@@ -43,6 +45,7 @@ _CHANNEL_PATHS: dict[str, dict[str, list[str]]] = {
         ],
     },
 }
+_CHANNEL_NAMES = {"chrome": "Google Chrome", "msedge": "Microsoft Edge"}
 _SYSTEM_CHROMIUM = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -61,7 +64,11 @@ class BrowserChoice:
 
 
 class BrowserNotFound(Exception):
-    pass
+    """No usable browser: what is wrong and the one-line fix (shown together as one line)."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(f"{problem}; {fix}")
+        self.problem, self.fix = problem, fix
 
 
 def _platform_key() -> str:
@@ -114,15 +121,36 @@ def find_browser(config: BrowserConfig | None = None) -> BrowserChoice:
     args = launch_args(config.args)
     if config.executable_path:
         if not Path(config.executable_path).is_file():
-            raise BrowserNotFound(f"browser.executable_path {config.executable_path} does not exist")
+            raise BrowserNotFound(
+                f"browser.executable_path {config.executable_path} does not exist",
+                f"correct browser.executable_path, or remove it so that cifcheck finds a browser{_would_find(args)}",
+            )
         return BrowserChoice("config browser.executable_path", executable_path=config.executable_path, args=args)
     from_env = os.environ.get(ENV_VAR)
     if from_env:
         if not Path(from_env).is_file():
-            raise BrowserNotFound(f"{ENV_VAR}={from_env} does not exist")
+            raise BrowserNotFound(
+                f"{ENV_VAR}={from_env} does not exist",
+                f"point {ENV_VAR} at a Chromium-family browser (Chrome, Edge, Chromium), or unset it so that "
+                f"cifcheck finds one{_would_find(args)}",
+            )
         return BrowserChoice(f"environment {ENV_VAR}", executable_path=from_env, args=args)
     if config.channel:
-        return BrowserChoice("config browser.channel", channel=config.channel, args=args)
+        if config.channel not in _CHANNEL_PATHS or _installed_channel(config.channel):
+            return BrowserChoice("config browser.channel", channel=config.channel, args=args)
+        missing = channel_missing(config.channel)
+        fallback = _discovered(args)
+        if fallback is None:
+            raise BrowserNotFound(missing, f"install it: `{install_command(config.channel)}`")
+        return replace(fallback, source=f"{fallback.source}, as {missing}")
+    found = _discovered(args)
+    if found is None:
+        raise BrowserNotFound("no browser found", install_hint())
+    return found
+
+
+def _discovered(args: tuple[str, ...]) -> BrowserChoice | None:
+    """What discovery finds when nothing is configured: Chrome or Edge, Playwright's Chromium, a system one."""
     for channel in ("chrome", "msedge"):
         if _installed_channel(channel):
             return BrowserChoice(f"installed {channel}", channel=channel, args=args)
@@ -132,16 +160,51 @@ def find_browser(config: BrowserConfig | None = None) -> BrowserChoice:
     system = _system_chromium()
     if system:
         return BrowserChoice("system Chromium", executable_path=system, args=args)
-    raise BrowserNotFound(install_hint())
+    return None
+
+
+def _would_find(args: tuple[str, ...]) -> str:
+    found = _discovered(args)
+    return f" (it would use {found.describe()})" if found else f" ({install_hint()})"
+
+
+def channel_missing(channel: str) -> str:
+    return f"channel {channel}: {_CHANNEL_NAMES[channel]} is not installed"
+
+
+def install_command(channel: str, reinstall: bool = False) -> str:
+    """Playwright's installer for a browser channel (Chrome and Edge need root on Linux: they come as packages)."""
+    return f"python -m playwright install {'--force ' if reinstall else ''}{channel}"
 
 
 def install_hint() -> str:
     if _platform_key() == "linux" and shutil.which("apt-get"):
-        return "no browser found: install one with `apt-get install -y chromium` (as root), or set CIFCHECK_BROWSER"
+        return "install one with `apt-get install -y chromium` (as root), or set CIFCHECK_BROWSER"
     return (
-        "no browser found: install Google Chrome or Microsoft Edge, or run `python -m playwright install chromium`, "
-        "or set CIFCHECK_BROWSER to a Chromium-family browser"
+        "install Google Chrome or Microsoft Edge, or run `python -m playwright install chromium`, or set "
+        "CIFCHECK_BROWSER to a Chromium-family browser"
     )
+
+
+def launch_fix(choice: BrowserChoice) -> str:
+    """The fix for a browser that was found but does not start (or starts and is no browser), by how it was found."""
+    if choice.source.startswith("environment"):
+        return (
+            f"point {ENV_VAR} at a Chromium-family browser (Chrome, Edge, Chromium), or unset it so that cifcheck "
+            f"finds one{_would_find(choice.args)}"
+        )
+    if choice.source.startswith("config browser.executable_path"):
+        return (
+            f"correct browser.executable_path, or remove it so that cifcheck finds a browser{_would_find(choice.args)}"
+        )
+    if choice.channel:
+        name = _CHANNEL_NAMES.get(choice.channel, choice.channel)
+        return f"reinstall {name}: `{install_command(choice.channel, reinstall=True)}`"
+    if choice.source.startswith("Playwright's"):
+        return "reinstall it: `python -m playwright install --force chromium`"
+    if _platform_key() == "linux" and shutil.which("apt-get"):
+        return f"reinstall it: `apt-get install --reinstall -y chromium` (as root), or set {ENV_VAR} to another browser"
+    return f"reinstall {choice.executable_path}, or set {ENV_VAR} to another Chromium-family browser"
 
 
 def discovery_report(config: BrowserConfig | None = None) -> list[tuple[str, str | None]]:

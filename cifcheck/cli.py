@@ -299,7 +299,7 @@ def login(
     from cifcheck.browser import BrowserNotFound
     from cifcheck.config import ConfigError, check_saved_sessions
     from cifcheck.config_sources import config_label
-    from cifcheck.login import LoginError, check_saved_session
+    from cifcheck.login import LoginError, NothingToSignIn, check_saved_session
     from cifcheck.login import login as sign_in
 
     config = _load(config_path, url, app)
@@ -313,6 +313,9 @@ def login(
             click.echo(safe_text(message))  # names the signed-in user as the page does
             sys.exit(0 if valid else EXIT_BAD_INPUT)
         outcome = sign_in(config, target, headless=headless)
+    except NothingToSignIn as nothing:
+        click.echo(safe_text(str(nothing)))
+        sys.exit(0)
     except ConfigError as error:  # a saved session or credentials file that cannot be used
         raise _in_config(config, error) from None
     except (BrowserNotFound, LoginError) as error:
@@ -321,6 +324,8 @@ def login(
         raise BadInput(f"browser: {str(error).splitlines()[0]}") from None
     where = f"session saved to {outcome.saved_to} (owner-only)" if outcome.saved_to else "profile signed in"
     click.echo(f"Signed in as {safe_text(outcome.user, limit=300)}; {safe_text(where)}.")
+    if outcome.note:
+        click.echo(outcome.note)
 
 
 def _scenario_app(scenario: str) -> str:
@@ -509,13 +514,20 @@ def init(url: str | None, app: str | None, file_path: str, force: bool) -> None:
 
 @cli.command()
 @click.option("--config", "config_path", default=None, help=CONFIG_HELP)
-@click.option("--launch/--no-launch", default=True, help="Also start the browser once to prove it runs.")
-def doctor(config_path: str | None, launch: bool) -> None:
-    """Show which browser cifcheck would use, where it looked, and how to fix what is missing."""
+@click.option("--launch/--no-launch", default=True, help="Also start the browser and open saved sessions.")
+@click.option("--cdp", "cdp_endpoint", default=None, help="Check this browser to attach to instead of launching one.")
+def doctor(config_path: str | None, launch: bool, cdp_endpoint: str | None) -> None:
+    """Check what a run needs: the browser, the config, each target's saved session and each org's reachability
+    (DNS, TCP, TLS), each with its fix. Exit 0 when nothing must be fixed, 1 when something must."""
+    from cifcheck.config import check_cdp_endpoint
     from cifcheck.doctor import diagnose
 
-    browser_config = _load(config_path).browser
-    sys.exit(diagnose(browser_config, launch=launch))
+    if cdp_endpoint:
+        try:
+            cdp_endpoint = check_cdp_endpoint(cdp_endpoint)
+        except ValueError as error:
+            raise BadInput(f"--cdp: {error}") from None
+    sys.exit(diagnose(config_path, launch=launch, cdp=cdp_endpoint))
 
 
 @cli.group(short_help="The bundled sandbox org: serve it, or list its scenarios.")

@@ -21,11 +21,15 @@ from typing import TYPE_CHECKING
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from cifcheck.browser import close_page, find_browser, launch_options
+from cifcheck.browser import close_page, find_browser, launch_fix, launch_options
+from cifcheck.checks import fixes
+from cifcheck.checks.fixes import SANDBOX_ACCOUNT
 from cifcheck.config import Config, Target, predicate
+from cifcheck.credentials import SignInSecrets
 from cifcheck.evidence import Navigation
 from cifcheck.probes.sign_in_page import is_sign_in_host
-from cifcheck.runner import open_target, sandbox_if_needed, storage_state_path
+from cifcheck.redact import register_secret
+from cifcheck.runner import credentials_for, open_target, sandbox_if_needed, secrets_for, storage_state_path
 from cifcheck.session import OpenedTarget, check_expressions, open_app
 from cifcheck.signin import sign_in
 
@@ -40,10 +44,68 @@ class LoginError(Exception):
     """Sign-in did not complete: one line for the person, exit code 2."""
 
 
+class NothingToSignIn(Exception):
+    """The target needs no sign-in (a sandbox target the sandbox issues a session to): one line, exit code 0."""
+
+
 @dataclass(frozen=True)
 class LoginOutcome:
     saved_to: Path | None
     user: str
+    note: str = ""  # what the person should know about this session (a sandbox one does not outlive its process)
+
+
+SANDBOX_SESSION_NOTE = (
+    "A sandbox session lasts as long as the sandbox process that issued it, and this command's sandbox has stopped: "
+    "each `cifcheck run` starts its own, where this target signs in again with its credentials, or, with only a "
+    "storage_state, lands on the sign-in page (which is what such a target tests)."
+)
+
+
+def login_command(target: Target, config: Config) -> str:
+    return fixes.login_command(target.name, config.source_file)
+
+
+def nothing_to_sign_in(target: Target, config: Config) -> str | None:
+    """Why a sandbox target needs no sign-in, or None when it asks for one (its own storage_state or credentials,
+    a persistent profile): one line for `login` and `login --check`."""
+    if not target.is_sandbox or target.storage_state or credentials_for(target, config) or config.auth.user_data_dir:
+        return None
+    return (
+        f"{target.name} is a sandbox target ({target.url}): every run gets a session the sandbox issues itself, so "
+        "there is nothing to sign in to and nothing to save; `cifcheck run` works as it is"
+    )
+
+
+def _sandbox_check(target: Target, config: Config) -> tuple[bool, str]:
+    """`login --check` for a sandbox target that asks for sign-in, with no sandbox running to check against."""
+    if credentials_for(target, config) is not None and secrets_for(target, config) is not None:
+        return True, f"{target.name} is a sandbox target: each run signs in to the sandbox with its credentials"
+    if credentials_for(target, config) is not None:
+        return (
+            False,
+            f"{target.name} is a sandbox target that signs in with its own credentials: {_credentials(target, config)}",
+        )
+    return False, (
+        f"{target.name} is a sandbox target with its own storage_state: a sandbox session never outlives the sandbox "
+        "process that issued it, so every run lands on the sign-in page (how expiry is tested). To have it sign in, "
+        f"give it credentials for the sandbox's test account ({SANDBOX_ACCOUNT}); or remove storage_state to use the "
+        "session the sandbox issues"
+    )
+
+
+def _credentials(target: Target, config: Config) -> str:
+    """Exactly where unattended sign-in reads this target's account and password from, as a sentence's end."""
+    spec = credentials_for(target, config)
+    if spec is None:
+        why = "a sandbox target" if target.is_sandbox else "over --cdp, a target"
+        return f"give {target.name} a credentials field ({why} uses only the credentials it names itself)"
+    where = "its own credentials field" if target.credentials is not None else "auth.credentials"
+    account = f" (the sandbox's test account: {SANDBOX_ACCOUNT})" if target.is_sandbox else ""
+    return (
+        f"for {target.name}, set {spec.username_env} and {spec.password_env}{account}, and {spec.totp_secret_env} "
+        f"if the account asks for an authenticator code (names from {where})"
+    )
 
 
 def save_owner_only(path: Path, data: dict) -> None:
@@ -84,11 +146,8 @@ def _wait_until_signed_in(page: Page, config: Config, sign_in_hosts: tuple[str, 
     raise LoginError(f"sign-in did not finish within {timeout_s:.0f} s; run `cifcheck login` again")
 
 
-def _sign_in_here(
-    context: BrowserContext, target: Target, config: Config, sandbox: SandboxServer | None, person: Person | None
-) -> LoginOutcome:
+def _sign_in_here(context: BrowserContext, opened: OpenedTarget, config: Config, person: Person | None) -> LoginOutcome:
     """Sign in within `context`; save its storage state unless it is a persistent profile (that keeps itself)."""
-    opened, _sandbox_session = open_target(target, config, sandbox)  # login starts signed out, on purpose
     page = context.new_page()
     try:
         check_expressions(page, config.selectors)  # before the person signs in, not after login_timeout_s
@@ -114,11 +173,25 @@ def _sign_in_here(
         user = _user_name(page)
         if config.auth.user_data_dir:
             return LoginOutcome(None, user)
-        path = storage_state_path(target, config)
+        path = storage_state_path(opened.target, config)
         save_owner_only(path, context.storage_state())
         return LoginOutcome(path, user)
     finally:
         close_page(page)
+
+
+def _opened_for_login(
+    target: Target, config: Config, sandbox: SandboxServer | None, person: Person | None, headless: bool | None
+) -> OpenedTarget:
+    """Where to sign in, signed out on purpose. A sandbox target with no credentials of its own signs in with the
+    sandbox's test account, unless a person signs in (`--headed`)."""
+    opened, _sandbox_session = open_target(target, config, sandbox)
+    if target.is_sandbox and opened.secrets is None and person is None and headless is not False:
+        from cifcheck.sandbox.signin import SANDBOX_PASSWORD, SANDBOX_USER
+
+        register_secret(SANDBOX_PASSWORD)  # scrubbed like any password in use, though the README prints it
+        opened = replace(opened, secrets=SignInSecrets(SANDBOX_USER, SANDBOX_PASSWORD))
+    return opened
 
 
 def login(
@@ -132,32 +205,46 @@ def login(
 ) -> LoginOutcome:
     """Open the target's org signed out, let the person (or unattended sign-in) sign in, and save the session.
 
-    `person` stands in for the human in tests: it gets the page once it shows the sign-in form.
+    `person` stands in for the human in tests: it gets the page once it shows the sign-in form. A sandbox target
+    that needs no sign-in raises NothingToSignIn; one signed in to a sandbox this call started gets a note saying
+    the session ends with it.
     """
+    if target.is_sandbox and sandbox is None:
+        reason = nothing_to_sign_in(target, config)
+        if reason is not None:
+            raise NothingToSignIn(reason)
+        with sandbox_if_needed(config) as own:
+            outcome = login(config, target, headless=headless, person=person, sandbox=own, browser=browser)
+        return replace(outcome, note=SANDBOX_SESSION_NOTE)
     with sandbox_if_needed(config, sandbox) as sandbox:
+        opened = _opened_for_login(target, config, sandbox, person, headless)
         if browser is not None:
             context = browser.new_context()
             try:
-                return _sign_in_here(context, target, config, sandbox, person)
+                return _sign_in_here(context, opened, config, person)
             finally:
                 context.close()
         choice = find_browser(config.browser)
-        opened, _ = open_target(target, config, sandbox)
         if headless is None:
             headless = opened.secrets is not None  # a person needs a window; unattended sign-in does not
         if headless and opened.secrets is None and person is None:
             raise LoginError(
-                "--headless needs credentials for unattended sign-in (CIFCHECK_USERNAME and CIFCHECK_PASSWORD, "
-                "or auth.credentials); without them nobody could sign in"
+                f"--headless needs credentials for unattended sign-in: {_credentials(target, config)}; without them "
+                "nobody could sign in"
             )
         if (
             not headless
             and sys.platform.startswith("linux")
             and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
         ):
+            instead = (
+                "; or leave out --headed: cifcheck then signs in to the sandbox with its test account"
+                if target.is_sandbox
+                else f", or sign in on a desktop and copy the saved session to {storage_state_path(target, config)}"
+            )
             raise LoginError(
-                "no display to open a browser window on; sign in on a desktop and copy the saved session here, or "
-                "set CIFCHECK_USERNAME and CIFCHECK_PASSWORD (and CIFCHECK_TOTP_SECRET) for unattended sign-in"
+                "no display to open a browser window on (DISPLAY and WAYLAND_DISPLAY are unset); to sign in "
+                f"unattended instead, {_credentials(target, config)}{instead}"
             )
         options = launch_options(choice, headless)
         with sync_playwright() as playwright:
@@ -167,9 +254,10 @@ def login(
                 else:
                     context = playwright.chromium.launch(**options).new_context()
             except PlaywrightError as error:
-                raise LoginError(f"the browser did not start: {str(error).splitlines()[0]}") from None
+                why = str(error).splitlines()[0]
+                raise LoginError(f"the browser did not start ({why}); {launch_fix(choice)}") from None
             try:
-                return _sign_in_here(context, target, config, sandbox, person)
+                return _sign_in_here(context, opened, config, person)
             finally:
                 context.close()
                 if context.browser is not None and not config.auth.user_data_dir:
@@ -183,7 +271,7 @@ def _opens_the_app(context: BrowserContext, opened: OpenedTarget, config: Config
         if navigation.app_ready:
             return True, f"{what} is valid: signed in as {_user_name(page)}"
         if navigation.sign_in_page:
-            return False, f"{what} has expired; run `cifcheck login --target {opened.target.name}`"
+            return False, f"{what} has expired; run `{login_command(opened.target, config)}`"
         return False, f"{what} did not open the app: {navigation.error or navigation.final_url}"
     finally:
         close_page(page)
@@ -194,10 +282,13 @@ def check_saved_session(
 ) -> tuple[bool, str]:
     """Whether the saved session (or the persistent profile) still opens the app, without a full run:
     (valid, one line to show). It only looks: it never signs in."""
+    if target.is_sandbox and sandbox is None:
+        reason = nothing_to_sign_in(target, config)
+        return (True, reason) if reason is not None else _sandbox_check(target, config)
     profile = config.auth.user_data_dir
     path = storage_state_path(target, config)
     if not profile and not path.is_file():
-        return False, f"no saved session at {path}; run `cifcheck login --target {target.name}`"
+        return False, f"no saved session at {path}; run `{login_command(target, config)}`"
     what = f"the browser profile {profile}" if profile else f"the saved session {path}"
     with sandbox_if_needed(config, sandbox) as sandbox:
         opened = replace(open_target(target, config, sandbox)[0], secrets=None)

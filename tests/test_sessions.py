@@ -58,7 +58,10 @@ def test_a_tampered_saved_session_is_an_error_with_the_refresh_hint_not_a_failur
     output = run(config, sandbox=sandbox, browser=browser)
     signed_in = output.result.targets[0].checks[0]
     assert (signed_in.id, signed_in.status) == ("session.signed_in", "error")
-    assert "cifcheck login --target csw" in signed_in.reason
+    assert "absent or expired" in signed_in.reason
+    assert "storage_state" in signed_in.remediation and "cifcheck login" not in signed_in.remediation, (
+        "a sandbox target"
+    )
     assert set(list(verdicts(output).values())[1:]) == {"skip"}
     assert output.result.exit_code == 2
     valid, message = check_saved_session(config, config.targets[0], sandbox=sandbox, browser=browser)
@@ -83,7 +86,7 @@ def test_an_unreadable_saved_session_is_an_error_naming_the_file(tmp_path, sandb
     output = run(config_for(tmp_path, storage_state=str(state)), sandbox=sandbox, browser=browser)
     signed_in = output.result.targets[0].checks[0]
     assert signed_in.status == "error"
-    assert str(state) in signed_in.reason and "cifcheck login" in signed_in.remediation
+    assert str(state) in signed_in.reason and "storage_state" in signed_in.remediation
 
 
 def unattended(tmp_path: Path, monkeypatch, account: str, password: str = SANDBOX_PASSWORD, secret: str | None = None):
@@ -322,9 +325,13 @@ def test_login_headless_without_credentials_refuses_at_once(tmp_path):
     config = tmp_path / "config.json"
     config.write_text(
         json.dumps(
-            {"targets": [{"name": "a", "url": "sandbox://healthy-csw", "storage_state": str(tmp_path / "state.json")}]}
+            {
+                "targets": [
+                    {"name": "a", "url": "https://contoso.crm.dynamics.com", "storage_state": str(tmp_path / "s")}
+                ]
+            }
         )
-    )
+    )  # a sandbox target would sign in with the sandbox's test account
     done = _cli("login", "--config", str(config), "--headless")
     assert done.returncode == 2
     assert "--headless needs credentials" in done.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from cifcheck.checks.fixes import config_in_use
 from cifcheck.checks.registry import Verdict, check
 from cifcheck.evidence import Evidence
 from cifcheck.results import Detail
@@ -48,7 +49,7 @@ def judge(evidence: Evidence) -> Verdict:
             "error",
             "The page has no Xrm object, so which app loaded cannot be read.",
             [facts],
-            remediation="Check selectors.app_ready in playwright.config.json: it should wait for the Unified "
+            remediation=f"Check selectors.app_ready in {config_in_use(evidence)}: it should wait for the Unified "
             "Interface shell.",
         )
     wanted_id = _guid(expected)
@@ -69,7 +70,7 @@ def judge(evidence: Evidence) -> Verdict:
             f"{name} loaded, but not in multisession mode: no session tabs were found.",
             [facts],
             remediation="CIF 2.0 needs a multisession app. If the session tab markup changed, override "
-            "selectors.session_tab in playwright.config.json.",
+            f"selectors.session_tab in {config_in_use(evidence)}.",
         )
     tabs = f"{app.session_tabs} session tab{'s' if app.session_tabs != 1 else ''}"
     return Verdict("pass", f"{name} ({loaded}) loaded in multisession mode ({tabs}).", [facts])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cifcheck.checks.profile import APP_PROFILE_FIX, FoundKey, find_key, is_empty, parse_json, providers_from
+from cifcheck.checks.fixes import config_in_use
+from cifcheck.checks.profile import PROVIDERS_FIX, FoundKey, find_key, is_empty, parse_json, providers_from
 from cifcheck.checks.registry import Verdict, check
 from cifcheck.evidence import Evidence
 from cifcheck.redact import redact_url
@@ -57,7 +58,7 @@ def _missing_expectations(evidence: Evidence, providers: list) -> list[str]:
     id="profile.channel_providers",
     title="Channel providers in session storage",
     failure_title="No channel providers in session storage",
-    remediation=APP_PROFILE_FIX,
+    remediation=PROVIDERS_FIX,
     checked="Reads session storage key channelProviders (exact name, else the configured pattern) and parses the "
     "providers it lists.",
     doc_step="Verify step 2: session storage key channelProviders is not empty",
@@ -108,7 +109,7 @@ def judge(evidence: Evidence) -> Verdict:
             f"{count} configured ({names}), but this target expects {', '.join(missing)}.",
             details,
             remediation="Add the expected provider to the app profile (copy its channel URL and settings from the "
-            "CIF 1.0 provider), or correct expect.providers / expect.channel_urls in playwright.config.json. "
+            f"CIF 1.0 provider), or correct expect.providers / expect.channel_urls in {config_in_use(evidence)}. "
             "Updating the Customer Service workspace profile can overwrite the Omnichannel channel URL.",
         )
     where = "" if found.how == "exact name" else f" (key {found.key}, found by pattern)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cifcheck.checks.fixes import config_in_use
 from cifcheck.checks.profile import channel_providers
 from cifcheck.checks.registry import Verdict, check
 from cifcheck.config import PanelFacts
@@ -13,10 +14,13 @@ SEVERAL = (
     "With several providers, setMode is not supported on the home session: agents open a provider's session, "
     "or the target's expect.panel_mode should say what the home session shows. "
 )
-DELIBERATE = (
-    "If the provider hides or minimizes the panel on purpose (Microsoft's Twilio sample starts hidden), set "
-    "expect.panel_mode for this target in playwright.config.json."
-)
+
+
+def deliberate(evidence: Evidence) -> str:
+    return (
+        "If the provider hides or minimizes the panel on purpose (Microsoft's Twilio sample starts hidden), set "
+        f"expect.panel_mode for this target in {config_in_use(evidence)}."
+    )
 
 
 def set_mode_fix(wanted: str) -> str:
@@ -103,7 +107,7 @@ def _mode(panel: PanelEvidence, facts: PanelFacts, geometry: str) -> tuple[str, 
     failure_title="Communication panel not docked",
     checked="Reads the panel's mode (Xrm.Panel.state, the answers to getMode) and the panel frame's geometry, and "
     "takes a cropped screenshot.",
-    remediation=set_mode_fix("docked") + DELIBERATE,
+    remediation=set_mode_fix("docked"),
     doc_step="Verify step 3: the communication panel is visible and docked (the provider calls setMode(1))",
     requires=("panel",),
     prerequisites=("session.signed_in", "cif.library_loaded", "profile.channel_providers"),
@@ -119,7 +123,7 @@ def judge(evidence: Evidence) -> Verdict:
             f"There is no communication panel: nothing matches {panel.selector}.",
             remediation="The CIF 2.0 library loaded and providers are configured, yet no panel was built: the "
             "provider record may be missing or out of sync (remove and re-add it in the app profile). If the "
-            "panel's markup changed, override selectors.panel_frame in playwright.config.json.",
+            f"panel's markup changed, override selectors.panel_frame in {config_in_use(evidence)}.",
         )
     geometry = geometry_mode(panel, facts)
     mode, source = _mode(panel, facts, geometry)
@@ -130,7 +134,14 @@ def judge(evidence: Evidence) -> Verdict:
     if panel.screenshot_png_base64:
         details.append(Detail(kind="image", title="Panel screenshot", image_png_base64=panel.screenshot_png_base64))
     if mode == "docked" and geometry != "docked":
-        return Verdict("fail", f"Xrm.Panel.state says docked, but the panel frame looks {geometry}.", details)
+        return Verdict(
+            "fail",
+            f"Xrm.Panel.state says docked, but the panel frame looks {geometry}.",
+            details,
+            remediation="The host's mode and the panel's geometry disagree: look at the screenshot. A customization "
+            "may cover or shrink the panel, or this org's panel sizes do not fit panel.minimized_max_height and "
+            f"panel.collapsed_max_width in {config_in_use(evidence)}.",
+        )
     requested = [m.value for m in panel.host_messages if m.type == "setmode"]
     by_provider = f" by the provider (it called setMode({requested[-1]}))" if requested else ""
     if len(set(requested)) > 1:
@@ -139,7 +150,7 @@ def judge(evidence: Evidence) -> Verdict:
     if mode != wanted:
         several = SEVERAL if len(channel_providers(evidence) or []) > 1 else ""
         state = f", Xrm.Panel.state = {panel.xrm_state}" if panel.xrm_state is not None else ""
-        fix = (set_mode_fix(wanted) if wanted in SET_MODE else "") + several + DELIBERATE
+        fix = (set_mode_fix(wanted) if wanted in SET_MODE else "") + several + deliberate(evidence)
         return Verdict("fail", f"The communication panel is {mode}{by_provider}{state}, not {wanted}.", details, fix)
     if wanted != "docked":
         return Verdict("pass", f"The panel is {mode}{by_provider}, as this target expects.", details)
@@ -151,6 +162,6 @@ def judge(evidence: Evidence) -> Verdict:
             f"(this target expects at least {expect.min_panel_width} x {expect.min_panel_height}).",
             details,
             remediation="Widen the browser window (browser.viewport_width) or lower expect.min_panel_width / "
-            "expect.min_panel_height for this target.",
+            f"expect.min_panel_height for this target, in {config_in_use(evidence)}.",
         )
     return Verdict("pass", f"The panel is docked: {panel.box.width:.0f} x {panel.box.height:.0f} px, visible.", details)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 from cifcheck.evidence import Evidence
 from cifcheck.results import CheckResult, Detail, Status
 
 MIGRATION_DOC = "Migrate third-party channel configuration data (CIF 1.0 to CIF 2.0)"
-MIGRATION_DOC_URL = "https://learn.microsoft.com/en-us/search/?terms=" + quote(MIGRATION_DOC)
+MIGRATION_DOC_URL = (
+    "https://learn.microsoft.com/dynamics365/channel-integration-framework/v2/administer/migrate-config-data"
+)
 
 
 @dataclass
@@ -25,6 +26,9 @@ class Verdict:
     details: list[Detail] = field(default_factory=list)
     # Overrides the check's remediation when a failure has a more specific fix.
     remediation: str | None = None
+    # Overrides the check's failure title when the failure is of another kind (an org that cannot be reached is
+    # not "not signed in").
+    title: str | None = None
 
 
 Judge = Callable[[Evidence], Verdict]
@@ -70,7 +74,7 @@ def check(
 
 
 def _result(check_: Check, verdict: Verdict) -> CheckResult:
-    title = check_.title if verdict.status in ("pass", "skip") else check_.failure_title
+    title = check_.title if verdict.status in ("pass", "skip") else (verdict.title or check_.failure_title)
     remediation = "" if verdict.status in ("pass", "skip") else (verdict.remediation or check_.remediation)
     return CheckResult(
         id=check_.id,
@@ -97,7 +101,8 @@ def evaluate(check_: Check, evidence: Evidence, earlier: dict[str, CheckResult])
                 Verdict(
                     "error",
                     f"The {name} probe failed, so this could not be decided: {evidence.probe_errors[name]}",
-                    remediation="Re-run; if it repeats, attach evidence.json to a cifcheck issue.",
+                    remediation=f"Re-run; if the {name} probe fails again, attach evidence.json to a cifcheck issue "
+                    f"about {check_.id}.",
                 ),
             )
         if getattr(evidence, name, None) is None:
@@ -106,7 +111,8 @@ def evaluate(check_: Check, evidence: Evidence, earlier: dict[str, CheckResult])
                 Verdict(
                     "error",
                     f"No {name} evidence was gathered, so this could not be decided.",
-                    remediation="Re-run; if it repeats, attach evidence.json to a cifcheck issue.",
+                    remediation=f"Re-run; if the {name} evidence is missing again, attach evidence.json to a cifcheck "
+                    f"issue about {check_.id}.",
                 ),
             )
     try:
@@ -115,6 +121,6 @@ def evaluate(check_: Check, evidence: Evidence, earlier: dict[str, CheckResult])
         verdict = Verdict(
             "error",
             f"The check crashed: {type(error).__name__}: {error}",
-            remediation="This is a cifcheck bug: attach evidence.json to a cifcheck issue.",
+            remediation=f"This is a cifcheck bug: attach evidence.json to a cifcheck issue about {check_.id}.",
         )
     return _result(check_, verdict)

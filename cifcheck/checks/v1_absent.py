@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cifcheck.checks.fixes import is_sandbox, sign_in_again
 from cifcheck.checks.registry import Verdict, check
 from cifcheck.checks.resources import file_name, succeeded
 from cifcheck.evidence import Evidence
@@ -59,8 +60,7 @@ def judge(evidence: Evidence) -> Verdict:
             f"No CIF 1.0 host library was loaded, but the CIF 1.0 provider records ({V1_TABLE}) could not be read, "
             f"so this could not be decided: {unread}.",
             details,
-            remediation="Re-run signed in as a user who may read Channel Integration Framework v1.0 Provider records "
-            f"({V1_TABLE}; cifcheck login signs in again), or check those records by hand in the app's settings.",
+            remediation=_unread_fix(evidence),
         )
     return Verdict("pass", "No CIF 1.0 host library was loaded and no CIF 1.0 provider is active.", details)
 
@@ -92,3 +92,14 @@ def _requests_detail(evidence: Evidence) -> list[Detail]:
             rows=[r.model_dump(include={"method", "url", "status", "duration_ms", "error"}) for r in requests],
         )
     ]
+
+
+def _unread_fix(evidence: Evidence) -> str:
+    fix = (
+        f"Give the signed-in user read access to Channel Integration Framework v1.0 Provider records ({V1_TABLE}: "
+        "organization-owned, readable by admin roles only unless granted), or check those records by hand in the "
+        "app's settings."
+    )
+    if is_sandbox(evidence):
+        return fix
+    return f"{fix} To run as a user who may read them: {sign_in_again(evidence)}."

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cifcheck.checks.fixes import config_in_use
 from cifcheck.checks.profile import channel_providers
 from cifcheck.checks.registry import Verdict, check
 from cifcheck.checks.resources import canonical, file_name, host, outcome, same_page, succeeded, unanswered
@@ -222,8 +223,8 @@ def judge(evidence: Evidence) -> Verdict:
             f"{len(findings)} provider widget(s) had not finished loading when cifcheck stopped watching "
             f"({observation.waited()}): {findings[0].reason}",
             details,
-            remediation="The page was still busy when the watch ended. Raise timeouts.settle_max_ms for this org, "
-            "or check what keeps it loading (the network table in the evidence).",
+            remediation="The page was still busy when the watch ended. Raise timeouts.settle_max_ms for this org in "
+            f"{config_in_use(evidence)}, or check what keeps it loading (the network table in the evidence).",
         )
     if findings:
         reason = " ".join(f.reason for f in findings)

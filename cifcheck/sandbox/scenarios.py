@@ -329,7 +329,7 @@ def _catalogue() -> list[Scenario]:
             description="The session is expired: the org redirects to the sign-in origin.",
             signed_out=True,
             expect={check_id: Expect("skip", "session.signed_in") for check_id in _ALL_PASS}
-            | {"session.signed_in": Expect("error", "cifcheck login")},
+            | {"session.signed_in": Expect("error", "sign-in page")},
             tags=(),
         ),
         replace(

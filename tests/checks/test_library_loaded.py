@@ -1,6 +1,8 @@
+import json
+
 from cifcheck.checks import REGISTRY
 from cifcheck.checks.registry import evaluate
-from tests.evidence_factory import healthy_evidence, library_load
+from tests.evidence_factory import EXTENSIONS, PROVIDERS, healthy_evidence, library_load, storage
 
 CHECK = REGISTRY["cif.library_loaded"]
 
@@ -27,7 +29,15 @@ def test_fails_naming_the_status_when_the_library_answered_404():
     result = judge(evidence)
     assert result.status == "fail"
     assert "HTTP 404" in result.reason
-    assert "solution is installed" in result.remediation
+
+
+def test_a_404_says_the_web_resource_is_missing_and_the_profile_cannot_fix_it():
+    evidence = healthy_evidence()
+    evidence.resources = [library_load(status=404, failure="net::ERR_ABORTED")]
+    remediation = judge(evidence).remediation
+    assert "no web resource msdyn_channelintegrationframework.js" in remediation
+    assert "solution is not installed" in remediation
+    assert "remove the channel provider" not in remediation
 
 
 def test_is_an_error_naming_the_network_error_when_the_org_did_not_answer():
@@ -36,7 +46,8 @@ def test_is_an_error_naming_the_network_error_when_the_org_did_not_answer():
     result = judge(evidence)
     assert result.status == "error"
     assert "net::ERR_CONNECTION_RESET" in result.reason
-    assert "reachable" in result.remediation
+    assert result.title == "Org unreachable: the connection was cut"
+    assert "stopped answering during the run" in result.remediation
 
 
 def test_is_an_error_when_the_org_answered_5xx():
@@ -45,6 +56,15 @@ def test_is_an_error_when_the_org_answered_5xx():
     result = judge(evidence)
     assert result.status == "error"
     assert "HTTP 503" in result.reason
+
+
+def test_a_5xx_says_the_org_failed_and_to_retry_later_not_to_change_the_profile():
+    evidence = healthy_evidence()
+    evidence.resources = [library_load(status=500)]
+    result = judge(evidence)
+    assert result.title.startswith("Org unavailable")
+    assert "Retry later" in result.remediation
+    assert "channel provider" not in result.remediation
 
 
 def test_is_an_error_when_the_request_never_got_an_answer():
@@ -61,7 +81,16 @@ def test_fails_as_never_requested_when_no_request_names_the_library():
     result = judge(evidence)
     assert result.status == "fail"
     assert "never requested" in result.reason
-    assert "remove the channel provider" in result.remediation
+    assert "remove the channel provider" in result.remediation, "the loader is right: the profile fix is here"
+
+
+def test_never_requested_with_a_wrong_loader_points_to_the_loader_card_instead_of_repeating_its_fix():
+    evidence = healthy_evidence()
+    evidence.resources = evidence.resources[:1]
+    evidence.storage = storage(channelProviders=json.dumps(PROVIDERS), applicationExtensions=json.dumps(EXTENSIONS[1:]))
+    remediation = judge(evidence).remediation
+    assert "profile.cif_v2_loader" in remediation
+    assert "remove the channel provider" not in remediation
 
 
 def test_a_later_successful_retry_passes():
