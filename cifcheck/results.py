@@ -96,6 +96,9 @@ class RunResult(BaseModel):
     started_at: str
     duration_ms: float
     browser: str = ""
+    rejudged_offline: bool = Field(
+        False, description="Judged again from saved evidence (`cifcheck report`): no browser ran, nothing was timed."
+    )
     targets: list[TargetResult]
 
     @computed_field  # type: ignore[prop-decorator]
