@@ -120,7 +120,7 @@ def run(
         raise BadInput(str(error)) from None
     except PlaywrightError as error:  # the browser would not start, or --cdp found nothing to attach to
         raise BadInput(f"browser: {str(error).splitlines()[0]}") from None
-    run_dir = _write(output.result, output.evidence, reports)
+    run_dir = _write(output.result, output.evidence, reports, config.history.keep_runs)
     terminal.summary(verified(output.result), run_dir)
     sys.exit(output.result.exit_code)
 
@@ -150,11 +150,11 @@ def _writable_folder(folder: str, option: str) -> Path:
     return path
 
 
-def _write(result: RunResult, evidence: list[Evidence], reports: Path) -> Path:
-    from cifcheck.report import write_run
+def _write(result: RunResult, evidence: list[Evidence], reports: Path, keep_runs: int | None = None) -> Path:
+    from cifcheck.report import DEFAULT_KEEP_RUNS, write_run
 
     try:
-        return write_run(result, evidence, reports)
+        return write_run(result, evidence, reports, DEFAULT_KEEP_RUNS if keep_runs is None else keep_runs)
     except OSError as error:
         raise BadInput(f"cannot write the report to {reports}: {error.strerror or error}") from None
 
