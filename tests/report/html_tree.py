@@ -12,9 +12,12 @@ VOID = {"meta", "img", "br", "input", "link", "hr", "source", "wbr"}
 class Element:
     tag: str
     attrs: dict[str, str]
-    children: list[Element] = field(default_factory=list)
+    content: list[Element | str] = field(default_factory=list)  # child elements and text, in document order
     parent: Element | None = None
-    texts: list[str] = field(default_factory=list)
+
+    @property
+    def children(self) -> list[Element]:
+        return [node for node in self.content if isinstance(node, Element)]
 
     @property
     def classes(self) -> list[str]:
@@ -22,7 +25,7 @@ class Element:
 
     @property
     def text(self) -> str:
-        return " ".join(" ".join([*self.texts, *(child.text for child in self.children)]).split())
+        return " ".join(" ".join(node if isinstance(node, str) else node.text for node in self.content).split())
 
     def iter(self):
         for child in self.children:
@@ -57,7 +60,7 @@ class _Builder(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         element = Element(tag, {name: value or "" for name, value in attrs}, parent=self.current)
-        self.current.children.append(element)
+        self.current.content.append(element)
         if tag not in VOID:
             self.current = element
 
@@ -69,8 +72,8 @@ class _Builder(HTMLParser):
             self.current = here.parent
 
     def handle_data(self, data: str) -> None:
-        if self.current.tag not in ("style",):
-            self.current.texts.append(data)
+        if self.current.tag != "style":
+            self.current.content.append(data)
 
 
 def parse(html: str) -> Element:
