@@ -26,6 +26,7 @@ def _neutralised(value: object) -> object:
 ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("cifcheck.report", "templates"),
     autoescape=True,
+    auto_reload=False,  # package files: no mtime check on every include (a card is one, 9 per target)
     finalize=_neutralised,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
