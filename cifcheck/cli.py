@@ -215,7 +215,7 @@ def run(
         result.fail_on = fail_on  # type: ignore[assignment]  # click's Choice: "fail" or "warn"
         if result.interrupted:
             terminal.interrupted(len(result.targets) - len(result.not_run), len(result.targets))
-        run_dir = _write(result, output.evidence, reports)
+        run_dir = _write(result, output.evidence, reports, config.history.keep_runs)
     terminal.summary(verified(result), run_dir)
     sys.exit(result.exit_code)
 
@@ -269,11 +269,11 @@ def _writable_folder(folder: str, option: str) -> Path:
     return path
 
 
-def _write(result: RunResult, evidence: list[Evidence], reports: Path) -> Path:
-    from cifcheck.report import write_run
+def _write(result: RunResult, evidence: list[Evidence], reports: Path, keep_runs: int | None = None) -> Path:
+    from cifcheck.report import DEFAULT_KEEP_RUNS, write_run
 
     try:
-        return write_run(result, evidence, reports)
+        return write_run(result, evidence, reports, DEFAULT_KEEP_RUNS if keep_runs is None else keep_runs)
     except OSError as error:
         raise BadInput(f"cannot write the report to {reports}: {error.strerror or error}") from None
 

@@ -454,6 +454,15 @@ class SandboxOptions(_Strict):
     )
 
 
+class HistoryOptions(_Strict):
+    keep_runs: int = Field(
+        100,
+        ge=0,
+        description="How many run folders the reports folder keeps: after each run the oldest beyond this are "
+        "removed (0 keeps every run). 100 is about four days of hourly runs or three months of daily ones.",
+    )
+
+
 class Config(_Strict):
     schema_: str | None = Field(None, alias="$schema")
     targets: list[Target] = Field(min_length=1)
@@ -465,6 +474,7 @@ class Config(_Strict):
     sign_in: SignIn = Field(default_factory=SignIn)
     panel: PanelFacts = Field(default_factory=PanelFacts)
     sandbox: SandboxOptions = Field(default_factory=SandboxOptions)
+    history: HistoryOptions = Field(default_factory=HistoryOptions)
     output_dir: str = Field("reports", description="Where run folders are written.")
     # The file this config was read from ("" when built in code or bundled): fixes name it.
     _source_file: str = PrivateAttr("")

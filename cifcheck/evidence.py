@@ -246,8 +246,22 @@ class PanelEvidence(_Model):
     collapse_button_visible: bool | None = None
     expand_button_visible: bool | None = None
     host_messages: list[CifMessage] = Field(default_factory=list, description="CIF requests the host window received.")
-    screenshot_png_base64: str = ""
+    screenshot_png_base64: str = Field("", description="The panel cropped, taken only when it can be seen.")
+    screenshot_note: str = Field("", description="Why there is no panel screenshot, when there is none.")
     widgets: list[WidgetFrame] = Field(default_factory=list)
+
+    def why_not_seen(self) -> str:
+        """Why an agent cannot see the panel, so that no picture of it means anything; "" when it can be seen."""
+        if not self.found or self.box is None:
+            return "there is no panel frame on the page"
+        if not self.visible:
+            size = f"{self.box.width:.0f} x {self.box.height:.0f} px"
+            return f"the panel is not visible ({size}): a picture would show only the page behind it"
+        if self.box.width <= 0 or self.box.height <= 0:
+            return f"the panel is {self.box.width:.0f} x {self.box.height:.0f} px"
+        if not self.in_viewport:
+            return f"the panel is outside the viewport (at {self.box.x:.0f}, {self.box.y:.0f})"
+        return ""
 
 
 class WebApiRequest(_Model):
@@ -314,4 +328,9 @@ class Evidence(_Model):
     observation: ObservationEvidence | None = None
     probe_errors: dict[PageName, PageText] = Field(
         default_factory=dict, description="Probes that failed, with their error; the checks needing them error."
+    )
+    screenshot_jpeg_base64: str = Field(
+        "",
+        description="What the browser showed when gathering ended (the viewport, JPEG, password fields masked). "
+        "Written only for a target whose verdict holds an error.",
     )

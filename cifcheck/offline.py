@@ -71,6 +71,7 @@ def rejudge(paths: list[Path]) -> tuple[RunResult, list[Evidence]]:
         cifcheck_version=__version__,
         started_at=now.isoformat(timespec="seconds"),
         duration_ms=0,
+        rejudged_offline=True,
         browser=" / ".join(sorted({f"{e.browser.name} {e.browser.version} (recorded)" for e in evidence})),
         targets=targets,
     )

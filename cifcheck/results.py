@@ -110,6 +110,9 @@ class RunResult(BaseModel):
     started_at: str
     duration_ms: float
     browser: str = ""
+    rejudged_offline: bool = Field(
+        False, description="Judged again from saved evidence (`cifcheck report`): no browser ran, nothing was timed."
+    )
     targets: list[TargetResult]
     interrupted: bool = Field(False, description="Stopped by Ctrl-C or SIGTERM; the targets not finished are not_run.")
     fail_on: FailOn = Field("fail", description="The lowest verdict that makes the exit code 1 (`--fail-on`).")

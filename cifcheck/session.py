@@ -28,6 +28,7 @@ from cifcheck.probes.console import ConsoleRecorder
 from cifcheck.probes.dataverse import read_dataverse
 from cifcheck.probes.network import NetworkRecorder
 from cifcheck.probes.panel import FrameReports, read_panel
+from cifcheck.probes.screenshot import page_screenshot
 from cifcheck.probes.sign_in_page import SignInWatch, identity_provider_url, is_sign_in_host
 from cifcheck.probes.storage import read_storage
 from cifcheck.redact import register_cookie_values
@@ -367,6 +368,9 @@ def gather_on_page(
         _probe(evidence, "dataverse", lambda: read_dataverse(page, opened.org_hosts))
     if evidence.observation and evidence.panel and watch and watch.page_offset_ms is not None:
         merge_set_mode_requests(evidence.observation, evidence.panel, watch.page_offset_ms)
+    # What the browser shows now: an error's picture in the report (a sign-in page, an error page, an app that never
+    # became ready). Taken for every target, since only the checks tell an error; the writer keeps it for those.
+    evidence.screenshot_jpeg_base64 = page_screenshot(page)
     evidence.resources = resources
     evidence.console = console.entries()
     evidence.duration_ms = _now_ms(started)

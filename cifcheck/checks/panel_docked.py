@@ -101,6 +101,15 @@ def _mode(panel: PanelEvidence, facts: PanelFacts, geometry: str) -> tuple[str, 
     return geometry, "the panel's geometry (Xrm.Panel.state is not readable)"
 
 
+def _screenshot(panel: PanelEvidence) -> Detail:
+    """The panel's picture when an agent can see the panel (older evidence may hold a crop of a hidden one: it shows
+    only the page behind it), else why there is none."""
+    why_not = panel.why_not_seen() or panel.screenshot_note
+    if panel.screenshot_png_base64 and not panel.why_not_seen():
+        return Detail(kind="image", title="Panel screenshot", image_png_base64=panel.screenshot_png_base64)
+    return Detail(kind="facts", title="Panel screenshot", facts={"No picture": why_not or "none was taken"})
+
+
 @check(
     id="panel.docked",
     title="Communication panel docked",
@@ -131,8 +140,7 @@ def judge(evidence: Evidence) -> Verdict:
     timeline = _timeline(evidence)
     if timeline is not None:
         details.append(timeline)
-    if panel.screenshot_png_base64:
-        details.append(Detail(kind="image", title="Panel screenshot", image_png_base64=panel.screenshot_png_base64))
+    details.append(_screenshot(panel))
     if mode == "docked" and geometry != "docked":
         return Verdict(
             "fail",

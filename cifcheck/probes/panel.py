@@ -6,16 +6,15 @@ structurally too: every child frame of the panel frame counts when the widget se
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Frame, Locator, Page
+from playwright.sync_api import Frame, Page
 
 from cifcheck.config import Selectors
 from cifcheck.evidence import Box, CifMessage, PanelEvidence, WidgetFrame
+from cifcheck.probes.screenshot import masked_screenshot
 
 _OBSERVER = (Path(__file__).parent / "observer.js").read_text(encoding="utf-8")
 _BINDING = "__cifcheckObserved"
@@ -168,49 +167,22 @@ def read_panel(
     return panel
 
 
-PASSWORD_FIELDS = "input[type=password i]"
-
-
-SCREENSHOT_MS = 10_000
-
-
-def _password_fields(page: Page) -> list[Locator]:
-    """The password fields of every frame that has a document, for a screenshot's mask (a frame's locator masks
-    inside that frame). A frame whose document never came (still about:blank) can show no field, and asking it
-    would hold the screenshot until it times out."""
-    return [
-        frame.locator(PASSWORD_FIELDS)
-        for frame in page.frames
-        if frame == page.main_frame or frame.url.startswith(("http://", "https://", "about:srcdoc"))
-    ]
-
-
 def _screenshot(page: Page, panel: PanelEvidence) -> str:
-    """The panel cropped, with a margin; the left part of the viewport when the panel shows nothing. Password
-    fields are masked in every frame: the provider widgets inside the panel may show a sign-in form."""
-    if panel.visible and panel.box and panel.in_viewport:
-        box = panel.box
-        x, y = max(box.x - 8, 0), max(box.y - 8, 0)
-        clip = {
-            "x": x,
-            "y": y,
-            "width": min(box.width + 16, panel.viewport_width - x),
-            "height": min(box.height + 16, panel.viewport_height - y),
-        }
-    else:
-        clip = {"x": 0, "y": 0, "width": min(640, panel.viewport_width), "height": panel.viewport_height}
-
-    def take() -> bytes:
-        mask = _password_fields(page)
-        return page.screenshot(clip=clip, animations="disabled", mask=mask, timeout=SCREENSHOT_MS)
-
-    try:
-        shot = take()
-    except PlaywrightError:
-        # A frame went away between listing the frames and the screenshot ("Frame was detached"): once more, and
-        # never without the mask; no picture rather than an unmasked one.
-        try:
-            shot = take()
-        except PlaywrightError:
-            return ""
-    return base64.b64encode(shot).decode("ascii")
+    """The panel cropped, with a margin, when it can be seen; else none (a crop of where a hidden panel would be
+    shows only the page behind it), and the evidence says why. Password fields are masked in every frame: the
+    provider widgets inside the panel may show a sign-in form."""
+    panel.screenshot_note = panel.why_not_seen()
+    if panel.screenshot_note or panel.box is None:
+        return ""
+    box = panel.box
+    x, y = max(box.x - 8, 0), max(box.y - 8, 0)
+    clip = {
+        "x": x,
+        "y": y,
+        "width": min(box.width + 16, panel.viewport_width - x),
+        "height": min(box.height + 16, panel.viewport_height - y),
+    }
+    shot = masked_screenshot(page, clip)
+    if not shot:
+        panel.screenshot_note = "the screenshot could not be taken (the page changed while it was taken)"
+    return shot

@@ -22,9 +22,10 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
+from cifcheck.config import HistoryOptions
 from cifcheck.evidence import Evidence
 from cifcheck.redact import known_leaks, scrub_known
-from cifcheck.report.history import render_history
+from cifcheck.report.history import RUN_ID, render_history
 from cifcheck.report.html import render_html
 from cifcheck.report.junit import render_junit
 from cifcheck.results import RunResult
@@ -40,6 +41,7 @@ except ImportError:  # Windows: no advisory locks; a left-over folder's age alon
 RUN_ID_FORMAT = "%Y%m%d-%H%M%S-%f"  # with the microseconds cut to milliseconds
 PARTIAL = re.compile(r"^\.\d{8}-\d{6}-\d{3}\.partial$")
 OWNER = ".owner"  # inside a folder being written: locked by the writing process for as long as it lives
+DEFAULT_KEEP_RUNS = HistoryOptions().keep_runs
 STALE_AFTER_S = 3600  # a run writes its folder in seconds; one older than this, and unlocked, was left behind
 
 
@@ -172,8 +174,48 @@ def remove_stale_partials(output_dir: Path) -> None:
             continue  # renamed or removed by another run meanwhile
 
 
-def write_run(result: RunResult, evidence: list[Evidence], output_dir: str | Path) -> Path:
-    """Write every output of a run, each verified to hold no known secret.
+def _latest_run(output_dir: Path) -> str:
+    """The name of the run folder `latest` points at ("" when it is a copy, or absent)."""
+    try:
+        return os.readlink(output_dir / "latest")
+    except OSError:
+        return ""
+
+
+def prune_runs(output_dir: Path, keep_runs: int, written: str) -> None:
+    """Removes the oldest run folders beyond the newest `keep_runs` (`history.keep_runs`; 0 keeps every run).
+
+    Only folders named in cifcheck's run-id format, never through a link; never the run just `written`, the one
+    `latest` points at, or one another run is still finishing (it holds its owner lock until its history is written).
+    Best effort: a folder that cannot be removed now is removed by a later run."""
+    if keep_runs <= 0:
+        return
+    folders = sorted(
+        (entry for entry in output_dir.iterdir() if RUN_ID.fullmatch(entry.name) and not entry.is_symlink()),
+        key=lambda entry: entry.name,
+        reverse=True,
+    )
+    spared = {written, _latest_run(output_dir)}
+    for folder in folders[keep_runs:]:
+        if folder.name in spared or not folder.is_dir() or _written_by_a_live_run(folder):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _as_written(evidence: list[Evidence], result: RunResult) -> list[Evidence]:
+    """The evidence to write: the end-of-load screenshot only for a target whose verdict holds an error (the
+    report's picture of what went wrong); for the others it is 30-60 kB that tells nothing the verdicts do not."""
+    errored = {target.target for target in result.targets if target.counts["error"]}
+    return [
+        item if item.target.name in errored else item.model_copy(update={"screenshot_jpeg_base64": ""})
+        for item in evidence
+    ]
+
+
+def write_run(
+    result: RunResult, evidence: list[Evidence], output_dir: str | Path, keep_runs: int = DEFAULT_KEEP_RUNS
+) -> Path:
+    """Write every output of a run, each verified to hold no known secret, then prune the history to `keep_runs`.
 
     When another run took `result.run_id` first, the run gets the next free one, and `result.run_id` says so."""
     output_dir = Path(output_dir)
@@ -185,7 +227,7 @@ def write_run(result: RunResult, evidence: list[Evidence], output_dir: str | Pat
         owner = _lock_owner(partial)
         run_dir = output_dir / result.run_id
         written = verified(result)
-        evidence = [verified(item) for item in evidence]
+        evidence = [verified(item) for item in _as_written(evidence, written)]
         (partial / "evidence").mkdir()
         for item in evidence:
             path = partial / "evidence" / f"{item.target.name}.json"
@@ -194,16 +236,21 @@ def write_run(result: RunResult, evidence: list[Evidence], output_dir: str | Pat
         (partial / "junit.xml").write_text(_verified_text(render_junit(written), "junit.xml"), encoding="utf-8")
         html = _verified_text(render_html(written, evidence), "index.html")
         (partial / "index.html").write_text(html, encoding="utf-8")
-        (partial / OWNER).unlink(missing_ok=True)
         partial.rename(run_dir)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)  # a half-written folder helps nobody
-        raise
-    finally:
         if owner is not None:
             os.close(owner)
-    with _history_lock(output_dir):
-        # One writer at a time, each after its own folder is in place: the last to write lists every run.
-        _replace_latest(output_dir, run_dir)
-        write_atomically(output_dir / "index.html", render_history(output_dir))
+        raise
+    try:
+        with _history_lock(output_dir):
+            # One writer at a time, each after its own folder is in place: the last to write lists every run.
+            _replace_latest(output_dir, run_dir)
+            prune_runs(output_dir, keep_runs, run_dir.name)
+            write_atomically(output_dir / "index.html", render_history(output_dir))
+    finally:
+        # Held until now, so that no other run's pruning takes this folder before `latest` points at it.
+        (run_dir / OWNER).unlink(missing_ok=True)
+        if owner is not None:
+            os.close(owner)
     return run_dir

@@ -1,17 +1,21 @@
-"""reports/index.html: every past run with its verdict, newest first (a scheduled smoke test's history)."""
+"""reports/index.html: every past run with its verdict, newest first (a scheduled smoke test's history), and per
+target what changed since that target's previous run."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from cifcheck.report.html import ENVIRONMENT
-from cifcheck.results import RunResult
+from cifcheck.results import RunResult, Status, TargetResult
 
 # The run ids cifcheck writes (runner.new_run_id): ASCII digits only, matched whole (`$` would let "...\n" by).
 RUN_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9]{3}")
+FAILING = ("fail", "error")
+JUDGED_FINE = ("pass", "warn")
 
 
 def past_runs(output_dir: Path) -> list[RunResult]:
@@ -32,5 +36,53 @@ def past_runs(output_dir: Path) -> list[RunResult]:
     return sorted(runs, key=lambda run: run.run_id, reverse=True)
 
 
+@dataclass
+class TargetChange:
+    """One target of a run against that target's previous live run, by check id."""
+
+    target: str
+    status: Status
+    first_run: bool = False
+    new_failures: list[str] = field(default_factory=list)
+    fixed: list[str] = field(default_factory=list)
+    still_failing: list[str] = field(default_factory=list)
+
+    @property
+    def noted(self) -> bool:
+        """Worth a line of its own: anything but a target that passes as it did before."""
+        return bool(self.first_run or self.new_failures or self.fixed or self.still_failing)
+
+
+def _statuses(target: TargetResult) -> dict[str, Status]:
+    return {check.id: check.status for check in target.checks}
+
+
+def _change(target: TargetResult, previous: dict[str, Status] | None) -> TargetChange:
+    now = _statuses(target)
+    failing = [check_id for check_id, status in now.items() if status in FAILING]
+    if previous is None:
+        return TargetChange(target.target, target.status, first_run=True, still_failing=failing)
+    return TargetChange(
+        target.target,
+        target.status,
+        new_failures=[check_id for check_id in failing if previous.get(check_id) not in FAILING],
+        fixed=[check_id for check_id, was in previous.items() if was in FAILING and now.get(check_id) in JUDGED_FINE],
+        still_failing=[check_id for check_id in failing if previous.get(check_id) in FAILING],
+    )
+
+
+def changes(runs: list[RunResult]) -> dict[str, list[TargetChange]]:
+    """Per run id, each target against its previous live run. An offline re-judge (`cifcheck report`) is compared
+    too, but is no baseline: it judges old evidence, so the next live run is compared with the last live one."""
+    last_live: dict[str, dict[str, Status]] = {}
+    by_run: dict[str, list[TargetChange]] = {}
+    for run in sorted(runs, key=lambda run: run.run_id):
+        by_run[run.run_id] = [_change(target, last_live.get(target.target)) for target in run.targets]
+        if not run.rejudged_offline:
+            last_live.update({target.target: _statuses(target) for target in run.targets})
+    return by_run
+
+
 def render_history(output_dir: Path) -> str:
-    return ENVIRONMENT.get_template("history.html.j2").render(runs=past_runs(output_dir))
+    runs = past_runs(output_dir)
+    return ENVIRONMENT.get_template("history.html.j2").render(runs=runs, changes=changes(runs))

@@ -8,7 +8,7 @@ import jinja2
 from markupsafe import Markup
 
 from cifcheck.evidence import Evidence
-from cifcheck.results import RunResult
+from cifcheck.results import CheckResult, RunResult, TargetResult
 from cifcheck.text import safe_text
 
 MAX_SHOWN = 4_000
@@ -26,6 +26,7 @@ def _neutralised(value: object) -> object:
 ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("cifcheck.report", "templates"),
     autoescape=True,
+    auto_reload=False,  # package files: no mtime check on every include (a card is one, 9 per target)
     finalize=_neutralised,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
@@ -50,14 +51,50 @@ ENVIRONMENT.filters["shown"] = _shown
 ENVIRONMENT.filters["truncated"] = _truncated
 
 
+def _when(started_at: str) -> str:
+    """An ISO time as people read it: `2026-12-01 13:58:37 UTC`."""
+    return started_at.replace("T", " ").replace("+00:00", " UTC")
+
+
+ENVIRONMENT.filters["when"] = _when
+
+NEEDS_DOING: dict[str, int] = {"fail": 0, "error": 0, "warn": 1}  # failures and errors first, then warnings
+
+
+def needs_doing(target: TargetResult) -> list[CheckResult]:
+    """The checks that ask for something to be done, failures and errors first, then warnings, each group in
+    migration order (sorting is stable)."""
+    found = [check for check in target.checks if check.status in NEEDS_DOING]
+    return sorted(found, key=lambda check: NEEDS_DOING[check.status])
+
+
+def first_error_id(target: TargetResult) -> str:
+    """The check whose card carries the picture of what the browser showed: the target's first error."""
+    return next((check.id for check in target.checks if check.status == "error"), "")
+
+
+def with_status(target: TargetResult, status: str) -> list[CheckResult]:
+    return [check for check in target.checks if check.status == status]
+
+
 def _raw(item: Evidence) -> str:
-    """The evidence (redacted where it was made) as indented JSON; the screenshot is shown as an image already."""
+    """The evidence (redacted where it was made) as indented JSON; the screenshots are shown as images already."""
     data = item.model_dump(mode="json")
     if item.panel and item.panel.screenshot_png_base64:
         data["panel"]["screenshot_png_base64"] = f"(PNG, {len(item.panel.screenshot_png_base64):,} base64 characters)"
+    if item.screenshot_jpeg_base64:
+        data["screenshot_jpeg_base64"] = f"(JPEG, {len(item.screenshot_jpeg_base64):,} base64 characters)"
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def render_html(result: RunResult, evidence: list[Evidence]) -> str:
     evidence_by_target = {item.target.name: _raw(item) for item in evidence}
-    return ENVIRONMENT.get_template("report.html.j2").render(run=result, evidence=evidence_by_target)
+    screenshots = {item.target.name: item.screenshot_jpeg_base64 for item in evidence if item.screenshot_jpeg_base64}
+    return ENVIRONMENT.get_template("report.html.j2").render(
+        run=result,
+        evidence=evidence_by_target,
+        screenshots=screenshots,
+        needs_doing=needs_doing,
+        with_status=with_status,
+        first_error_id=first_error_id,
+    )

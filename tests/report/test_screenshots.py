@@ -1,0 +1,80 @@
+"""Screenshots from real runs: the panel only when it can be seen, and what the browser showed for every error."""
+
+from __future__ import annotations
+
+import base64
+import socket
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from cifcheck.config import Config, Target
+from cifcheck.evidence import Evidence
+from cifcheck.probes.screenshot import page_screenshot
+from cifcheck.report import write_run
+from cifcheck.runner import run
+from tests.report.html_tree import Element, parse
+
+pytestmark = pytest.mark.browser
+JPEG_START = b"\xff\xd8\xff"
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # nothing listens once the probe is closed
+
+
+@pytest.fixture(scope="module")
+def written(sandbox, browser, tmp_path_factory) -> tuple[Path, dict[str, Evidence]]:
+    targets = [
+        Target(name="panel-hidden", url="sandbox://panel-hidden"),
+        Target(name="healthy", url="sandbox://healthy-csw"),
+        Target(name="signed-out", url="sandbox://signed-out"),
+        Target(name="unreachable", url=f"http://127.0.0.1:{closed_port()}"),
+    ]
+    output = run(Config(targets=targets), sandbox=sandbox, browser=browser)
+    run_dir = write_run(output.result, output.evidence, tmp_path_factory.mktemp("reports"))
+    evidence = {path.stem: Evidence.model_validate_json(path.read_text()) for path in (run_dir / "evidence").iterdir()}
+    return run_dir, evidence
+
+
+def report(run_dir: Path) -> Element:
+    return parse((run_dir / "index.html").read_text())
+
+
+def test_a_hidden_panel_gets_no_screenshot_and_its_card_says_why(written):
+    run_dir, evidence = written
+    assert evidence["panel-hidden"].panel.screenshot_png_base64 == ""
+    card = report(run_dir).by_id("panel-hidden-panel.docked")
+    assert not card.find_all("img")
+    assert "the panel is not visible (0 x 0 px)" in card.text
+
+
+def test_a_docked_panel_gets_its_screenshot(written):
+    run_dir, evidence = written
+    assert base64.b64decode(evidence["healthy"].panel.screenshot_png_base64).startswith(b"\x89PNG")
+    assert report(run_dir).by_id("healthy-panel.docked").find("img")
+
+
+@pytest.mark.parametrize("name", ["signed-out", "unreachable"])
+def test_an_error_carries_a_jpeg_of_what_the_browser_showed(written, name):
+    run_dir, evidence = written
+    picture = base64.b64decode(evidence[name].screenshot_jpeg_base64)
+    assert picture.startswith(JPEG_START) and len(picture) < 150_000
+    image = report(run_dir).by_id(f"{name}-session.signed_in").find("img")
+    assert image.attrs["src"].startswith("data:image/jpeg;base64,/9j/")
+
+
+def test_targets_without_an_error_keep_no_end_screenshot(written):
+    _, evidence = written
+    assert evidence["healthy"].screenshot_jpeg_base64 == "" and evidence["panel-hidden"].screenshot_jpeg_base64 == ""
+
+
+def test_the_end_screenshot_masks_password_fields(page: Page):
+    shots = []
+    for secret in ("a", "a-much-longer-marker-password"):
+        page.set_content(f"<input type=password value='{secret}' style='width: 300px; font-size: 20px'>")
+        shots.append(page_screenshot(page))
+    assert shots[0] and shots[0] == shots[1], "what a password field holds never shows"
