@@ -126,17 +126,32 @@ def cli() -> None:
     """
 
 
-@cli.command()
-@click.option("--config", "config_path", default=None, help=CONFIG_HELP)
-@click.option("--url", default=None, help=URL_HELP)
-@click.option("--app", default=None, help=APP_HELP)
-@click.option("--target", "target_names", multiple=True, help="Only this target (repeatable).")
-@click.option("--output", "output_dir", default=None, help="Reports folder (default: config output_dir).")
-@click.option("--scenario", default=None, help="Validate this sandbox scenario instead of the configured targets.")
-@click.option("--timing", default=None, help="Run sandbox targets under this timing profile (`cifcheck sandbox list`).")
+@cli.command(short_help="Validate the targets in a browser and write a report.")
+@click.option("--config", "config_path", default=None, metavar="FILE", help=CONFIG_HELP)
+@click.option("--url", default=None, metavar="URL", help=URL_HELP)
+@click.option("--app", default=None, metavar="NAME", help=APP_HELP)
+@click.option("--target", "target_names", multiple=True, metavar="NAME", help="Only this target (repeatable).")
+@click.option(
+    "--output", "output_dir", default=None, metavar="DIR", help="Reports folder (default: the config's output_dir)."
+)
+@click.option(
+    "--scenario", default=None, metavar="NAME", help="Validate this sandbox scenario instead of the configured targets."
+)
+@click.option(
+    "--timing",
+    default=None,
+    metavar="NAME",
+    help="Run sandbox targets under this timing profile (`cifcheck sandbox list`).",
+)
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout (progress goes to stderr).")
-@click.option("--cdp", "cdp_endpoint", default=None, help="Attach to a running browser, e.g. http://127.0.0.1:9222.")
+@click.option(
+    "--cdp",
+    "cdp_endpoint",
+    default=None,
+    metavar="URL",
+    help="Attach to a running browser, e.g. http://127.0.0.1:9222.",
+)
 @click.option(
     "--fail-on",
     type=click.Choice(["fail", "warn"]),
@@ -159,8 +174,21 @@ def run(
 ) -> None:
     """Open each target in a browser, check the CIF 2.0 migration, and write a report.
 
+    Each target is opened in a fresh page of a signed-in browser context (a saved session from `cifcheck login`,
+    unattended sign-in, or your own browser over --cdp), watched until its CIF state settles, and judged by every
+    check (`cifcheck checks`). The report goes to reports/<run id>/ (index.html, result.json, junit.xml, evidence),
+    with reports/latest pointing at it.
+
     Prints what needs doing (each failing, erroring or warning check, its reason and fix), then one verdict line
     with the report path. In a pipe or CI, one plain line each.
+
+    \b
+    Examples:
+      cifcheck run                                   ./playwright.config.json, else the bundled sandbox org
+      cifcheck run --config tenants.json --target contoso-prod
+      cifcheck run --url https://contoso.crm.dynamics.com --app OmniChannelEngagementHub
+      cifcheck run --cdp http://127.0.0.1:9222 --url https://contoso.crm.dynamics.com
+      CI=true cifcheck run --fail-on warn --json > result.json
     """
     from playwright.sync_api import Error as PlaywrightError
 
@@ -208,7 +236,7 @@ def run(
         except BrowserNotFound as error:
             raise BadInput(str(error)) from None
         except PlaywrightError as error:  # the browser would not start, or --cdp found nothing to attach to
-            raise BadInput(f"browser: {str(error).splitlines()[0]}") from None
+            raise _browser_failed(config, error) from None
         finally:
             terminal.close()
         result = output.result
@@ -249,6 +277,24 @@ def _interrupt_exits(terminal: Terminal) -> Iterator[None]:
         sys.exit(EXIT_INTERRUPTED)
 
 
+def _browser_failed(config: Config, error: Exception) -> BadInput:
+    """The browser did not start, or nothing answered at --cdp: what Playwright said, and what to do."""
+    from cifcheck.browser import BrowserNotFound, find_browser, launch_fix
+
+    said = (str(error).strip().splitlines() or ["no message"])[0]
+    if config.browser.cdp_endpoint:
+        fix = (
+            "start Chrome or Edge with --remote-debugging-port (and its own --user-data-dir) at "
+            f"{config.browser.cdp_endpoint}, or leave out --cdp to let cifcheck launch a browser"
+        )
+    else:
+        try:
+            fix = launch_fix(find_browser(config.browser))
+        except BrowserNotFound as not_found:
+            fix = str(not_found)
+    return BadInput(f"browser: {said}; fix: {fix} (`cifcheck doctor` checks it)")
+
+
 def _writable_folder(folder: str, option: str) -> Path:
     """The reports folder, created if needed, or one line saying why it cannot be used (before any work).
 
@@ -278,11 +324,15 @@ def _write(result: RunResult, evidence: list[Evidence], reports: Path, keep_runs
         raise BadInput(f"cannot write the report to {reports}: {error.strerror or error}") from None
 
 
-@cli.command()
-@click.option("--config", "config_path", default=None, help=CONFIG_HELP)
-@click.option("--url", default=None, help="Sign in to this org instead of a configured target (as `run --url`).")
-@click.option("--app", default=None, help=APP_HELP)
-@click.option("--target", "target_name", default=None, help="The target to sign in to (default: the first).")
+@cli.command(short_help="Sign in once and save the session for headless runs.")
+@click.option("--config", "config_path", default=None, metavar="FILE", help=CONFIG_HELP)
+@click.option(
+    "--url", default=None, metavar="URL", help="Sign in to this org instead of a configured target (as `run --url`)."
+)
+@click.option("--app", default=None, metavar="NAME", help=APP_HELP)
+@click.option(
+    "--target", "target_name", default=None, metavar="NAME", help="The target to sign in to (default: the first)."
+)
 @click.option("--check", "check_only", is_flag=True, help="Only tell whether the saved session still works.")
 @click.option("--headless/--headed", default=None, help="Default: headed, or headless when credentials are set.")
 def login(
@@ -293,7 +343,23 @@ def login(
     check_only: bool,
     headless: bool | None,
 ) -> None:
-    """Sign in once (MFA included) and save the session for later headless runs."""
+    """Sign in once (MFA included) and save the session for later headless runs.
+
+    Opens a browser window at the target's org; sign in as usual. The session (cookies and local storage) is saved
+    to the target's storage_state (default .cifcheck/auth/state.json), owner-only. With CIFCHECK_USERNAME and
+    CIFCHECK_PASSWORD (and CIFCHECK_TOTP_SECRET) set, it signs in headless. A sandbox target needs no sign-in.
+
+    \b
+    Examples:
+      cifcheck login --target contoso-prod
+      cifcheck login --check                         does the saved session still open the app?
+      cifcheck login --url https://contoso.crm.dynamics.com
+
+    \b
+    Exit codes:
+      0    signed in and saved (with --check: the saved session still works)
+      2    not signed in (with --check: the session expired or is missing), or bad input
+    """
     from playwright.sync_api import Error as PlaywrightError
 
     from cifcheck.browser import BrowserNotFound
@@ -321,7 +387,7 @@ def login(
     except (BrowserNotFound, LoginError) as error:
         raise BadInput(str(error)) from None
     except PlaywrightError as error:
-        raise BadInput(f"browser: {str(error).splitlines()[0]}") from None
+        raise _browser_failed(config, error) from None
     where = f"session saved to {outcome.saved_to} (owner-only)" if outcome.saved_to else "profile signed in"
     click.echo(f"Signed in as {safe_text(outcome.user, limit=300)}; {safe_text(where)}.")
     if outcome.note:
@@ -337,9 +403,9 @@ def _scenario_app(scenario: str) -> str:
         raise BadInput(f"--scenario: {error.args[0]}") from None
 
 
-@cli.command()
-@click.argument("evidence_files", nargs=-1, required=True, type=click.Path())
-@click.option("--output", "output_dir", default="reports", show_default=True, help="Reports folder.")
+@cli.command(short_help="Re-judge saved evidence offline and render a new report.")
+@click.argument("evidence_files", nargs=-1, required=True, type=click.Path(), metavar="EVIDENCE.json|RUN_FOLDER...")
+@click.option("--output", "output_dir", default="reports", show_default=True, metavar="DIR", help="Reports folder.")
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout.")
 @click.option(
@@ -351,7 +417,16 @@ def _scenario_app(scenario: str) -> str:
 )
 def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool, as_json: bool, fail_on: str) -> None:
     """Re-judge saved evidence files (evidence/<target>.json, or a run folder for all of them) offline and render a
-    new report (no browser, no org)."""
+    new report (no browser, no org).
+
+    A support engineer can judge a customer's evidence with a newer cifcheck, to see whether a fix in cifcheck
+    changes the verdict. The new run is marked "re-judged offline" in the history.
+
+    \b
+    Examples:
+      cifcheck report reports/latest
+      cifcheck report customer/evidence/contoso-prod.json --output /tmp/rejudged
+    """
     from cifcheck.offline import EvidenceError, rejudge
     from cifcheck.report import verified
     from cifcheck.terminal import Terminal
@@ -372,11 +447,21 @@ report.help = f"{inspect.cleandoc(report.help or '')}\n\n{EXIT_CODES}"
 
 @cli.command(short_help="Open a run's report in the browser (or print its path).")
 @click.argument("run_name", default="latest", metavar="[RUN]")
-@click.option("--output", "output_dir", default="reports", show_default=True, help="Reports folder.")
+@click.option("--output", "output_dir", default="reports", show_default=True, metavar="DIR", help="Reports folder.")
 def show(run_name: str, output_dir: str) -> None:
     """Open a run's report in the default browser: RUN is `latest` (the default), a run id, or a run folder.
 
     With no display (no DISPLAY or WAYLAND_DISPLAY on Linux), or in CI, prints the report's path instead.
+
+    \b
+    Examples:
+      cifcheck show
+      cifcheck show 20261201-141905-926
+
+    \b
+    Exit codes:
+      0    opened (or printed)
+      2    no such run
     """
     import webbrowser
 
@@ -467,14 +552,30 @@ def config() -> None:
     """Check a config file (`cifcheck schema config` prints its JSON Schema)."""
 
 
-@config.command("check")
-@click.option("--config", "config_path", default=None, help=CONFIG_HELP)
-@click.option("--url", default=None, help=URL_HELP)
-@click.option("--app", default=None, help=APP_HELP)
-@click.option("--output", "output_dir", default=None, help="The reports folder a run would get with --output.")
+@config.command("check", short_help="Check a config as `run` would, without a browser; list its targets.")
+@click.option("--config", "config_path", default=None, metavar="FILE", help=CONFIG_HELP)
+@click.option("--url", default=None, metavar="URL", help=URL_HELP)
+@click.option("--app", default=None, metavar="NAME", help=APP_HELP)
+@click.option(
+    "--output", "output_dir", default=None, metavar="DIR", help="The reports folder a run would get with --output."
+)
 def config_check(config_path: str | None, url: str | None, app: str | None, output_dir: str | None) -> None:
     """Check a config without a browser: everything `run` refuses before it starts (the same function decides),
-    then list the config in use, its targets, each with its app, and where reports go."""
+    then list the config in use, its targets, each with its app, and where reports go.
+
+    Selector expressions (selectors.app_ready, app_idle) are compiled by the browser, so only `run` finds a
+    syntax error in them.
+
+    \b
+    Examples:
+      cifcheck config check
+      cifcheck config check --config tenants.json
+
+    \b
+    Exit codes:
+      0    the config is usable
+      2    it is not: every problem listed, one line each
+    """
     from cifcheck.config import ConfigError
     from cifcheck.config_sources import config_label
     from cifcheck.runner import check_targets
@@ -491,13 +592,35 @@ def config_check(config_path: str | None, url: str | None, app: str | None, outp
     click.echo(safe_text(f"reports: {output_dir or loaded.output_dir}"))
 
 
-@cli.command()
-@click.option("--url", default=None, help="Your org URL (default: the example https://contoso.crm.dynamics.com).")
-@click.option("--app", default=None, help=APP_HELP.removeprefix("With --url: "))
-@click.option("--file", "file_path", default="playwright.config.json", show_default=True, help="Where to write it.")
+@cli.command(short_help="Write a starter config for a real org.")
+@click.option(
+    "--url", default=None, metavar="URL", help="Your org URL (default: the example https://contoso.crm.dynamics.com)."
+)
+@click.option("--app", default=None, metavar="NAME", help=APP_HELP.removeprefix("With --url: "))
+@click.option(
+    "--file",
+    "file_path",
+    default="playwright.config.json",
+    show_default=True,
+    metavar="FILE",
+    help="Where to write it.",
+)
 @click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
 def init(url: str | None, app: str | None, file_path: str, force: bool) -> None:
-    """Write a starter config for a real org, with its JSON Schema beside it and notes on what to fill in."""
+    """Write a starter config for a real org, with its JSON Schema beside it and notes on what to fill in.
+
+    Never overwrites a file without --force. Then `cifcheck config check`, `cifcheck login` and `cifcheck run`.
+
+    \b
+    Examples:
+      cifcheck init --url https://contoso.crm.dynamics.com
+      cifcheck init --url https://contoso.crm.dynamics.com --app OmniChannelEngagementHub --file omni.json
+
+    \b
+    Exit codes:
+      0    written
+      2    not written: the file exists (use --force), or bad input
+    """
     from cifcheck.config import ConfigError
     from cifcheck.starter import write_starter
 
@@ -512,13 +635,32 @@ def init(url: str | None, app: str | None, file_path: str, force: bool) -> None:
         click.echo(safe_text(f"  {step}"))
 
 
-@cli.command()
-@click.option("--config", "config_path", default=None, help=CONFIG_HELP)
+@cli.command(short_help="Check the browser, the config, saved sessions and the orgs, each with its fix.")
+@click.option("--config", "config_path", default=None, metavar="FILE", help=CONFIG_HELP)
 @click.option("--launch/--no-launch", default=True, help="Also start the browser and open saved sessions.")
-@click.option("--cdp", "cdp_endpoint", default=None, help="Check this browser to attach to instead of launching one.")
+@click.option(
+    "--cdp",
+    "cdp_endpoint",
+    default=None,
+    metavar="URL",
+    help="Check this browser to attach to instead of launching one.",
+)
 def doctor(config_path: str | None, launch: bool, cdp_endpoint: str | None) -> None:
     """Check what a run needs: the browser, the config, each target's saved session and each org's reachability
-    (DNS, TCP, TLS), each with its fix. Exit 0 when nothing must be fixed, 1 when something must."""
+    (DNS, TCP, TLS), each with its fix.
+
+    \b
+    Examples:
+      cifcheck doctor
+      cifcheck doctor --no-launch                    without starting the browser or opening saved sessions
+      cifcheck doctor --cdp http://127.0.0.1:9222
+
+    \b
+    Exit codes:
+      0    nothing must be fixed (notes may remain)
+      1    something must be fixed: each finding says how
+      2    bad input (a --cdp that is no URL)
+    """
     from cifcheck.config import check_cdp_endpoint
     from cifcheck.doctor import diagnose
 

@@ -208,3 +208,50 @@ def test_a_bad_cdp_endpoint_on_the_command_line_is_one_line_before_any_browser_s
     assert done.returncode == 2
     assert done.stderr.strip() == "cifcheck: --cdp: not a valid URL: Invalid IPv6 URL"
     assert not (tmp_path / "reports").exists()
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_nothing_to_attach_to_over_cdp_is_one_line_with_the_fix(tmp_path):
+    done = cifcheck("run", "--cdp", f"http://127.0.0.1:{_closed_port()}", "--output", str(tmp_path / "r"))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "--remote-debugging-port" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_browser_that_does_not_start_is_one_line_naming_what_to_change(tmp_path):
+    import os
+
+    done = subprocess.run(
+        [sys.executable, "-m", "cifcheck", "run", "--output", str(tmp_path / "r")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CIFCHECK_BROWSER": "/bin/true"},
+    )
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("cifcheck: browser: ") and "fix: point CIFCHECK_BROWSER at a Chromium-family browser" in last
+
+
+def test_every_command_has_examples_in_its_help():
+    for command in ("run", "login", "report", "show", "init", "doctor", "checks", "schema", "sandbox"):
+        assert "Examples:" in cifcheck(command, "--help").stdout, command
+    assert "Examples:" in cifcheck("config", "check", "--help").stdout
+
+
+def test_the_exit_codes_are_in_the_help_of_every_command_that_judges():
+    for command in ("run", "report"):
+        helped = cifcheck(command, "--help").stdout
+        assert "130" in helped and "even with errors" in helped, command
+
+
+def test_the_command_list_never_cuts_a_description():
+    assert "..." not in cifcheck("--help").stdout.split("Commands:")[1]
