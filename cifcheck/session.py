@@ -19,6 +19,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from cifcheck import __version__
 from cifcheck.browser import close_page
+from cifcheck.checks import judge_target
 from cifcheck.config import Config, ConfigError, Selectors, Target, predicate
 from cifcheck.credentials import SignInSecrets
 from cifcheck.evidence import BrowserInfo, CheckSettings, Evidence, Navigation, SignInAttempt, TargetInfo
@@ -368,11 +369,13 @@ def gather_on_page(
         _probe(evidence, "dataverse", lambda: read_dataverse(page, opened.org_hosts))
     if evidence.observation and evidence.panel and watch and watch.page_offset_ms is not None:
         merge_set_mode_requests(evidence.observation, evidence.panel, watch.page_offset_ms)
-    # What the browser shows now: an error's picture in the report (a sign-in page, an error page, an app that never
-    # became ready). Taken for every target, since only the checks tell an error; the writer keeps it for those.
-    evidence.screenshot_jpeg_base64 = page_screenshot(page)
     evidence.resources = resources
     evidence.console = console.entries()
+    # What the browser shows now: an error's picture in the report (a sign-in page, an error page, an app that never
+    # became ready). The checks are pure and fast, so they tell here whether there is an error to picture: a
+    # screenshot costs the browser a frame's rendering and encoding, which most targets do not need.
+    if any(check.status == "error" for check in judge_target(evidence, target.checks).checks):
+        evidence.screenshot_jpeg_base64 = page_screenshot(page)
     evidence.duration_ms = _now_ms(started)
     # The evidence is built once more through the boundary (evidence.py): cookies set during this load (a sign-in)
     # are secrets too, for text recorded before cifcheck knew them; and values put into the models' lists and
