@@ -62,9 +62,9 @@ def plain_wanted(stream: TextIO) -> bool:
 def first_sentence(text: str) -> str:
     """The first sentence of a fix: up to the first full stop that ends a sentence (followed by a space or the
     end, outside parentheses and code), so `Microsoft.CIFramework.setMode(1)` and `(e.g. x)` stay whole."""
-    for match in re.finditer(r"[.!?](?=\s|$)", text):
-        before = text[: match.start()]
-        if before.count("(") > before.count(")") or before.count("`") % 2:
+    for match in re.finditer(r"[.!?]\)?(?=\s|$)", text):  # a sentence may end inside a closing parenthesis
+        before, upto = text[: match.start()], text[: match.end()]
+        if upto.count("(") > upto.count(")") or upto.count("`") % 2:
             continue
         if re.search(r"\b(e\.g|i\.e|etc|vs)$", before):
             continue

@@ -189,6 +189,7 @@ def test_a_pipe_gets_plain_lines(monkeypatch):
         ("Run `cifcheck login. --x` now. More.", "Run `cifcheck login. --x` now."),
         ("Use a profile, e.g. the default one. More.", "Use a profile, e.g. the default one."),
         ("One sentence without an end", "One sentence without an end"),
+        ("Nothing to fix (it shows an expiry.) This is how.", "Nothing to fix (it shows an expiry.)"),
     ],
 )
 def test_the_first_sentence_of_a_fix_keeps_dotted_names_parentheses_and_code_whole(fix: str, first: str):
