@@ -151,8 +151,8 @@ def org_failure(error: str, org_url: str, config: str) -> OrgFailure | None:
     if status and int(status.group(1)) >= 500:
         return OrgFailure(
             "Org unavailable: it answered with a server error",
-            f"The org answered HTTP {status.group(1)}: it is down or in maintenance, not misconfigured. Retry later; "
-            "the Power Platform admin center shows the environment's state.",
+            f"Retry later: the org answered HTTP {status.group(1)}, so it is down or in maintenance, not "
+            "misconfigured. The Power Platform admin center shows the environment's state.",
         )
     if code:
         return OrgFailure(

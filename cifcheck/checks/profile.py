@@ -19,16 +19,16 @@ MAX_DEPTH = 6
 # The migration document's fix when step 1 or 2 fails: the app profile is wrong. One card carries it (the loader's);
 # the others say what is specific to them, so no paragraph repeats across a report's cards.
 APP_PROFILE_FIX = (
-    "The app profile is wrong. In the app profile manager, open the agent experience profile of this app, remove "
-    "the channel provider from it, add it again and save; then sign out of the app and in again. In Omnichannel, "
-    "enable the 'Active Channel Providers' view first."
+    "In the app profile manager, open this app's agent experience profile, remove the channel provider from it, "
+    "add it again and save, then sign out of the app and in again: the profile is wrong, as the migration document "
+    "says when this step fails. In Omnichannel, enable the 'Active Channel Providers' view first."
 )
 # channelProviders empty or absent: the user gets no provider from any profile.
 PROVIDERS_FIX = (
-    "The user gets no channel provider from an app profile. In the app profile manager, check that the user is "
-    "assigned to this app's agent experience profile (directly, through a security role, or as the default "
-    "profile) and that the profile lists the CIF 2.0 channel provider; a provider record that was never created "
-    "for CIF 2.0 is added with the channel URL and settings of the CIF 1.0 provider."
+    "In the app profile manager, check that the user is assigned to this app's agent experience profile (directly, "
+    "through a security role, or as the default profile) and that the profile lists the CIF 2.0 channel provider: "
+    "the user gets no channel provider from any profile. A provider record that was never created for CIF 2.0 is "
+    "added with the channel URL and settings of the CIF 1.0 provider."
 )
 
 
