@@ -703,14 +703,25 @@ def sandbox_list() -> None:
 
 
 @sandbox.command("serve", short_help="Serve the sandbox org on 127.0.0.1 until Ctrl-C.")
-@click.option("--scenario", default="healthy-csw", show_default=True, help="Scenario whose app URL to print.")
 @click.option(
-    "--port", default=8400, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (0: any free)."
+    "--scenario", default="healthy-csw", show_default=True, metavar="NAME", help="Scenario whose app URL to print."
 )
-@click.option("--latency-ms", default=0, show_default=True, help="Delay added to every response.")
-@click.option("--app-ready-ms", type=int, default=None, help="App shell boot time for every scenario.")
-@click.option("--library-delay-ms", type=int, default=None, help="CIF library answer delay for every scenario.")
-@click.option("--timing", default="instant", show_default=True, help="Timing profile of the printed app URL.")
+@click.option(
+    "--port",
+    default=8400,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    metavar="PORT",
+    help="Port on 127.0.0.1 (0: any free).",
+)
+@click.option("--latency-ms", default=0, show_default=True, metavar="MS", help="Delay added to every response.")
+@click.option("--app-ready-ms", type=int, default=None, metavar="MS", help="App shell boot time for every scenario.")
+@click.option(
+    "--library-delay-ms", type=int, default=None, metavar="MS", help="CIF library answer delay for every scenario."
+)
+@click.option(
+    "--timing", default="instant", show_default=True, metavar="NAME", help="Timing profile of the printed app URL."
+)
 def sandbox_serve(
     scenario: str, port: int, latency_ms: int, app_ready_ms: int | None, library_delay_ms: int | None, timing: str
 ) -> None:

@@ -1,6 +1,7 @@
 """The command line as users meet it: run as a separate process."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -255,3 +256,12 @@ def test_the_exit_codes_are_in_the_help_of_every_command_that_judges():
 
 def test_the_command_list_never_cuts_a_description():
     assert "..." not in cifcheck("--help").stdout.split("Commands:")[1]
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["run", "login", "report", "show", "config check", "init", "doctor", "checks", "schema", "sandbox serve"],
+)
+def test_help_names_each_argument_by_what_it_is_not_by_its_type(command: str):
+    helped = cifcheck(*command.split(), "--help").stdout
+    assert not re.search(r"\b(TEXT|INTEGER|PATH)\b", helped), helped
