@@ -549,6 +549,11 @@ class Config(_Strict):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"target names must be unique; repeated: {', '.join(duplicates)}")
+        # Each names a file (evidence/<name>.json): on macOS and Windows, Contoso and contoso would be one file.
+        folded = [name.casefold() for name in names]
+        alike = sorted({n for n, f in zip(names, folded, strict=True) if folded.count(f) > 1})
+        if alike:
+            raise ValueError(f"target names must be unique; repeated, ignoring case: {', '.join(alike)}")
         return targets
 
 

@@ -272,6 +272,9 @@ def _session(doctor: Doctor, target: Target, config: Config, *, check_it: bool, 
         if not Path(config.auth.user_data_dir).is_dir():
             doctor.say("fix", subject, f"no browser profile at {config.auth.user_data_dir}", f"run `{login}`")
             return
+        if not check_it:  # no browser, --no-launch, or an org that would only wait out the navigation timeout
+            doctor.say("ok", subject, f"the browser profile {config.auth.user_data_dir} exists; not opened")
+            return
     else:
         path = storage_state_path(target, config)
         if not path.is_file():

@@ -331,6 +331,6 @@ class Evidence(_Model):
     )
     screenshot_jpeg_base64: str = Field(
         "",
-        description="What the browser showed when gathering ended (the viewport, JPEG, password fields masked). "
+        description="What the browser showed when gathering ended (the viewport, JPEG, input fields masked). "
         "Written only for a target whose verdict holds an error.",
     )

@@ -265,6 +265,11 @@ def scrub_known(text: str) -> str:
     return _spaced_pattern.sub(REDACTED, text) if _spaced_pattern is not None else text
 
 
+def any_known_secret() -> bool:
+    """Whether any secret is registered (else nothing can be a known leak)."""
+    return bool(_forms)
+
+
 def known_leaks(text: str) -> bool:
     """Whether `text` still holds a known secret in any encoding: what writers verify before writing."""
     return bool(_forms) and (

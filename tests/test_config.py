@@ -39,6 +39,11 @@ def test_repeated_target_names_are_refused():
     assert "repeated: a" in _error({"targets": [target, target]})
 
 
+def test_target_names_differing_only_in_case_are_refused_as_their_evidence_files_are_one_file_on_macos_and_windows():
+    targets = [{"name": "Contoso", "url": "sandbox://healthy-csw"}, {"name": "contoso", "url": "sandbox://healthy-csw"}]
+    assert "repeated, ignoring case: Contoso, contoso" in _error({"targets": targets})
+
+
 def test_an_invalid_storage_key_pattern_is_refused():
     message = _error(
         {"targets": [{"name": "a", "url": "sandbox://x"}], "storage_keys": {"channel_providers_pattern": "("}}

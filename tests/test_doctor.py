@@ -271,3 +271,30 @@ def test_a_saved_session_that_still_opens_the_app_is_ok_naming_the_user(tmp_path
     line = _finding(done.stdout, "OK   session org:")[0]
     assert f"the saved session {state} is valid: signed in as admin@contoso.sandbox (saved 0 min ago)" in line
     assert done.returncode == 0, done.stdout
+
+
+def test_a_browser_profile_is_not_opened_with_no_launch(tmp_path, capsys, monkeypatch):
+    import cifcheck.login
+
+    opened = []
+    monkeypatch.setattr(cifcheck.login, "check_saved_session", lambda *args, **kw: opened.append(args) or (True, ""))
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    with serving(_NotABrowser) as port:
+        config = _org("local", f"http://127.0.0.1:{port}", auth={"user_data_dir": str(profile)})
+        _, output = _doctor(tmp_path, capsys, config, launch=False)
+    assert opened == []
+    assert f"OK   session local: the browser profile {profile} exists; not opened" in output
+
+
+def test_a_browser_profile_is_not_opened_when_the_org_is_unreachable(tmp_path, capsys, monkeypatch, closed_port):
+    import cifcheck.login
+
+    opened = []
+    monkeypatch.setattr(cifcheck.login, "check_saved_session", lambda *args, **kw: opened.append(args) or (True, ""))
+    monkeypatch.setattr("cifcheck.doctor._browser", lambda *args: discovery.BrowserChoice("test"))
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    config = _org("local", f"http://127.0.0.1:{closed_port}", auth={"user_data_dir": str(profile)})
+    code, _ = _doctor(tmp_path, capsys, config, launch=True)
+    assert opened == [] and code == 1

@@ -166,3 +166,29 @@ def test_an_expired_session_of_a_real_org_names_the_config_where_credentials_go(
     remediation = judge_target(evidence).checks[0].remediation
     assert "`cifcheck login --target contoso --config cfg/prod.json`" in remediation
     assert "auth.credentials in cfg/prod.json" in remediation
+
+
+UNANSWERED_READS = [
+    "HTTP 503 for msdyn_ciproviders",
+    "no answer for msdyn_ciproviders within 10,000 ms",
+    "the request for msdyn_ciproviders failed: net::ERR_CONNECTION_RESET",
+    "msdyn_ciproviders not read: the Web API reads' time limit (20,000 ms) was reached",
+]
+
+
+@pytest.mark.parametrize("why", UNANSWERED_READS)
+def test_cif_1_records_the_web_api_did_not_answer_are_not_told_to_sign_in_as_another_user(why: str):
+    evidence = healthy_evidence()
+    evidence.dataverse.v1_providers, evidence.dataverse.errors = None, {"msdyn_ciproviders": why}
+    card = next(card for card in judge_target(evidence).checks if card.id == "cif.v1_absent")
+    assert card.status == "error"
+    assert "cifcheck login" not in card.remediation and "read access" not in card.remediation
+    assert "retry" in card.remediation.lower()
+
+
+def test_cif_1_records_refused_to_the_user_still_get_the_access_fix():
+    evidence = healthy_evidence()
+    refused = "HTTP 403: msdyn_ciproviders was refused (signed out, or the user may not read msdyn_ciproviders)"
+    evidence.dataverse.v1_providers, evidence.dataverse.errors = None, {"msdyn_ciproviders": refused}
+    card = next(card for card in judge_target(evidence).checks if card.id == "cif.v1_absent")
+    assert "read access" in card.remediation and "cifcheck login" in card.remediation

@@ -60,7 +60,7 @@ def judge(evidence: Evidence) -> Verdict:
             f"No CIF 1.0 host library was loaded, but the CIF 1.0 provider records ({V1_TABLE}) could not be read, "
             f"so this could not be decided: {unread}.",
             details,
-            remediation=_unread_fix(evidence),
+            remediation=_unread_fix(evidence, unread),
         )
     return Verdict("pass", "No CIF 1.0 host library was loaded and no CIF 1.0 provider is active.", details)
 
@@ -94,7 +94,17 @@ def _requests_detail(evidence: Evidence) -> list[Detail]:
     ]
 
 
-def _unread_fix(evidence: Evidence) -> str:
+# webapi.py's words for an answer that refuses the user (401/403) or sends the read to a sign-in page (3xx).
+_REFUSED_TO_THE_USER = ("was refused", "was redirected")
+
+
+def _unread_fix(evidence: Evidence, unread: str) -> str:
+    if not any(words in unread for words in _REFUSED_TO_THE_USER):
+        # A 5xx, a timeout, a cut connection: the Web API did not answer, which no role or other user changes.
+        return (
+            "The org's Web API did not answer this read; that says nothing about access. Retry the run; if it keeps "
+            "failing, check the Channel Integration Framework v1.0 Provider records by hand in the app's settings."
+        )
     fix = (
         f"Give the signed-in user read access to Channel Integration Framework v1.0 Provider records ({V1_TABLE}: "
         "organization-owned, readable by admin roles only unless granted), or check those records by hand in the "

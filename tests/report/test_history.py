@@ -13,7 +13,7 @@ from cifcheck.config import Config, ConfigError, load_config
 from cifcheck.offline import rejudge
 from cifcheck.report import prune_runs, write_run
 from cifcheck.report.history import RUN_ID, changes, render_history
-from cifcheck.results import RunResult
+from cifcheck.results import RunResult, not_run_target
 from tests.evidence_factory import healthy_evidence
 from tests.report.html_tree import parse
 
@@ -152,3 +152,28 @@ def test_a_negative_keep_runs_is_bad_input(tmp_path):
     config.write_text('{"targets": [{"name": "a", "url": "sandbox://healthy-csw"}], "history": {"keep_runs": -1}}')
     with pytest.raises(ConfigError, match=r"history\.keep_runs"):
         load_config(config)
+
+
+def an_interrupted_run(run_id: str, name: str = "Contoso-Prod") -> RunResult:
+    """A run stopped before `name` finished: the target is there, not run, its checks skipped."""
+    checks = [(check.id, check.title) for check in judge_target(healthy_evidence()).checks]
+    target = not_run_target(name, "https://contoso.crm.dynamics.com", "msdyn_CustomerServiceWorkspace", checks)
+    return RunResult(
+        run_id=run_id, cifcheck_version="0", started_at="2026-12-01T12:00:00+00:00", duration_ms=900,
+        targets=[target], interrupted=True,
+    )  # fmt: skip
+
+
+def test_a_target_not_run_is_no_baseline_a_failure_before_and_after_it_is_still_failing():
+    before, _ = a_run("20261201-100000-000", hidden_panel=True)
+    after, _ = a_run("20261201-120000-000", hidden_panel=True)
+    by_run = changes([before, an_interrupted_run("20261201-110000-000"), after])
+    assert by_run["20261201-120000-000"][0].still_failing == ["panel.docked"]
+    assert by_run["20261201-120000-000"][0].new_failures == []
+
+
+def test_a_target_not_run_is_listed_as_not_run_not_as_unchanged(tmp_path):
+    write_run(*a_run("20261201-100000-000"), tmp_path)
+    write_run(an_interrupted_run("20261201-110000-000"), [], tmp_path)
+    row = history_rows(tmp_path)["20261201-110000-000"]
+    assert "not run" in row and "no change" not in row

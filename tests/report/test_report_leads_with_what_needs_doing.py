@@ -54,7 +54,7 @@ def page_of(*evidence: Evidence) -> Element:
 
 
 def target_section(page: Element, name: str) -> Element:
-    section = page.by_id(f"target-{name}")
+    section = page.by_id(f"target:{name}")
     assert section is not None, name
     return section
 
@@ -154,3 +154,11 @@ def test_an_offline_rejudge_says_so_in_the_header_and_shows_no_duration():
     result.rejudged_offline, result.duration_ms = True, 0
     header = parse(render_html(result, evidence)).find("header", "run")
     assert "Re-judged offline" in header.text and "Took" not in header.text
+
+
+def test_every_id_in_the_report_is_unique_even_for_a_target_named_target_beside_one_named_like_a_check():
+    page = page_of(hidden_panel_with_a_console_error("target"), hidden_panel_with_a_console_error("panel.docked"))
+    ids = [element.attrs["id"] for element in page.iter() if "id" in element.attrs]
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+    links = [a.attrs["href"][1:] for a in page.find_all("a") if a.attrs.get("href", "").startswith("#")]
+    assert links and set(links) <= set(ids)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,9 @@ from playwright.sync_api import Page
 
 from cifcheck.config import Config, Target
 from cifcheck.evidence import Evidence
+from cifcheck.probes import screenshot
 from cifcheck.probes.screenshot import page_screenshot
+from cifcheck.redact import register_secret
 from cifcheck.report import write_run
 from cifcheck.runner import run
 from tests.report.html_tree import Element, parse
@@ -78,3 +81,41 @@ def test_the_end_screenshot_masks_password_fields(page: Page):
         page.set_content(f"<input type=password value='{secret}' style='width: 300px; font-size: 20px'>")
         shots.append(page_screenshot(page))
     assert shots[0] and shots[0] == shots[1], "what a password field holds never shows"
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "<input name=otc type=tel value='{value}'>",  # the one-time code cifcheck typed
+        "<input name=loginfmt type=email value='{value}'>",  # the account name
+        "<input value='{value}'>",
+        "<textarea>{value}</textarea>",
+        "<div contenteditable>{value}</div>",
+    ],
+)
+def test_the_end_screenshot_masks_every_field_a_value_is_typed_into(page: Page, field):
+    shots = []
+    for value in ("1", "98765432-a-much-longer-value"):
+        page.set_content(f"<body style='font-size: 20px'>{field.replace('{value}', value)}")
+        shots.append(page_screenshot(page))
+    assert shots[0] and shots[0] == shots[1], "what a field holds never shows"
+
+
+def test_no_screenshot_of_a_page_that_shows_a_known_secret_as_text(page: Page):
+    secret = "shown-on-the-page-7f3a9c21e8"
+    register_secret(secret)
+    page.set_content("<iframe srcdoc='<p>x</p>'></iframe>")
+    page.frames[1].set_content(f"<p>Your token: {secret}</p>")
+    assert page_screenshot(page) == ""
+    page.frames[1].set_content("<p>nothing secret here</p>")
+    assert page_screenshot(page).startswith("/9j/")
+
+
+def test_a_page_that_never_paints_costs_one_screenshot_timeout_not_two(page: Page, monkeypatch):
+    monkeypatch.setattr(screenshot, "SCREENSHOT_MS", 1_000)
+    page.set_content("<p>busy</p>")
+    page.evaluate("setTimeout(() => { while (true) {} }, 50)")
+    page.wait_for_timeout(200)
+    started = time.monotonic()
+    assert page_screenshot(page) == ""
+    assert time.monotonic() - started < 1.8
