@@ -46,11 +46,12 @@ class TargetChange:
     new_failures: list[str] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)
     still_failing: list[str] = field(default_factory=list)
+    not_run: bool = False  # the run was interrupted before this target finished: nothing to compare
 
     @property
     def noted(self) -> bool:
         """Worth a line of its own: anything but a target that passes as it did before."""
-        return bool(self.first_run or self.new_failures or self.fixed or self.still_failing)
+        return bool(self.not_run or self.first_run or self.new_failures or self.fixed or self.still_failing)
 
 
 def _statuses(target: TargetResult) -> dict[str, Status]:
@@ -58,6 +59,8 @@ def _statuses(target: TargetResult) -> dict[str, Status]:
 
 
 def _change(target: TargetResult, previous: dict[str, Status] | None) -> TargetChange:
+    if target.not_run:
+        return TargetChange(target.target, target.status, not_run=True)
     now = _statuses(target)
     failing = [check_id for check_id, status in now.items() if status in FAILING]
     if previous is None:
@@ -73,13 +76,14 @@ def _change(target: TargetResult, previous: dict[str, Status] | None) -> TargetC
 
 def changes(runs: list[RunResult]) -> dict[str, list[TargetChange]]:
     """Per run id, each target against its previous live run. An offline re-judge (`cifcheck report`) is compared
-    too, but is no baseline: it judges old evidence, so the next live run is compared with the last live one."""
+    too, but is no baseline: it judges old evidence, so the next live run is compared with the last live one. Nor
+    is a target an interrupted run never finished: its checks were not judged (skip), not fixed."""
     last_live: dict[str, dict[str, Status]] = {}
     by_run: dict[str, list[TargetChange]] = {}
     for run in sorted(runs, key=lambda run: run.run_id):
         by_run[run.run_id] = [_change(target, last_live.get(target.target)) for target in run.targets]
         if not run.rejudged_offline:
-            last_live.update({target.target: _statuses(target) for target in run.targets})
+            last_live.update({target.target: _statuses(target) for target in run.targets if not target.not_run})
     return by_run
 
 

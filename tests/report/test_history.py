@@ -13,7 +13,7 @@ from cifcheck.config import Config, ConfigError, load_config
 from cifcheck.offline import rejudge
 from cifcheck.report import prune_runs, write_run
 from cifcheck.report.history import RUN_ID, changes, render_history
-from cifcheck.results import RunResult
+from cifcheck.results import RunResult, not_run_target
 from tests.evidence_factory import healthy_evidence
 from tests.report.html_tree import parse
 
@@ -100,6 +100,32 @@ def test_an_offline_rejudge_is_compared_but_is_no_baseline_for_the_next_live_run
     by_run = changes([live, offline, next_live])
     assert by_run["20261201-110000-000"][0].fixed == ["panel.docked"]
     assert by_run["20261201-120000-000"][0].still_failing == ["panel.docked"]
+
+
+def an_interrupted_run(run_id: str, name: str = "Contoso-Prod") -> RunResult:
+    return RunResult(
+        run_id=run_id,
+        cifcheck_version="0",
+        started_at="2026-12-01T12:00:00+00:00",
+        duration_ms=900,
+        targets=[not_run_target(name, "https://contoso.crm.dynamics.com", "app", [("panel.docked", "Panel docked")])],
+        interrupted=True,
+    )
+
+
+def test_an_interrupted_run_is_marked_interrupted_in_the_history_with_its_targets_not_run(tmp_path):
+    write_run(an_interrupted_run("20261201-120000-000"), [], tmp_path)
+    row = history_rows(tmp_path)["20261201-120000-000"]
+    assert "interrupted" in row and "Contoso-Prod not run" in row
+    assert "first run" not in row and "no change" not in row
+
+
+def test_a_target_the_run_never_finished_is_no_baseline_for_its_next_run():
+    failing, _ = a_run("20261201-100000-000", hidden_panel=True)
+    interrupted = an_interrupted_run("20261201-110000-000")
+    again, _ = a_run("20261201-120000-000", hidden_panel=True)
+    change = changes([failing, interrupted, again])["20261201-120000-000"][0]
+    assert change.still_failing == ["panel.docked"] and change.new_failures == []
 
 
 def run_folders(output_dir: Path) -> list[str]:
