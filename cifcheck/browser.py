@@ -222,12 +222,18 @@ def discovery_report(config: BrowserConfig | None = None) -> list[tuple[str, str
 
 
 def launch_options(choice: BrowserChoice, headless: bool = True) -> dict:
-    """Keyword arguments for Playwright's launch() and launch_persistent_context()."""
+    """Keyword arguments for Playwright's launch() and launch_persistent_context().
+
+    Ctrl-C in a terminal reaches the whole process group, Playwright's driver too. With `handle_sigint` (its
+    default) the driver closes the browser and exits at once, so the run's own close finds no driver ("Future
+    exception was never retrieved ... Connection closed while reading from the driver"). cifcheck handles the
+    interrupt and closes the browser itself."""
     return {
         "executable_path": choice.executable_path,
         "channel": choice.channel,
         "headless": headless,
         "args": list(choice.args),
+        "handle_sigint": False,
     }
 
 

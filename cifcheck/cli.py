@@ -477,8 +477,11 @@ def show(run_name: str, output_dir: str) -> None:
 def _report_of(run_name: str, output_dir: Path) -> Path:
     """index.html of `run_name`: a folder holding one, or a run (or `latest`) in `output_dir`; else bad input."""
     for folder in (Path(run_name), output_dir / run_name):
-        if (folder / "index.html").is_file() and (folder / "result.json").is_file():
-            return folder / "index.html"
+        try:
+            if (folder / "index.html").is_file() and (folder / "result.json").is_file():
+                return folder / "index.html"
+        except OSError:  # a name too long for a file name, a folder that cannot be read: not a run
+            continue
     raise BadInput(f"RUN: no run {run_name!r} in {output_dir} (give latest, a run id or a run folder)")
 
 

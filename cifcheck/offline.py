@@ -48,7 +48,11 @@ def evidence_files(paths: list[Path]) -> list[Path]:
     """The evidence files named: a run folder (`reports/latest`) stands for every evidence file in it."""
     found = []
     for path in paths:
-        if path.is_dir():
+        try:
+            is_dir = path.is_dir()
+        except OSError:  # a name too long for a file name: load_evidence says so, on one line
+            is_dir = False
+        if is_dir:
             inside = sorted((path / "evidence").glob("*.json"))
             if not inside:
                 raise EvidenceError(f"{path}: a folder without evidence/*.json; pass a run folder or evidence files")

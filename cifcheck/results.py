@@ -120,7 +120,12 @@ class RunResult(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def status(self) -> Status:
-        return worst(t.status for t in self.targets)
+        """The worst verdict of the finished targets; `skip` when none finished (an interrupt before the first):
+        nothing was judged, so nothing passed."""
+        finished = [t for t in self.targets if not t.not_run]
+        if self.targets and not finished:
+            return "skip"
+        return worst(t.status for t in finished)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -58,6 +58,10 @@ class SavedSessionError(Exception):
     """A storage state file that cannot be used: reported as the target's `error`, with the refresh hint."""
 
 
+# A new context fails in a browser that is gone (crashed, killed, out of memory): no saved session is to blame.
+BROWSER_CLOSED = "the browser closed during the run"
+
+
 def check_targets(config: Config, output_dir: str | None = None) -> None:
     """Everything `cifcheck run` refuses that the config models cannot know, every problem listed, found before any
     browser starts so bad input never costs a run. `cifcheck config check` calls this too, so the two cannot drift.
@@ -211,6 +215,8 @@ class Browsers:
             context = self.browser.new_context(**options)
         except (PlaywrightError, ValueError, OSError) as error:
             why = str(error).splitlines()[0]
+            if not self.browser.is_connected():
+                raise SavedSessionError(f"{BROWSER_CLOSED} ({why})") from None
             raise SavedSessionError(f"the saved session {state} could not be loaded ({why})") from None
         try:
             if cookies:

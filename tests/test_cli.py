@@ -126,6 +126,12 @@ def test_report_on_a_broken_evidence_file_is_one_line_and_exit_2(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_report_on_a_path_too_long_for_a_file_name_is_one_line_and_exit_2(tmp_path):
+    done = cifcheck("report", "a" * 300, "--output", str(tmp_path / "out"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("cifcheck: aaa")
+
+
 def test_help_does_not_import_the_browser_or_model_libraries():
     heavy = "('playwright', 'pydantic', 'starlette', 'rich')"
     code = f"import sys, cifcheck.cli; print(sorted(m for m in {heavy} if m in sys.modules))"

@@ -83,3 +83,15 @@ def test_cifcheck_report_with_fail_on_warn_exits_1_on_a_warning(tmp_path):
     assert CliRunner().invoke(cli, arguments).exit_code == 0
     done = CliRunner().invoke(cli, [*arguments, "--fail-on", "warn"])
     assert done.exit_code == 1 and done.output.startswith("WARN contoso: console.cif_errors — report:")
+
+
+def test_a_run_interrupted_before_any_target_finished_is_not_a_pass():
+    run = RunResult(
+        run_id="20261201-120000-000",
+        cifcheck_version="0",
+        started_at="now",
+        duration_ms=1,
+        targets=[not_run_target("t1", "sandbox://healthy-csw", "app", [("panel.docked", "Panel docked")])],
+        interrupted=True,
+    )
+    assert run.status == "skip" and run.model_dump(mode="json")["status"] == "skip"

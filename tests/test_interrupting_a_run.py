@@ -34,7 +34,9 @@ def five_targets(tmp_path: Path) -> Path:
     return path
 
 
-def start(config: Path, reports: Path) -> subprocess.Popen:
+def start(config: Path, reports: Path, own_group: bool = False) -> subprocess.Popen:
+    """`own_group`: the run leads a process group of its own, which a terminal's Ctrl-C reaches as a whole (the
+    Playwright driver and its browser too), as `killpg` does here."""
     return subprocess.Popen(
         [sys.executable, "-m", "cifcheck", "run", "--config", str(config), "--output", str(reports)],
         cwd=ROOT,
@@ -44,10 +46,13 @@ def start(config: Path, reports: Path) -> subprocess.Popen:
         env={**os.environ, "CI": "true"},
         # A shell's background job ignores SIGINT, and a child inherits that: this one gets Ctrl-C as a terminal would.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        start_new_session=own_group,
     )
 
 
-def interrupt_after(process: subprocess.Popen, line_start: str, how: signal.Signals) -> tuple[list[str], str, float]:
+def interrupt_after(
+    process: subprocess.Popen, line_start: str, how: signal.Signals, to_group: bool = False
+) -> tuple[list[str], str, float]:
     """Reads the progress until a line starts with `line_start`, then sends `how`; the lines, stderr and how many
     seconds the run took to exit after the signal."""
     assert process.stdout is not None
@@ -59,7 +64,10 @@ def interrupt_after(process: subprocess.Popen, line_start: str, how: signal.Sign
     else:
         pytest.fail(f"the run ended before {line_start!r}: {lines} {process.stderr.read() if process.stderr else ''}")
     time.sleep(0.5)  # into the next target's load
-    process.send_signal(how)
+    if to_group:
+        os.killpg(process.pid, how)
+    else:
+        process.send_signal(how)
     sent = time.monotonic()
     rest, err = process.communicate(timeout=90)
     return lines + rest.splitlines(), err, time.monotonic() - sent
@@ -100,3 +108,17 @@ def test_an_interrupt_before_any_target_finished_writes_a_report_of_none_run(fiv
     result = written(reports)
     assert [t["not_run"] for t in result["targets"]] == [True] * 5
     assert any("0 of 5 targets finished" in line for line in lines), lines
+
+
+@pytest.mark.parametrize("line_start", ["[1/5] t1: started", "[1/5] t1: PASS"], ids=["first target", "second target"])
+def test_ctrl_c_in_a_terminal_reaches_the_browser_driver_too_and_the_run_still_ends_quietly(
+    five_targets, tmp_path, line_start
+):
+    # A terminal's Ctrl-C signals the whole foreground process group: Playwright's driver, left to handle SIGINT,
+    # closed the browser and exited under the run ("Future exception was never retrieved ... Connection closed").
+    reports = tmp_path / "reports"
+    process = start(five_targets, reports, own_group=True)
+    lines, err, _ = interrupt_after(process, line_start, signal.SIGINT, to_group=True)
+    assert process.returncode == 130, (lines, err)
+    assert not [noise for noise in NOISE if noise in err] and "driver" not in err, err
+    assert written(reports)["interrupted"] is True

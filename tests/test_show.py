@@ -63,3 +63,9 @@ def test_an_unknown_run_is_one_line_and_exit_2(reports, opened):
     done = CliRunner().invoke(cli, ["show", "20991231-000000-000", "--output", str(reports)])
     assert done.exit_code == 2 and opened == []
     assert done.output.count("\n") == 1 and "no run '20991231-000000-000'" in done.output
+
+
+def test_a_run_name_too_long_for_a_file_name_is_one_line_and_exit_2(reports, opened):
+    done = CliRunner().invoke(cli, ["show", "a" * 300, "--output", str(reports)])
+    assert done.exit_code == 2 and opened == [], done.output
+    assert done.output.count("\n") == 1 and done.output.startswith("cifcheck: RUN: no run 'aaa")

@@ -17,6 +17,8 @@ from cifcheck.evidence import Evidence
 from cifcheck.results import Detail
 
 SAVED_SESSION_UNUSABLE = "could not be loaded"  # runner.SavedSessionError's words
+# runner.BROWSER_CLOSED, and Playwright's words for a page whose browser went away during the load.
+BROWSER_GONE = ("the browser closed during the run", "Target page, context or browser has been closed")
 
 
 def _session_fix(evidence: Evidence) -> str:
@@ -33,6 +35,15 @@ def _not_opened(evidence: Evidence, error: str, facts: Detail) -> Verdict:
     """The org could not be opened: unreachable, unavailable, refusing the app page, or a saved session unusable."""
     config = config_in_use(evidence)
     reason = f"The org could not be opened: {error}"
+    if any(words in error for words in BROWSER_GONE):
+        return Verdict(
+            "error",
+            reason,
+            [facts],
+            "The browser closed during the run (it crashed, ran out of memory or was closed by hand) before this "
+            "target was judged: re-run it; if that happens again, `cifcheck doctor` checks the browser.",
+            "The browser closed during the run",
+        )
     if SAVED_SESSION_UNUSABLE in error:
         return Verdict("error", reason, [facts], _session_fix(evidence), "Not signed in: the saved session is unusable")
     failure = org_failure(error, evidence.navigation.requested_url or evidence.target.url, config)

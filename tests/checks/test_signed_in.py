@@ -66,3 +66,24 @@ def test_an_app_that_never_became_ready_is_an_error():
     result = evaluate(CHECK, evidence, {})
     assert result.status == "error"
     assert "never became ready" in result.reason
+
+
+def _browser_gone(error: str):
+    evidence = healthy_evidence()
+    evidence.navigation.app_ready = False
+    evidence.navigation.error = error
+    return evidence
+
+
+def test_a_browser_that_closed_under_a_page_load_is_not_blamed_on_the_org_url_or_network():
+    result = evaluate(CHECK, _browser_gone("Page.goto: Target page, context or browser has been closed"), {})
+    assert result.status == "error" and "browser closed during the run" in result.remediation
+    assert "org URL" not in result.remediation
+
+
+def test_a_browser_that_closed_before_a_target_is_not_blamed_on_its_saved_session():
+    from cifcheck.runner import BROWSER_CLOSED
+
+    result = evaluate(CHECK, _browser_gone(f"{BROWSER_CLOSED} (Browser.new_context: Target closed)"), {})
+    assert result.status == "error" and "browser closed during the run" in result.remediation
+    assert "session" not in result.remediation

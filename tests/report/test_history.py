@@ -102,6 +102,13 @@ def test_an_offline_rejudge_is_compared_but_is_no_baseline_for_the_next_live_run
     assert by_run["20261201-120000-000"][0].still_failing == ["panel.docked"]
 
 
+def test_an_interrupted_run_is_marked_interrupted_in_the_history_with_its_targets_not_run(tmp_path):
+    write_run(an_interrupted_run("20261201-120000-000"), [], tmp_path)
+    row = history_rows(tmp_path)["20261201-120000-000"]
+    assert "interrupted" in row and "Contoso-Prod not run" in row
+    assert "first run" not in row and "no change" not in row
+
+
 def run_folders(output_dir: Path) -> list[str]:
     return sorted(entry.name for entry in output_dir.iterdir() if RUN_ID.fullmatch(entry.name))
 
