@@ -157,10 +157,13 @@ class Terminal:
     def _line(self, text: str) -> None:
         """One plain line, whole: never wrapped, cut or coloured; flushed, so a log shows it as it happens."""
         with self._lock:
-            stream = self._stream()
-            stream.write(text + "\n")
-            stream.flush()
-            self._last_line = time.monotonic()
+            self._write_line(text)
+
+    def _write_line(self, text: str) -> None:
+        stream = self._stream()
+        stream.write(text + "\n")
+        stream.flush()
+        self._last_line = time.monotonic()
 
     # Progress (runner.Progress)
 
@@ -203,13 +206,16 @@ class Terminal:
         """In a log: one 'still ...' line when a target has printed nothing for `STILL_EVERY_S`."""
         while not self._stop.wait(TICK_S):
             current = self._current
-            if self._active and time.monotonic() - self._last_line >= STILL_EVERY_S:
+            with self._lock:  # decided and written under the lock `close` takes: never a line after the run ended
+                if not self._active or time.monotonic() - self._last_line < STILL_EVERY_S:
+                    continue
                 waited = seconds(time.monotonic() - current.phase_since)
-                self._line(f"[{safe_text(current.label, limit=CELL_LIMIT)}] still {current.phase} ({waited})")
+                self._write_line(f"[{safe_text(current.label, limit=CELL_LIMIT)}] still {current.phase} ({waited})")
 
     def close(self) -> None:
         """Ends the progress display, so that nothing is drawn over what comes next."""
-        self._active = False
+        with self._lock:
+            self._active = False
         self._stop.set()
         if self._live is not None:
             self._live.stop()

@@ -1,6 +1,7 @@
 """The command line as users meet it: run as a separate process."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -271,3 +272,18 @@ def test_the_command_list_never_cuts_a_description():
 def test_help_names_each_argument_by_what_it_is_not_by_its_type(command: str):
     helped = cifcheck(*command.split(), "--help").stdout
     assert not re.search(r"\b(TEXT|INTEGER|PATH)\b", helped), helped
+
+
+def test_a_reader_that_goes_away_gets_no_traceback():
+    reading, writing = os.pipe()
+    os.close(reading)  # gone before cifcheck writes a byte, as `| head` is once it has its lines
+    done = subprocess.run(
+        [sys.executable, "-m", "cifcheck", "schema", "config"],
+        cwd=ROOT,
+        stdout=writing,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+    )
+    os.close(writing)
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
