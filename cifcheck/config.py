@@ -195,6 +195,9 @@ class Target(_Strict):
     @field_validator("url")
     @classmethod
     def _url_is_http_or_sandbox(cls, url: str) -> str:
+        scheme, separator, rest = url.partition("://")
+        if separator and scheme.lower() in ("http", "https"):  # HTTPS://… opens in a browser as https://…
+            url = f"{scheme.lower()}://{rest}"
         if url.startswith(SANDBOX_SCHEME):
             if not re.fullmatch(r"sandbox://[a-z0-9-]+/?", url):
                 raise ValueError("must be sandbox://<scenario>, a scenario name of lower-case letters, digits, hyphens")

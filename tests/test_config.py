@@ -171,6 +171,11 @@ def test_an_org_url_may_be_an_ipv6_literal_with_a_port_and_a_cdp_endpoint_a_webs
     assert config.browser.cdp_endpoint == "ws://[::1]:9222/devtools/browser/387adf4c?x=1"
 
 
+def test_an_org_url_with_an_upper_case_scheme_is_kept_with_the_scheme_in_lower_case():
+    config = parse_config({"targets": [{"name": "a", "url": "HTTPS://contoso.crm.dynamics.com/"}]}, "c.json")
+    assert config.targets[0].url == "https://contoso.crm.dynamics.com"
+
+
 def test_a_cdp_endpoint_is_an_http_or_websocket_url():
     assert _cdp_endpoint("file:///tmp/x").endswith("must start with http://, https://, ws:// or wss://")
 

@@ -166,6 +166,12 @@ def test_a_bad_url_is_one_line_naming_the_option(tmp_path):
     )
 
 
+def test_an_upper_case_scheme_in_url_is_read_as_a_browser_reads_it_not_a_traceback(tmp_path):
+    done = cifcheck("config", "check", "--url", "HTTPS://contoso.crm.dynamics.com", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"contoso: {ORG} app=msdyn_CustomerServiceWorkspace (default)" in done.stdout.splitlines()
+
+
 def test_url_with_cdp_attaches_to_the_browser_given(tmp_path):
     done = cifcheck("run", "--url", ORG, "--cdp", "http://127.0.0.1:9", cwd=tmp_path)
     assert done.returncode == 2
