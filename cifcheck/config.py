@@ -36,6 +36,12 @@ DEFAULT_CONFIG = "playwright.config.json"
 
 PanelMode = Literal["docked", "minimized", "hidden", "collapsed"]
 TARGET_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+# The longest wait a setting may ask for: one day. Playwright hands timeouts to Node's setTimeout, which fires at once
+# for anything above 2**31 - 1 ms (about 24.8 days), so a longer one would end a wait before it began.
+MAX_WAIT_MS = 86_400_000
+# The widest and tallest viewport: Chromium refuses above 10,000,000 px, and a screenshot of even a fraction of that
+# cannot be taken; 10,000 px is wider than an 8K screen.
+MAX_VIEWPORT = 10_000
 
 
 class ConfigError(Exception):
@@ -230,8 +236,8 @@ class BrowserConfig(_Strict):
     headless: bool = True
     args: list[str] = Field(default_factory=list, description="Extra command-line flags.")
     cdp_endpoint: str | None = Field(None, description="Attach to a running browser, e.g. http://127.0.0.1:9222.")
-    viewport_width: int = Field(1366, ge=320)
-    viewport_height: int = Field(768, ge=240)
+    viewport_width: int = Field(1366, ge=320, le=MAX_VIEWPORT)
+    viewport_height: int = Field(768, ge=240, le=MAX_VIEWPORT)
     ignore_https_errors: bool = Field(
         False,
         description="Accept certificates the browser does not trust, for the pages and cifcheck's own Web API "
@@ -261,29 +267,33 @@ class AuthConfig(_Strict):
 class Timeouts(_Strict):
     """How long a run waits. cifcheck judges the state an org settles into (README, "How long a run waits")."""
 
-    navigation_ms: int = Field(60_000, ge=1, description="Opening the org URL.")
-    ready_ms: int = Field(60_000, ge=1, description="The app shell becoming ready after navigation.")
+    navigation_ms: int = Field(60_000, ge=1, le=MAX_WAIT_MS, description="Opening the org URL.")
+    ready_ms: int = Field(60_000, ge=1, le=MAX_WAIT_MS, description="The app shell becoming ready after navigation.")
     observe_ms: int = Field(
         3_000,
         ge=0,
+        le=MAX_WAIT_MS,
         description="How long the CIF state (storage, library, panel mode and size, provider frames) must stay "
         "unchanged before it is judged: long enough to see a provider's own follow-up setMode.",
     )
     absence_ms: int = Field(
         10_000,
         ge=0,
+        le=MAX_WAIT_MS,
         description="How long after the app is idle a signal that has not come (the library, a storage key, the "
         "panel, CIFInitDone) is awaited before it counts as absent. Real orgs load extensions seconds after idle.",
     )
     settle_max_ms: int = Field(
         60_000,
         ge=0,
+        le=MAX_WAIT_MS,
         description="Longest observation after the app is ready, however busy the page stays; what is still "
         "loading then makes its check an error.",
     )
     error_page_ms: int = Field(
         3_000,
         ge=0,
+        le=MAX_WAIT_MS,
         description="How long an error answer from the org (HTTP 4xx/5xx) may stay before it is judged: an error "
         "page may retry by itself (a reload, a meta refresh).",
     )
@@ -412,6 +422,7 @@ class SignIn(_Strict):
     settle_ms: int = Field(
         1_000,
         ge=0,
+        le=MAX_WAIT_MS,
         description="How long a sign-in page must stay, without a form, before it counts as shown "
         "(single sign-on passes through it).",
     )
@@ -419,6 +430,7 @@ class SignIn(_Strict):
     foreign_settle_ms: int = Field(
         5_000,
         ge=0,
+        le=MAX_WAIT_MS,
         description="On a host that is neither the org's nor a sign-in host: how long a page whose URL is a sign-in "
         "request, or that shows only a user-name field, must stay before it counts as a sign-in page (single "
         "sign-on with Windows authentication can take a second or two; a page with a password field counts at once).",
@@ -448,7 +460,7 @@ class PanelFacts(_Strict):
 
 
 class SandboxOptions(_Strict):
-    latency_ms: int = Field(0, ge=0, description="Added to every sandbox response.")
+    latency_ms: int = Field(0, ge=0, le=MAX_WAIT_MS, description="Added to every sandbox response.")
     timing: str = Field(
         "instant",
         pattern=r"^[a-z0-9-]+$",

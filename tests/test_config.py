@@ -176,6 +176,28 @@ def test_an_org_url_with_an_upper_case_scheme_is_kept_with_the_scheme_in_lower_c
     assert config.targets[0].url == "https://contoso.crm.dynamics.com"
 
 
+@pytest.mark.parametrize(
+    ("section", "field"),
+    [
+        ("timeouts", "navigation_ms"),
+        ("timeouts", "ready_ms"),
+        ("timeouts", "settle_max_ms"),
+        ("sign_in", "settle_ms"),
+        ("sandbox", "latency_ms"),
+    ],
+)
+def test_a_wait_longer_than_the_browser_can_time_is_refused_when_the_config_is_read(section, field):
+    # Playwright hands timeouts to Node's setTimeout, which fires at once for anything above 2**31 - 1 ms: a run
+    # would then report "the org did not answer in time" after a millisecond, a false error.
+    message = _error({"targets": [SANDBOX], section: {field: 99_999_999_999_999_999_999}})
+    assert message == f"broken.json: {section}.{field}: must be 86400000 or less"
+
+
+def test_a_viewport_larger_than_the_browser_allows_is_refused_when_the_config_is_read():
+    message = _error({"targets": [SANDBOX], "browser": {"viewport_width": 999_999_999}})
+    assert message == "broken.json: browser.viewport_width: must be 10000 or less"
+
+
 def test_a_cdp_endpoint_is_an_http_or_websocket_url():
     assert _cdp_endpoint("file:///tmp/x").endswith("must start with http://, https://, ws:// or wss://")
 
