@@ -691,10 +691,27 @@ def config_folder(path: Path) -> Path:
     return Path() if resolved(folder) == resolved(".") else folder
 
 
+class _GivenTwice(ValueError):
+    """A field written twice in one JSON object: json.loads keeps the last silently, so a typo-free config could
+    still lose the part a person meant."""
+
+
+def _once_each(pairs: list[tuple[str, object]]) -> dict:
+    data: dict = {}
+    for key, value in pairs:
+        if key in data:
+            raise _GivenTwice(key)
+        data[key] = value
+    return data
+
+
 def parse_json_text(text: str, source: str, error_type: type[Exception]) -> object:
     """JSON from a file, or one line naming the file and what is wrong with it."""
     try:
-        return json.loads(text.removeprefix("\ufeff"))  # a byte order mark, as Windows editors write one
+        # A byte order mark, as Windows editors write one, is skipped.
+        return json.loads(text.removeprefix("\ufeff"), object_pairs_hook=_once_each)
+    except _GivenTwice as error:
+        raise error_type(f"{source}: {str(error.args[0])[:100]}: given twice in one object; keep one") from None
     except json.JSONDecodeError as error:
         raise error_type(f"{source}: not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
     except (ValueError, RecursionError) as error:  # numbers too long, nesting too deep

@@ -287,3 +287,13 @@ def test_a_byte_order_mark_before_the_json_is_accepted(tmp_path):
     config = tmp_path / "c.json"
     config.write_bytes(b"\xef\xbb\xbf" + json.dumps({"targets": [SANDBOX]}).encode())
     assert load_config(config).targets[0].name == "a"
+
+
+def test_a_field_given_twice_is_refused_rather_than_the_first_silently_dropped(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(
+        '{"targets": [{"name": "a", "url": "sandbox://healthy-csw"}], "targets": [{"name": "b", "url": "sandbox://x"}]}'
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == f"{path}: targets: given twice in one object; keep one"
