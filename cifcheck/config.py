@@ -623,8 +623,9 @@ def regular_file(path: Path, what: str, error_type: type[Exception] = ConfigErro
 
 
 def saved_session_problems(config: Config) -> list[str]:
-    """Every saved session that exists is a regular file: a run skips anything else silently and then looks signed
-    out, and a symbolic link loop made path checks raise. One that does not exist yet is fine (not signed in yet)."""
+    """Every saved session that exists is a regular file (a browser profile, a folder): a run skips anything else
+    silently and then looks signed out, and a symbolic link loop made path checks raise. One that does not exist yet
+    is fine (not signed in yet)."""
     found = []
     for name, state in config.saved_sessions():
         try:
@@ -636,6 +637,16 @@ def saved_session_problems(config: Config) -> list[str]:
             continue
         if kind:
             found.append(f"{name}: {state} is {kind}, not a saved session file")
+    profile = config.auth.user_data_dir
+    try:
+        mode = Path(profile).stat().st_mode if profile else stat.S_IFDIR
+    except FileNotFoundError:  # `cifcheck login` creates it
+        mode = stat.S_IFDIR
+    except OSError as error:
+        found.append(f"auth.user_data_dir: {profile}: {path_problem(error, 'browser profile')}")
+        mode = stat.S_IFDIR
+    if not stat.S_ISDIR(mode):  # the browser would start without it, signed out
+        found.append(f"auth.user_data_dir: {profile} is {not_a_file(mode) or 'a file'}, not a browser profile folder")
     return found
 
 

@@ -318,6 +318,14 @@ REFUSED = {
         {"targets": [SANDBOX_TARGET], "auth": {"storage_state": "reports/s.json"}},
         "holds the saved session in auth.storage_state",
     ),
+    "a browser profile that is a file": (
+        {"targets": [SANDBOX_TARGET], "auth": {"user_data_dir": "notes.txt"}},
+        "auth.user_data_dir: notes.txt is a file, not a browser profile folder",
+    ),
+    "a browser profile inside the reports folder": (
+        {"targets": [SANDBOX_TARGET], "auth": {"user_data_dir": "reports/profile"}},
+        "holds the browser profile in auth.user_data_dir",
+    ),
     "a reports folder that is a file": (
         {"targets": [SANDBOX_TARGET], "output_dir": "notes.txt"},
         "notes.txt is a file, not a folder",
