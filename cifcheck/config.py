@@ -12,6 +12,7 @@ import ipaddress
 import json
 import os
 import re
+import shlex
 import stat
 import uuid
 from pathlib import Path
@@ -680,7 +681,8 @@ def load_config(path: str | Path) -> Config:
     """The config in the file at `path`; its relative paths resolve from its folder."""
     path = Path(path)
     if not os.path.lexists(path):
-        raise ConfigError(f"{path}: config file not found; `cifcheck init --file {path}` writes a starter one")
+        hint = f"`cifcheck init --file {shlex.quote(str(path))}` writes a starter one"
+        raise ConfigError(f"{path}: config file not found; {hint}")
     regular_file(path, "config file")
     try:
         text = path.read_text(encoding="utf-8")

@@ -297,3 +297,9 @@ def test_a_field_given_twice_is_refused_rather_than_the_first_silently_dropped(t
     with pytest.raises(ConfigError) as raised:
         load_config(path)
     assert str(raised.value) == f"{path}: targets: given twice in one object; keep one"
+
+
+def test_the_init_command_a_missing_config_suggests_quotes_a_path_a_shell_would_split(tmp_path):
+    with pytest.raises(ConfigError) as raised:
+        load_config(tmp_path / "my cfg.json")
+    assert f"`cifcheck init --file '{tmp_path}/my cfg.json'` writes a starter one" in str(raised.value)

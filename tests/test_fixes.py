@@ -166,3 +166,12 @@ def test_an_expired_session_of_a_real_org_names_the_config_where_credentials_go(
     remediation = judge_target(evidence).checks[0].remediation
     assert "`cifcheck login --target contoso --config cfg/prod.json`" in remediation
     assert "auth.credentials in cfg/prod.json" in remediation
+
+
+def test_the_sign_in_command_a_fix_gives_quotes_a_config_path_a_shell_would_split():
+    evidence = healthy_evidence()
+    evidence.settings.config_file = "my configs/prod.json"
+    evidence.navigation.app_ready, evidence.navigation.sign_in_page = False, True
+    evidence.navigation.final_url = "https://login.microsoftonline.com/common/oauth2/authorize"
+    remediation = judge_target(evidence).checks[0].remediation
+    assert "`cifcheck login --target contoso --config 'my configs/prod.json'`" in remediation
