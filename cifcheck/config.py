@@ -6,6 +6,7 @@ overridden, because cif-facts.md marks today's DOM and storage shapes UNKNOWN an
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import ipaddress
@@ -691,7 +692,7 @@ def load_config(path: str | Path) -> Config:
     except OSError as error:
         raise ConfigError(f"{path}: cannot read config file: {error.strerror}") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+        raise ConfigError(f"{path}: {not_utf8(path)}") from None
     config = parse_config(parse_json_text(text, str(path), ConfigError), str(path), config_folder(path))
     config._source_file = str(path)
     return config
@@ -718,8 +719,21 @@ def _once_each(pairs: list[tuple[str, object]]) -> dict:
     return data
 
 
+UTF16_TEXT = "UTF-16 text (as Windows PowerShell 5 writes a file by default); save it as UTF-8"
+
+
+def not_utf8(path: Path) -> str:
+    """What a file that is not UTF-8 is, in words: UTF-16 says so, with what to do."""
+    with contextlib.suppress(OSError), path.open("rb") as file:
+        if file.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return UTF16_TEXT
+    return "not UTF-8 text"
+
+
 def parse_json_text(text: str, source: str, error_type: type[Exception]) -> object:
     """JSON from a file, or one line naming the file and what is wrong with it."""
+    if "\x00" in text[:4]:  # JSON starts with ASCII: UTF-16 without a byte order mark
+        raise error_type(f"{source}: {UTF16_TEXT}")
     try:
         # A byte order mark, as Windows editors write one, is skipped.
         return json.loads(text.removeprefix("\ufeff"), object_pairs_hook=_once_each)

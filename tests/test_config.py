@@ -303,3 +303,14 @@ def test_the_init_command_a_missing_config_suggests_quotes_a_path_a_shell_would_
     with pytest.raises(ConfigError) as raised:
         load_config(tmp_path / "my cfg.json")
     assert f"`cifcheck init --file '{tmp_path}/my cfg.json'` writes a starter one" in str(raised.value)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_config_saved_as_utf_16_says_so_and_to_save_it_as_utf_8(tmp_path, encoding):
+    path = tmp_path / "c.json"
+    path.write_bytes(json.dumps({"targets": [SANDBOX]}).encode(encoding))
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == (
+        f"{path}: UTF-16 text (as Windows PowerShell 5 writes a file by default); save it as UTF-8"
+    )
