@@ -6,12 +6,14 @@ overridden, because cif-facts.md marks today's DOM and storage shapes UNKNOWN an
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import ipaddress
 import json
 import os
 import re
+import shlex
 import stat
 import uuid
 from pathlib import Path
@@ -36,6 +38,12 @@ DEFAULT_CONFIG = "playwright.config.json"
 
 PanelMode = Literal["docked", "minimized", "hidden", "collapsed"]
 TARGET_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+# The longest wait a setting may ask for: one day. Playwright hands timeouts to Node's setTimeout, which fires at once
+# for anything above 2**31 - 1 ms (about 24.8 days), so a longer one would end a wait before it began.
+MAX_WAIT_MS = 86_400_000
+# The widest and tallest viewport: Chromium refuses above 10,000,000 px, and a screenshot of even a fraction of that
+# cannot be taken; 10,000 px is wider than an 8K screen.
+MAX_VIEWPORT = 10_000
 
 
 class ConfigError(Exception):
@@ -195,6 +203,9 @@ class Target(_Strict):
     @field_validator("url")
     @classmethod
     def _url_is_http_or_sandbox(cls, url: str) -> str:
+        scheme, separator, rest = url.partition("://")
+        if separator and scheme.lower() in ("http", "https"):  # HTTPS://… opens in a browser as https://…
+            url = f"{scheme.lower()}://{rest}"
         if url.startswith(SANDBOX_SCHEME):
             if not re.fullmatch(r"sandbox://[a-z0-9-]+/?", url):
                 raise ValueError("must be sandbox://<scenario>, a scenario name of lower-case letters, digits, hyphens")
@@ -227,8 +238,8 @@ class BrowserConfig(_Strict):
     headless: bool = True
     args: list[str] = Field(default_factory=list, description="Extra command-line flags.")
     cdp_endpoint: str | None = Field(None, description="Attach to a running browser, e.g. http://127.0.0.1:9222.")
-    viewport_width: int = Field(1366, ge=320)
-    viewport_height: int = Field(768, ge=240)
+    viewport_width: int = Field(1366, ge=320, le=MAX_VIEWPORT)
+    viewport_height: int = Field(768, ge=240, le=MAX_VIEWPORT)
     ignore_https_errors: bool = Field(
         False,
         description="Accept certificates the browser does not trust, for the pages and cifcheck's own Web API "
@@ -258,29 +269,33 @@ class AuthConfig(_Strict):
 class Timeouts(_Strict):
     """How long a run waits. cifcheck judges the state an org settles into (README, "How long a run waits")."""
 
-    navigation_ms: int = Field(60_000, ge=1, description="Opening the org URL.")
-    ready_ms: int = Field(60_000, ge=1, description="The app shell becoming ready after navigation.")
+    navigation_ms: int = Field(60_000, ge=1, le=MAX_WAIT_MS, description="Opening the org URL.")
+    ready_ms: int = Field(60_000, ge=1, le=MAX_WAIT_MS, description="The app shell becoming ready after navigation.")
     observe_ms: int = Field(
         3_000,
         ge=0,
+        le=MAX_WAIT_MS,
         description="How long the CIF state (storage, library, panel mode and size, provider frames) must stay "
         "unchanged before it is judged: long enough to see a provider's own follow-up setMode.",
     )
     absence_ms: int = Field(
         10_000,
         ge=0,
+        le=MAX_WAIT_MS,
         description="How long after the app is idle a signal that has not come (the library, a storage key, the "
         "panel, CIFInitDone) is awaited before it counts as absent. Real orgs load extensions seconds after idle.",
     )
     settle_max_ms: int = Field(
         60_000,
         ge=0,
+        le=MAX_WAIT_MS,
         description="Longest observation after the app is ready, however busy the page stays; what is still "
         "loading then makes its check an error.",
     )
     error_page_ms: int = Field(
         3_000,
         ge=0,
+        le=MAX_WAIT_MS,
         description="How long an error answer from the org (HTTP 4xx/5xx) may stay before it is judged: an error "
         "page may retry by itself (a reload, a meta refresh).",
     )
@@ -409,6 +424,7 @@ class SignIn(_Strict):
     settle_ms: int = Field(
         1_000,
         ge=0,
+        le=MAX_WAIT_MS,
         description="How long a sign-in page must stay, without a form, before it counts as shown "
         "(single sign-on passes through it).",
     )
@@ -416,6 +432,7 @@ class SignIn(_Strict):
     foreign_settle_ms: int = Field(
         5_000,
         ge=0,
+        le=MAX_WAIT_MS,
         description="On a host that is neither the org's nor a sign-in host: how long a page whose URL is a sign-in "
         "request, or that shows only a user-name field, must stay before it counts as a sign-in page (single "
         "sign-on with Windows authentication can take a second or two; a page with a password field counts at once).",
@@ -445,7 +462,7 @@ class PanelFacts(_Strict):
 
 
 class SandboxOptions(_Strict):
-    latency_ms: int = Field(0, ge=0, description="Added to every sandbox response.")
+    latency_ms: int = Field(0, ge=0, le=MAX_WAIT_MS, description="Added to every sandbox response.")
     timing: str = Field(
         "instant",
         pattern=r"^[a-z0-9-]+$",
@@ -613,8 +630,9 @@ def regular_file(path: Path, what: str, error_type: type[Exception] = ConfigErro
 
 
 def saved_session_problems(config: Config) -> list[str]:
-    """Every saved session that exists is a regular file: a run skips anything else silently and then looks signed
-    out, and a symbolic link loop made path checks raise. One that does not exist yet is fine (not signed in yet)."""
+    """Every saved session that exists is a regular file (a browser profile, a folder): a run skips anything else
+    silently and then looks signed out, and a symbolic link loop made path checks raise. One that does not exist yet
+    is fine (not signed in yet)."""
     found = []
     for name, state in config.saved_sessions():
         try:
@@ -626,6 +644,16 @@ def saved_session_problems(config: Config) -> list[str]:
             continue
         if kind:
             found.append(f"{name}: {state} is {kind}, not a saved session file")
+    profile = config.auth.user_data_dir
+    try:
+        mode = Path(profile).stat().st_mode if profile else stat.S_IFDIR
+    except FileNotFoundError:  # `cifcheck login` creates it
+        mode = stat.S_IFDIR
+    except OSError as error:
+        found.append(f"auth.user_data_dir: {profile}: {path_problem(error, 'browser profile')}")
+        mode = stat.S_IFDIR
+    if not stat.S_ISDIR(mode):  # the browser would start without it, signed out
+        found.append(f"auth.user_data_dir: {profile} is {not_a_file(mode) or 'a file'}, not a browser profile folder")
     return found
 
 
@@ -659,7 +687,8 @@ def load_config(path: str | Path) -> Config:
     """The config in the file at `path`; its relative paths resolve from its folder."""
     path = Path(path)
     if not os.path.lexists(path):
-        raise ConfigError(f"{path}: config file not found; `cifcheck init --file {path}` writes a starter one")
+        hint = f"`cifcheck init --file {shlex.quote(str(path))}` writes a starter one"
+        raise ConfigError(f"{path}: config file not found; {hint}")
     regular_file(path, "config file")
     try:
         text = path.read_text(encoding="utf-8")
@@ -668,7 +697,7 @@ def load_config(path: str | Path) -> Config:
     except OSError as error:
         raise ConfigError(f"{path}: cannot read config file: {error.strerror}") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+        raise ConfigError(f"{path}: {not_utf8(path)}") from None
     config = parse_config(parse_json_text(text, str(path), ConfigError), str(path), config_folder(path))
     config._source_file = str(path)
     return config
@@ -681,10 +710,40 @@ def config_folder(path: Path) -> Path:
     return Path() if resolved(folder) == resolved(".") else folder
 
 
+class _GivenTwice(ValueError):
+    """A field written twice in one JSON object: json.loads keeps the last silently, so a typo-free config could
+    still lose the part a person meant."""
+
+
+def _once_each(pairs: list[tuple[str, object]]) -> dict:
+    data: dict = {}
+    for key, value in pairs:
+        if key in data:
+            raise _GivenTwice(key)
+        data[key] = value
+    return data
+
+
+UTF16_TEXT = "UTF-16 text (as Windows PowerShell 5 writes a file by default); save it as UTF-8"
+
+
+def not_utf8(path: Path) -> str:
+    """What a file that is not UTF-8 is, in words: UTF-16 says so, with what to do."""
+    with contextlib.suppress(OSError), path.open("rb") as file:
+        if file.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return UTF16_TEXT
+    return "not UTF-8 text"
+
+
 def parse_json_text(text: str, source: str, error_type: type[Exception]) -> object:
     """JSON from a file, or one line naming the file and what is wrong with it."""
+    if "\x00" in text[:4]:  # JSON starts with ASCII: UTF-16 without a byte order mark
+        raise error_type(f"{source}: {UTF16_TEXT}")
     try:
-        return json.loads(text.removeprefix("\ufeff"))  # a byte order mark, as Windows editors write one
+        # A byte order mark, as Windows editors write one, is skipped.
+        return json.loads(text.removeprefix("\ufeff"), object_pairs_hook=_once_each)
+    except _GivenTwice as error:
+        raise error_type(f"{source}: {str(error.args[0])[:100]}: given twice in one object; keep one") from None
     except json.JSONDecodeError as error:
         raise error_type(f"{source}: not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
     except (ValueError, RecursionError) as error:  # numbers too long, nesting too deep

@@ -89,6 +89,8 @@ def _plain_words(error: ErrorDetails, root: type[BaseModel]) -> str:
         return f"must be {context.get('expected')}" + did_you_mean(given, choices)
     if kind == "greater_than_equal":
         return f"must be {context.get('ge')} or more"
+    if kind == "less_than_equal":
+        return f"must be {context.get('le')} or less"
     if kind == "too_short":
         wanted = context.get("min_length", 1)
         return "must not be empty" if wanted == 1 else f"must hold at least {wanted} items"

@@ -11,6 +11,8 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from pydantic import ValidationError
+
 from cifcheck.config import (
     DEFAULT_CONFIG,
     Config,
@@ -23,6 +25,7 @@ from cifcheck.config import (
     parse_json_text,
     trimmed_note,
 )
+from cifcheck.config_messages import problems
 
 BUNDLED_CONFIG = "default.config.json"
 
@@ -70,7 +73,10 @@ def url_target(url: str, app: str | None) -> tuple[Target, list[str]]:
     except ValueError as error:
         raise ConfigError(f"--url: {error}") from None
     fields = {"name": target_name(url), "url": url, **({"app": app} if app else {})}
-    return Target.model_validate(fields), notes  # `app` left out when not given: shown as the default
+    try:
+        return Target.model_validate(fields), notes  # `app` left out when not given: shown as the default
+    except ValidationError as error:  # never a traceback: one line, naming the option
+        raise ConfigError(*(f"--url: {problem}" for problem in problems(error, Target))) from None
 
 
 def with_url_target(config: Config, url: str, app: str | None) -> Config:

@@ -10,7 +10,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cifcheck.config import ConfigError, Credentials, parse_json_text, regular_file
+from cifcheck.config import ConfigError, Credentials, not_utf8, parse_json_text, regular_file
 from cifcheck.redact import register_secret
 from cifcheck.totp import TotpSecretError, secret_bytes
 
@@ -31,7 +31,7 @@ def _from_file(path: Path) -> SignInSecrets:
     except FileNotFoundError:
         raise ConfigError(f"{path}: credentials file not found") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+        raise ConfigError(f"{path}: {not_utf8(path)}") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read credentials file: {error.strerror}") from None
     data = parse_json_text(text, str(path), ConfigError)

@@ -105,6 +105,11 @@ def reports_problems(config: Config, output_dir: str | None) -> list[str]:
     for owner, state in owners:
         if resolved(state).is_relative_to(resolved(reports)):
             found.append(f"{option}: {reports} holds the saved session {owner} ({state}); write reports elsewhere")
+    profile = config.auth.user_data_dir  # its cookies are a saved session too
+    if profile and resolved(profile).is_relative_to(resolved(reports)):
+        found.append(
+            f"{option}: {reports} holds the browser profile in auth.user_data_dir ({profile}); write reports elsewhere"
+        )
     return found
 
 

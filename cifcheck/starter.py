@@ -17,7 +17,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cifcheck.config import DEFAULT_CONFIG, ConfigError, config_schema, parse_config
+from cifcheck.config import DEFAULT_CONFIG, ConfigError, config_schema, not_a_file, parse_config
 from cifcheck.config_sources import url_target
 
 SCHEMA_FILE = "cifcheck.config.schema.json"
@@ -77,13 +77,25 @@ def write_starter(path: Path, url: str | None, app: str | None, *, force: bool) 
     target, notes = url_target(url or EXAMPLE_URL, app)
     data = starter_config(target.url, target.app)
     parse_config(data, str(path))  # what init writes, config check accepts
+    if path.name == SCHEMA_FILE:  # the schema written next would replace the config
+        raise ConfigError(f"{path}: init writes its schema under that name; choose another --file")
+    exists = f"{path}: already exists; pass --force to overwrite it, or --file to write another"
     if os.path.lexists(path) and not force:
-        raise ConfigError(f"{path}: already exists; pass --force to overwrite it, or --file to write another")
+        raise ConfigError(exists)
     schema = path.parent / SCHEMA_FILE
+    _writable_file(path)
+    _writable_file(schema)
+    if not force and not _ours(schema):
+        raise ConfigError(f"{schema}: already exists and is not a schema cifcheck wrote; pass --force to overwrite it")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        # Created exclusively without --force: an init running at the same time has not written it since the look.
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+        with open(os.open(path, flags, 0o666), "w", encoding="utf-8") as file:
+            file.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         schema.write_text(json.dumps(config_schema(), indent=2) + "\n", encoding="utf-8")
+    except FileExistsError:
+        raise ConfigError(exists) from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot write the config: {error.strerror or error}") from None
     option = "" if path == Path(DEFAULT_CONFIG) else f" --config {shlex.quote(str(path))}"
@@ -94,3 +106,25 @@ def write_starter(path: Path, url: str | None, app: str | None, *, force: bool) 
         f"cifcheck run{option}",
     ]
     return Written(path, schema, notes, steps)
+
+
+def _writable_file(path: Path) -> None:
+    """Nothing but a regular file is written over: opening a named pipe to write waits for a reader for ever."""
+    try:
+        kind = not_a_file(path.stat().st_mode)
+    except OSError:  # absent (or unreadable: writing it then says why)
+        return
+    if kind:
+        raise ConfigError(f"{path} is {kind}, not a file; init writes files only")
+
+
+def _ours(schema: Path) -> bool:
+    """Whether `schema` is absent or a config schema an init wrote (of any version), which init keeps up to date."""
+    try:
+        written = json.loads(schema.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):
+        return False
+    definitions = written.get("$defs") if isinstance(written, dict) else None
+    return written.get("title") == "Config" and isinstance(definitions, dict) and "Target" in definitions

@@ -176,6 +176,33 @@ def test_an_org_url_may_be_an_ipv6_literal_with_a_port_and_a_cdp_endpoint_a_webs
     assert config.browser.cdp_endpoint == "ws://[::1]:9222/devtools/browser/387adf4c?x=1"
 
 
+def test_an_org_url_with_an_upper_case_scheme_is_kept_with_the_scheme_in_lower_case():
+    config = parse_config({"targets": [{"name": "a", "url": "HTTPS://contoso.crm.dynamics.com/"}]}, "c.json")
+    assert config.targets[0].url == "https://contoso.crm.dynamics.com"
+
+
+@pytest.mark.parametrize(
+    ("section", "field"),
+    [
+        ("timeouts", "navigation_ms"),
+        ("timeouts", "ready_ms"),
+        ("timeouts", "settle_max_ms"),
+        ("sign_in", "settle_ms"),
+        ("sandbox", "latency_ms"),
+    ],
+)
+def test_a_wait_longer_than_the_browser_can_time_is_refused_when_the_config_is_read(section, field):
+    # Playwright hands timeouts to Node's setTimeout, which fires at once for anything above 2**31 - 1 ms: a run
+    # would then report "the org did not answer in time" after a millisecond, a false error.
+    message = _error({"targets": [SANDBOX], section: {field: 99_999_999_999_999_999_999}})
+    assert message == f"broken.json: {section}.{field}: must be 86400000 or less"
+
+
+def test_a_viewport_larger_than_the_browser_allows_is_refused_when_the_config_is_read():
+    message = _error({"targets": [SANDBOX], "browser": {"viewport_width": 999_999_999}})
+    assert message == "broken.json: browser.viewport_width: must be 10000 or less"
+
+
 def test_a_cdp_endpoint_is_an_http_or_websocket_url():
     assert _cdp_endpoint("file:///tmp/x").endswith("must start with http://, https://, ws:// or wss://")
 
@@ -265,3 +292,30 @@ def test_a_byte_order_mark_before_the_json_is_accepted(tmp_path):
     config = tmp_path / "c.json"
     config.write_bytes(b"\xef\xbb\xbf" + json.dumps({"targets": [SANDBOX]}).encode())
     assert load_config(config).targets[0].name == "a"
+
+
+def test_a_field_given_twice_is_refused_rather_than_the_first_silently_dropped(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(
+        '{"targets": [{"name": "a", "url": "sandbox://healthy-csw"}], "targets": [{"name": "b", "url": "sandbox://x"}]}'
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == f"{path}: targets: given twice in one object; keep one"
+
+
+def test_the_init_command_a_missing_config_suggests_quotes_a_path_a_shell_would_split(tmp_path):
+    with pytest.raises(ConfigError) as raised:
+        load_config(tmp_path / "my cfg.json")
+    assert f"`cifcheck init --file '{tmp_path}/my cfg.json'` writes a starter one" in str(raised.value)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_config_saved_as_utf_16_says_so_and_to_save_it_as_utf_8(tmp_path, encoding):
+    path = tmp_path / "c.json"
+    path.write_bytes(json.dumps({"targets": [SANDBOX]}).encode(encoding))
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == (
+        f"{path}: UTF-16 text (as Windows PowerShell 5 writes a file by default); save it as UTF-8"
+    )

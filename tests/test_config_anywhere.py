@@ -125,6 +125,53 @@ def test_init_never_overwrites_without_force(tmp_path):
     assert json.loads((tmp_path / "playwright.config.json").read_text())["targets"][0]["url"] == ORG
 
 
+def test_init_refuses_a_file_named_as_the_schema_it_writes_beside_it(tmp_path):
+    done = cifcheck("init", "--file", "cifcheck.config.schema.json", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "cifcheck: cifcheck.config.schema.json: init writes its schema under that name; choose another --file\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_with_force_onto_a_named_pipe_is_one_line_not_a_hang(tmp_path):
+    os.mkfifo(tmp_path / "playwright.config.json")
+    done = cifcheck("init", "--force", cwd=tmp_path)
+    assert done.returncode == 2
+    assert (
+        done.stderr == "cifcheck: playwright.config.json is a named pipe (FIFO), not a file; init writes files only\n"
+    )
+
+
+def test_init_never_overwrites_a_file_of_the_user_where_its_schema_goes_without_force(tmp_path):
+    (tmp_path / "cifcheck.config.schema.json").write_text("my own notes")
+    done = cifcheck("init", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "cifcheck: cifcheck.config.schema.json: already exists and is not a schema cifcheck wrote; pass --force to "
+        "overwrite it\n"
+    )
+    assert (tmp_path / "cifcheck.config.schema.json").read_text() == "my own notes"
+    assert not (tmp_path / "playwright.config.json").exists()
+
+
+def test_init_rewrites_a_schema_an_older_init_wrote_without_force(tmp_path):
+    (tmp_path / "cifcheck.config.schema.json").write_text(json.dumps({**config_schema(), "properties": {}}))
+    assert cifcheck("init", cwd=tmp_path).returncode == 0
+    assert json.loads((tmp_path / "cifcheck.config.schema.json").read_text()) == config_schema()
+
+
+def test_init_never_overwrites_a_config_another_init_wrote_after_it_looked(tmp_path, monkeypatch):
+    # Two inits at once: both see no file; the second to write must not replace the first one's.
+    from cifcheck import starter
+
+    (tmp_path / "c.json").write_text("written a moment ago")
+    monkeypatch.setattr(starter.os.path, "lexists", lambda path: False)
+    with pytest.raises(starter.ConfigError, match="already exists; pass --force"):
+        starter.write_starter(tmp_path / "c.json", ORG, None, force=False)
+    assert (tmp_path / "c.json").read_text() == "written a moment ago"
+
+
 def test_init_with_an_address_bar_url_writes_the_org_root_and_the_app_it_opened(tmp_path):
     done = cifcheck("init", "--url", ADDRESS_BAR, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -164,6 +211,12 @@ def test_a_bad_url_is_one_line_naming_the_option(tmp_path):
         done.stderr
         == "cifcheck: --url: must not contain a user name or password; cifcheck signs in through the browser\n"
     )
+
+
+def test_an_upper_case_scheme_in_url_is_read_as_a_browser_reads_it_not_a_traceback(tmp_path):
+    done = cifcheck("config", "check", "--url", "HTTPS://contoso.crm.dynamics.com", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"contoso: {ORG} app=msdyn_CustomerServiceWorkspace (default)" in done.stdout.splitlines()
 
 
 def test_url_with_cdp_attaches_to_the_browser_given(tmp_path):
@@ -264,6 +317,14 @@ REFUSED = {
     "a saved session inside the reports folder": (
         {"targets": [SANDBOX_TARGET], "auth": {"storage_state": "reports/s.json"}},
         "holds the saved session in auth.storage_state",
+    ),
+    "a browser profile that is a file": (
+        {"targets": [SANDBOX_TARGET], "auth": {"user_data_dir": "notes.txt"}},
+        "auth.user_data_dir: notes.txt is a file, not a browser profile folder",
+    ),
+    "a browser profile inside the reports folder": (
+        {"targets": [SANDBOX_TARGET], "auth": {"user_data_dir": "reports/profile"}},
+        "holds the browser profile in auth.user_data_dir",
     ),
     "a reports folder that is a file": (
         {"targets": [SANDBOX_TARGET], "output_dir": "notes.txt"},

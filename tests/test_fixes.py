@@ -192,3 +192,12 @@ def test_cif_1_records_refused_to_the_user_still_get_the_access_fix():
     evidence.dataverse.v1_providers, evidence.dataverse.errors = None, {"msdyn_ciproviders": refused}
     card = next(card for card in judge_target(evidence).checks if card.id == "cif.v1_absent")
     assert "read access" in card.remediation and "cifcheck login" in card.remediation
+
+
+def test_the_sign_in_command_a_fix_gives_quotes_a_config_path_a_shell_would_split():
+    evidence = healthy_evidence()
+    evidence.settings.config_file = "my configs/prod.json"
+    evidence.navigation.app_ready, evidence.navigation.sign_in_page = False, True
+    evidence.navigation.final_url = "https://login.microsoftonline.com/common/oauth2/authorize"
+    remediation = judge_target(evidence).checks[0].remediation
+    assert "`cifcheck login --target contoso --config 'my configs/prod.json'`" in remediation

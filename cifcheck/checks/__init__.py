@@ -47,14 +47,16 @@ def _with_prerequisites(selected: set[str]) -> set[str]:
 
 def run_checks(evidence: Evidence, selected: Iterable[str] | None = None) -> list[CheckResult]:
     """The selected checks' verdicts (all checks when None). Prerequisites of a selected check are judged
-    too, so that a check is still skipped when its prerequisite fails, but only the selected are returned."""
+    too, so that a check is still skipped when its prerequisite fails; only the selected are returned, and any
+    prerequisite that failed or erred: otherwise an expired session or a missing library left nothing but skips,
+    and the target passed."""
     wanted = set(selected) if selected is not None else set(ORDER)
     judged = _with_prerequisites(wanted)
     results: dict[str, CheckResult] = {}
     for check in all_checks():
         if check.id in judged:
             results[check.id] = evaluate(check, evidence, results)
-    return [result for check_id, result in results.items() if check_id in wanted]
+    return [r for check_id, r in results.items() if check_id in wanted or r.status in ("fail", "error")]
 
 
 def judge_target(evidence: Evidence, selected: Iterable[str] | None = None) -> TargetResult:

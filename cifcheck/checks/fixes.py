@@ -9,6 +9,7 @@ sandbox issues its own session, so the fix says what the scenario demonstrates i
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,7 +35,10 @@ def is_sandbox(evidence: Evidence) -> bool:
 
 def login_command(target: str, config_file: str) -> str:
     """The exact command that signs `target` in again: `--config` only when the config is not the default one."""
-    option = f" --config {config_file}" if config_file and Path(config_file) != Path(DEFAULT_CONFIG) else ""
+    # Quoted as a shell needs it: the command is pasted as it is, and a path may hold a space.
+    option = (
+        f" --config {shlex.quote(config_file)}" if config_file and Path(config_file) != Path(DEFAULT_CONFIG) else ""
+    )
     return f"cifcheck login --target {target}{option}"
 
 
@@ -44,8 +48,8 @@ def sign_in_again(evidence: Evidence) -> str:
         return "sign in again in the browser cifcheck attached to, then re-run"
     if not evidence.settings.config_file:
         return (
-            f"write a config for this org (`cifcheck init --url {evidence.target.url}`), then sign in with "
-            "`cifcheck login` and re-run"
+            f"write a config for this org (`cifcheck init --url {shlex.quote(evidence.target.url)}`), then sign in "
+            "with `cifcheck login` and re-run"
         )
     return f"run `{login_command(evidence.target.name, evidence.settings.config_file)}` to sign in again, then re-run"
 

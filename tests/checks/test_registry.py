@@ -61,9 +61,24 @@ def test_passing_checks_carry_no_remediation():
 def test_a_selected_check_is_still_skipped_when_an_unselected_prerequisite_fails():
     evidence = healthy_evidence()
     evidence.resources = [r for r in evidence.resources if "channelintegrationframework" not in r.url]
-    results = run_checks(evidence, ["panel.docked", "widget.loaded"])
-    assert [(r.id, r.status) for r in results] == [("panel.docked", "skip"), ("widget.loaded", "skip")]
-    assert "cif.library_loaded" in results[0].reason
+    results = {r.id: r for r in run_checks(evidence, ["panel.docked", "widget.loaded"])}
+    assert (results["panel.docked"].status, results["widget.loaded"].status) == ("skip", "skip")
+    assert "cif.library_loaded" in results["panel.docked"].reason
+
+
+def test_an_unselected_prerequisite_that_fails_is_reported_so_the_target_cannot_pass_on_skips_alone():
+    evidence = healthy_evidence()
+    evidence.resources = [r for r in evidence.resources if "channelintegrationframework" not in r.url]
+    results = run_checks(evidence, ["panel.docked"])
+    assert [(r.id, r.status) for r in results] == [("cif.library_loaded", "fail"), ("panel.docked", "skip")]
+
+
+def test_an_expired_session_is_an_error_even_when_only_a_later_check_is_selected():
+    evidence = healthy_evidence()
+    evidence.navigation.app_ready = False
+    evidence.navigation.sign_in_page = True
+    results = run_checks(evidence, ["cif.library_loaded"])
+    assert [(r.id, r.status) for r in results] == [("session.signed_in", "error"), ("cif.library_loaded", "skip")]
 
 
 def test_the_selection_recorded_with_the_evidence_is_used_when_rejudging():
