@@ -535,6 +535,8 @@ class Config(_Strict):
             return self
 
         def beside(path: str) -> str:
+            # `~/` means the home folder, as in a shell: never a folder named `~` beside the config.
+            path = os.path.expanduser(path)
             return path if Path(path).is_absolute() else str(Path(folder, path))
 
         self.output_dir = beside(self.output_dir)

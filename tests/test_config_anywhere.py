@@ -283,6 +283,12 @@ def test_absolute_paths_and_a_bare_browser_name_are_kept_as_written(tmp_path, mo
     assert (loaded.auth.storage_state, loaded.browser.executable_path) == ("/srv/s.json", "chromium")
 
 
+def test_a_path_starting_with_a_tilde_means_the_home_folder_not_a_folder_named_tilde(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    write(tmp_path / "cfg" / "x.json", {"targets": [{"name": "a", "url": ORG}], "auth": {"storage_state": "~/s.json"}})
+    assert load_config(tmp_path / "cfg" / "x.json").auth.storage_state == str(tmp_path / "home" / "s.json")
+
+
 def test_reports_go_beside_the_config_but_output_stays_relative_to_the_current_folder(tmp_path):
     write(tmp_path / "cfg" / "x.json", {"targets": [SANDBOX_TARGET]})
     beside = cifcheck("config", "check", "--config", "cfg/x.json", cwd=tmp_path)
