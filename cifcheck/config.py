@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from cifcheck.config_messages import capped, problems
+from cifcheck.config_messages import capped, did_you_mean, problems
 
 SANDBOX_SCHEME = "sandbox://"
 DEFAULT_CONFIG = "playwright.config.json"
@@ -232,6 +232,21 @@ class Target(_Strict):
             return f"appname={quote(self.app, safe='')}"  # a `&` or `#` in it must not make a second parameter
 
 
+# Playwright's Chromium-family channels (its `launch(channel=...)` documentation).
+CHANNELS = (
+    "chrome",
+    "chrome-beta",
+    "chrome-dev",
+    "chrome-canary",
+    "msedge",
+    "msedge-beta",
+    "msedge-dev",
+    "msedge-canary",
+    "chromium",
+    "chromium-headless-shell",
+)
+
+
 class BrowserConfig(_Strict):
     executable_path: str | None = Field(None, description="Browser binary; overrides discovery.")
     channel: str | None = Field(None, description="Playwright channel: chrome, msedge, chromium, ...")
@@ -250,6 +265,14 @@ class BrowserConfig(_Strict):
     @classmethod
     def _cdp_endpoint_is_a_url(cls, endpoint: str | None) -> str | None:
         return None if endpoint is None else check_cdp_endpoint(endpoint)
+
+    @field_validator("channel")
+    @classmethod
+    def _channel_is_playwrights(cls, channel: str | None) -> str | None:
+        # A typo ("msedgee") would otherwise reach the browser launch, and its error reads as a broken install.
+        if channel is None or channel in CHANNELS:
+            return channel
+        raise ValueError(f"unknown channel {channel!r}{did_you_mean(channel, CHANNELS)}; one of: {', '.join(CHANNELS)}")
 
 
 def check_cdp_endpoint(endpoint: str) -> str:

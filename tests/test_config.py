@@ -319,3 +319,10 @@ def test_a_config_saved_as_utf_16_says_so_and_to_save_it_as_utf_8(tmp_path, enco
     assert str(raised.value) == (
         f"{path}: UTF-16 text (as Windows PowerShell 5 writes a file by default); save it as UTF-8"
     )
+
+
+def test_a_browser_channel_playwright_does_not_know_is_refused_with_the_closest_one():
+    with pytest.raises(ConfigError, match=r"browser.channel: unknown channel 'msedgee' \(did you mean 'msedge'\?\)"):
+        parse_config(
+            {"targets": [{"name": "a", "url": "sandbox://healthy-csw"}], "browser": {"channel": "msedgee"}}, "x"
+        )
