@@ -434,7 +434,7 @@ def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool, as_jso
     try:
         result, evidence = rejudge([Path(p) for p in evidence_files])
     except EvidenceError as error:
-        raise BadInput(str(error)) from None
+        raise BadInput(*error.lines) from None
     result.fail_on = fail_on  # type: ignore[assignment]  # click's Choice: "fail" or "warn"
     run_dir = _write(result, evidence, _writable_folder(output_dir, "--output"))
     terminal = Terminal(quiet=quiet, as_json=as_json)

@@ -10,13 +10,18 @@ from pydantic import ValidationError
 from cifcheck import __version__
 from cifcheck.checks import judge_target
 from cifcheck.config import parse_json_text, regular_file
+from cifcheck.config_messages import capped, problems
 from cifcheck.evidence import Evidence
 from cifcheck.results import RunResult
 from cifcheck.runner import new_run_id
 
 
 class EvidenceError(Exception):
-    """An evidence file that cannot be read: one line naming the file and the field."""
+    """An evidence file that cannot be read: one line per problem, each naming the file and the field."""
+
+    def __init__(self, *lines: str) -> None:
+        self.lines = lines
+        super().__init__("\n".join(lines))
 
 
 def load_evidence(path: Path) -> Evidence:
@@ -39,9 +44,8 @@ def load_evidence(path: Path) -> Evidence:
     try:
         return Evidence.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise EvidenceError(f"{path}: {field}: {first['msg']}") from None
+        # Every problem (capped), in the same plain words as a config's ("missing", not "Field required").
+        raise EvidenceError(*(f"{path}: {line}" for line in capped(problems(error, Evidence)))) from None
 
 
 def evidence_files(paths: list[Path]) -> list[Path]:

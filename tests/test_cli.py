@@ -287,3 +287,14 @@ def test_a_reader_that_goes_away_gets_no_traceback():
     )
     os.close(writing)
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+def test_an_evidence_file_missing_fields_lists_each_in_plain_words(tmp_path):
+    broken = tmp_path / "contoso.json"
+    broken.write_text(json.dumps({"cifcheck_version": "1", "target": {"name": "contoso"}}))
+    done = cifcheck("report", str(broken), "--output", str(tmp_path / "r"))
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"cifcheck: {broken}: target.url: missing",
+        f"cifcheck: {broken}: target.app: missing",
+    ]
