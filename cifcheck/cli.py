@@ -88,6 +88,14 @@ def _in_config(config: Config, error: Exception) -> BadInput:
     return BadInput(*(f"{config_label(config)}: {line}" for line in lines))
 
 
+# `run` and `report` judge, so both take it.
+FAIL_ON = click.option(
+    "--fail-on",
+    type=click.Choice(["fail", "warn"]),
+    default="fail",
+    show_default=True,
+    help="The lowest verdict that exits 1: `warn` makes CIF 1.0 leftovers break the build.",
+)
 CONFIG_HELP = "Config file (default: ./playwright.config.json, else the bundled sandbox config)."
 URL_HELP = "Validate this one org instead of the config's targets, e.g. https://contoso.crm.dynamics.com."
 APP_HELP = "With --url: the app's unique name or app id (default msdyn_CustomerServiceWorkspace)."
@@ -152,13 +160,7 @@ def cli() -> None:
     metavar="URL",
     help="Attach to a running browser, e.g. http://127.0.0.1:9222.",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(["fail", "warn"]),
-    default="fail",
-    show_default=True,
-    help="The lowest verdict that exits 1: `warn` makes CIF 1.0 leftovers break the build.",
-)
+@FAIL_ON
 def run(
     config_path: str | None,
     url: str | None,
@@ -408,13 +410,7 @@ def _scenario_app(scenario: str) -> str:
 @click.option("--output", "output_dir", default="reports", show_default=True, metavar="DIR", help="Reports folder.")
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout.")
-@click.option(
-    "--fail-on",
-    type=click.Choice(["fail", "warn"]),
-    default="fail",
-    show_default=True,
-    help="The lowest verdict that exits 1.",
-)
+@FAIL_ON
 def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool, as_json: bool, fail_on: str) -> None:
     """Re-judge saved evidence files (evidence/<target>.json, or a run folder for all of them) offline and render a
     new report (no browser, no org).
@@ -486,8 +482,9 @@ def _report_of(run_name: str, output_dir: Path) -> Path:
 
 
 def _has_display() -> bool:
-    ci = os.environ.get("CI", "")
-    if ci and ci.lower() not in ("false", "0"):
+    from cifcheck.terminal import in_ci
+
+    if in_ci():
         return False
     if sys.platform.startswith("linux"):
         return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

@@ -46,10 +46,15 @@ def shown(text: str) -> Text:
     return Text(safe_text(text, limit=CELL_LIMIT))
 
 
+def in_ci() -> bool:
+    """Whether a CI system runs cifcheck: `CI` set to anything but "false" or "0" (GitHub, Azure and GitLab set it)."""
+    ci = os.environ.get("CI", "")
+    return bool(ci) and ci.lower() not in ("false", "0")
+
+
 def plain_wanted(stream: TextIO) -> bool:
     """Whether output to `stream` is for a log or a program rather than a person at a terminal."""
-    ci = os.environ.get("CI", "")
-    if ci and ci.lower() not in ("false", "0"):
+    if in_ci():
         return True
     if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return True
