@@ -255,16 +255,22 @@ run.help = f"{inspect.cleandoc(run.help or '')}\n\n{EXIT_CODES}"
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a cancelled CI job, `kill`) stops a run as Ctrl-C does: the finished targets are reported, exit 130."""
+    """SIGTERM (a cancelled CI job, `kill`) stops a run as Ctrl-C does: the finished targets are reported, exit 130.
+    Both also tell the runner an interrupt came (`runner.INTERRUPTED`): raised inside a Playwright event listener, a
+    KeyboardInterrupt reaches the run as a Playwright error, which must not read as a browser that failed."""
+    from cifcheck.runner import INTERRUPTED
 
     def interrupt(signum: int, frame: object) -> None:
+        INTERRUPTED.set()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    INTERRUPTED.clear()
+    previous = {number: signal.signal(number, interrupt) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ over CDP, or a persistent profile), gather evidence per target, judge it, and re
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -46,6 +47,11 @@ class Progress(Protocol):
     def phase(self, name: str) -> None: ...
 
     def target_finished(self, number: int, total: int, result: TargetResult) -> None: ...
+
+
+# Set by the command's SIGINT and SIGTERM handler. A KeyboardInterrupt raised while Playwright dispatches an event
+# reaches the run as a Playwright error ("Error occurred in event listener"): this says it was an interrupt.
+INTERRUPTED = threading.Event()
 
 
 @dataclass
@@ -328,11 +334,15 @@ def run(
                     progress.target_started(number, total, target.name)
                 phase = progress.phase if progress else None
                 result, evidence = _validate_target(browsers_, target, config, sandbox, phase)
+                if INTERRUPTED.is_set():  # the interrupt reached this target as an error: it is not run, not judged
+                    raise KeyboardInterrupt
                 results.append(result)
                 evidences.append(evidence)
                 if progress:
                     progress.target_finished(number, total, result)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, PlaywrightError) as error:
+        if isinstance(error, PlaywrightError) and not INTERRUPTED.is_set():
+            raise
         interrupted = True
         results += [_not_run(target) for target in config.targets[len(results) :]]
     run_result = RunResult(
