@@ -484,6 +484,40 @@ class PanelFacts(_Strict):
     collapsed_max_width: int = Field(100, ge=0, description="A visible panel at most this wide is collapsed.")
 
 
+# The out-of-box agent experience profiles (Customer Service docs, "Create and use agent experience profiles"): they
+# cannot be modified, so no channel provider can be attached to them.
+OUT_OF_BOX_PROFILES = (
+    "Omnichannel for Customer Service - default profile",
+    "Customer Service workspace - default profile",
+    "Customer Service workspace + channels - default profile",
+)
+
+
+class RecordsFacts(_Strict):
+    """What the records checks cannot read from the org's schema, and what an org may call otherwise."""
+
+    profile: str = Field(
+        "",
+        description="The agent experience profile to judge (its unique name, name or id); by default the profile "
+        "the signed-in user gets.",
+    )
+    default_profile: str = Field(
+        "",
+        description="The custom default profile (its unique name, name or id), if one is set: which column marks it "
+        "is not in the published schema, so cifcheck is told.",
+    )
+    out_of_box_profiles: list[str] = Field(
+        default_factory=lambda: list(OUT_OF_BOX_PROFILES),
+        description="Names of the out-of-box default profiles (localized orgs may name them otherwise).",
+    )
+    upgraded_profile: str = Field(
+        "Omnichannel upgraded app profile", description="Name of the profile an Omnichannel upgrade creates."
+    )
+    view_name: str = Field(
+        "Active Channel Providers", description="Name of the provider view Omnichannel needs (localized orgs differ)."
+    )
+
+
 class SandboxOptions(_Strict):
     latency_ms: int = Field(0, ge=0, le=MAX_WAIT_MS, description="Added to every sandbox response.")
     timing: str = Field(
@@ -513,6 +547,7 @@ class Config(_Strict):
     storage_keys: StorageKeys = Field(default_factory=StorageKeys)
     sign_in: SignIn = Field(default_factory=SignIn)
     panel: PanelFacts = Field(default_factory=PanelFacts)
+    records: RecordsFacts = Field(default_factory=RecordsFacts)
     sandbox: SandboxOptions = Field(default_factory=SandboxOptions)
     history: HistoryOptions = Field(default_factory=HistoryOptions)
     output_dir: str = Field("reports", description="Where run folders are written.")

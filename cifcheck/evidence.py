@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from cifcheck.config import TARGET_NAME, Expectations, PanelFacts
+from cifcheck.config import TARGET_NAME, Expectations, PanelFacts, RecordsFacts
 from cifcheck.redact import REDACTED, redact_text, redact_url, redact_values
 
 EVIDENCE_VERSION = 1
@@ -63,6 +63,7 @@ PageName = Annotated[str, _redacted(redact_text, NAME_MAX)]
 PageUrl = Annotated[str, _redacted(redact_url, URL_MAX)]
 StorageValue = Annotated[str, _redacted(redact_text, STORAGE_VALUE_MAX)]
 PageRecords = Annotated[list[dict], BeforeValidator(redact_values)]
+PageRecord = Annotated[dict, BeforeValidator(redact_values)]
 
 
 class _Model(BaseModel):
@@ -90,6 +91,7 @@ class CheckSettings(_Model):
     expect: Expectations = Field(default_factory=Expectations, description="The target's expectations.")
     checks: list[PageName] | None = Field(None, description="The checks selected for this target (all when absent).")
     panel: PanelFacts = Field(default_factory=PanelFacts)
+    records: RecordsFacts = Field(default_factory=RecordsFacts)
     config_file: PageName = Field("", description="The config file the run used, as given; fixes name it.")
 
 
@@ -276,13 +278,42 @@ class WebApiRequest(_Model):
     )
 
 
+# A keyed fingerprint of a record value (parity.py): 16 hex digits, nothing else fits.
+Fingerprint = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
+# `<table>/<record id>/<column>`: cifcheck's own names around a GUID (a record whose id is no GUID gets none), so
+# nothing from a page fits in and the key needs no redaction (thousands of records make that seconds).
+FingerprintKey = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z_]{1,64}/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/[a-z_]{1,64}$"
+    ),
+]
+
+
 class DataverseEvidence(_Model):
     """Read-only Web API answers about the CIF records: GETs to the org with the browser context's session, made
     outside the page (no page script can change them). A list is None when it could not be read (see errors)."""
 
     user_id: PageName | None = None
+    org_url: PageUrl = Field("", description="The org's origin the records were read from (links to records).")
+    app_unique_name: PageName | None = Field(None, description="The app whose agent experience profiles were read.")
     v1_providers: PageRecords | None = None
     v2_providers: PageRecords | None = None
+    profiles: PageRecords | None = Field(
+        None,
+        description="The app's agent experience profiles (msdyn_appconfigurations), each with its channel providers "
+        "and application extensions (N:N).",
+    )
+    user: PageRecord | None = Field(
+        None, description="The signed-in user (systemusers), with the profiles and security roles it is given (N:N)."
+    )
+    role_mappings: PageRecords | None = Field(None, description="Profile to security role mappings, every column.")
+    views: PageRecords | None = Field(None, description="savedqueries named as the Active Channel Providers view.")
+    fingerprints: dict[FingerprintKey, Fingerprint] = Field(
+        default_factory=dict,
+        description="`<table>/<id>/<column>` -> keyed fingerprint of the value as the org sent it, for the parity "
+        "columns: equal values, equal fingerprints, even where redaction hides part of a value.",
+    )
     errors: dict[PageName, PageText] = Field(
         default_factory=dict, description="Why a table could not be read, by table."
     )

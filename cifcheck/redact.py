@@ -227,6 +227,9 @@ def register_secret(value: str | None, minimum: int = MIN_KNOWN_SECRET, spaced: 
         if spaced and len(value) >= 6:
             _SPACED.append(_spaced(value))
             _spaced_pattern = re.compile("|".join(_SPACED), re.IGNORECASE)
+        # Last, once every form is in place: a text redacted from now on is cached in the new, empty dict.
+        global _done
+        _done = {}
     return True
 
 
@@ -545,6 +548,16 @@ def _authorization(match: re.Match[str]) -> str:
 
 
 def _redact_patterns(text: str) -> str:
+    # Pure (no known secret is involved), and the same short parts recur in every URL of a table: cached.
+    return _redact_short_patterns(text) if len(text) <= 256 else _redact_patterns_of(text)
+
+
+@functools.lru_cache(maxsize=32_768)
+def _redact_short_patterns(text: str) -> str:
+    return _redact_patterns_of(text)
+
+
+def _redact_patterns_of(text: str) -> str:
     text = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
     text = _PEM.sub(REDACTED, text)
     text = _redact_markup(text)
@@ -611,9 +624,30 @@ def _json_text(text: str, nesting: int) -> str | None:
         return REDACTED
 
 
+# Texts already redacted, with what they became, and what they became with itself (redaction is idempotent): the
+# same values pass the boundary more than once (a probe, the evidence model, the final rebuild), and thousands of
+# provider records make that seconds. Emptied whenever a secret is registered, since that changes every answer.
+_done: dict[str, str] = {}
+_DONE_MAX = 100_000
+_DONE_TEXT_MAX = 4_096
+
+
 def redact_text(text: str, _nesting: int = 0) -> str:
     """Free text with secrets hidden (the module docstring has the rules). JSON is redacted field by field, so its
     structure survives for the checks; every URL in it or in other text is default-denied like `redact_url`."""
+    if _nesting or len(text) > _DONE_TEXT_MAX:
+        return _redact_text(text, _nesting)
+    done = _done  # the cache this call started with: a secret registered meanwhile replaces it, never fills it
+    shown = done.get(text)
+    if shown is None:
+        shown = _redact_text(text, _nesting)
+        if len(done) < _DONE_MAX:
+            done[text] = shown
+            done[shown] = shown
+    return shown
+
+
+def _redact_text(text: str, _nesting: int = 0) -> str:
     text = scrub_known(clean(text))
     if _nesting > MAX_NESTING * 40:
         return REDACTED

@@ -80,6 +80,7 @@ def check_settings(config: Config, target: Target) -> CheckSettings:
         expect=target.expect,
         checks=target.checks,
         panel=config.panel,
+        records=config.records,
         config_file=config.source_file,
     )
 
@@ -366,7 +367,13 @@ def gather_on_page(
         _probe(evidence, "storage", lambda: read_storage(page, settings))
         _probe(evidence, "panel", lambda: read_panel(page, config.selectors, frames, network.frame_index))
         phase("reading records")
-        _probe(evidence, "dataverse", lambda: read_dataverse(page, opened.org_hosts))
+        # The app's unique name: an app id is named by the page when it can (no read for it), else by the Web API.
+        app = (evidence.app.app_unique_name if evidence.app else None) or target.app
+        _probe(
+            evidence,
+            "dataverse",
+            lambda: read_dataverse(page, opened.org_hosts, app, config.records.view_name),
+        )
     if evidence.observation and evidence.panel and watch and watch.page_offset_ms is not None:
         merge_set_mode_requests(evidence.observation, evidence.panel, watch.page_offset_ms)
     evidence.resources = resources

@@ -83,6 +83,86 @@ def healthy_panel() -> PanelEvidence:
     )
 
 
+USER_ID = "0a1b2c3d-0000-4000-8000-0000000000aa"
+PROFILE_ID = "5e5e5e5e-0000-4000-8000-000000000001"
+V2_ID = PROVIDERS[0]["id"]
+V1_ID = "1e1e1e1e-0000-4000-8000-000000000001"
+LOADER = {
+    "msdyn_applicationextensionid": "eeeeeeee-0000-4000-8000-000000000001",
+    "msdyn_name": "Channel Integration Framework v2 loader",
+    "msdyn_uniquename": "msdyn_CIFV2Loader",
+    "msdyn_webresource_url": "WebResources/msdyn_channelintegrationframework.js",
+    "msdyn_type": 387300000,
+}
+
+
+def v2_provider(**changes: object) -> dict:
+    return {
+        "msdyn_channelproviderid": V2_ID,
+        "msdyn_name": "Contoso Phone",
+        "msdyn_uniquename": "contoso_softphone",
+        "msdyn_label": "Contoso Phone",
+        "msdyn_channelurl": CHANNEL_URL,
+        "msdyn_sortorder": 1,
+        "msdyn_trusteddomain": "",
+        "msdyn_customparams": "(not kept: JSON with keys queue)",
+        "msdyn_enableanalytics": False,
+        "msdyn_apiversion": 162450000,
+        "statecode": 0,
+    } | changes
+
+
+def v1_provider(**changes: object) -> dict:
+    return {
+        "msdyn_ciproviderid": V1_ID,
+        "msdyn_name": "Contoso Phone",
+        "msdyn_label": "Contoso Phone",
+        "msdyn_landingurl": CHANNEL_URL,
+        "msdyn_sortorder": 1,
+        "msdyn_trusteddomain": "",
+        "msdyn_customparams": "(not kept: JSON with keys queue)",
+        "msdyn_enableanalytics": False,
+        "msdyn_ciproviderapiversion": 0,
+        "statecode": 1,
+    } | changes
+
+
+def profile(**changes: object) -> dict:
+    return {
+        "msdyn_appconfigurationid": PROFILE_ID,
+        "msdyn_name": "Contoso agents",
+        "msdyn_uniquename": "contoso_agents",
+        "msdyn_appmoduleuniquename": "msdyn_CustomerServiceWorkspace",
+        "msdyn_profileorder": 2,
+        "msdyn_appconfig_msdyn_channelprovider": [
+            {"msdyn_channelproviderid": V2_ID, "msdyn_uniquename": "contoso_softphone", "msdyn_label": "Contoso Phone"}
+        ],
+        "msdyn_appconfiguration_applicationextension": [LOADER],
+    } | changes
+
+
+def healthy_dataverse(**changes: object) -> DataverseEvidence:
+    """The records of a finished migration: the CIF 1.0 provider deactivated, its CIF 2.0 copy attached to the
+    app's profile, which the user is assigned to directly."""
+    values: dict = {
+        "user_id": USER_ID,
+        "org_url": ORG,
+        "app_unique_name": "msdyn_CustomerServiceWorkspace",
+        "v1_providers": [v1_provider()],
+        "v2_providers": [v2_provider()],
+        "profiles": [profile()],
+        "user": {
+            "systemuserid": USER_ID,
+            "fullname": "Agent Smith",
+            "msdyn_appconfiguration_systemuser": [{"msdyn_appconfigurationid": PROFILE_ID}],
+            "systemuserroles_association": [],
+        },
+        "role_mappings": [],
+        "views": [],
+    }
+    return DataverseEvidence(**(values | changes))
+
+
 def healthy_evidence() -> Evidence:
     return Evidence(
         target=TargetInfo(name="contoso", url=ORG, app="msdyn_CustomerServiceWorkspace"),
@@ -113,6 +193,6 @@ def healthy_evidence() -> Evidence:
         ],
         storage=healthy_storage(),
         panel=healthy_panel(),
-        dataverse=DataverseEvidence(user_id="u", v1_providers=[], v2_providers=[]),
+        dataverse=healthy_dataverse(),
         console=[],
     )

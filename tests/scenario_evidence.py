@@ -5,16 +5,22 @@ ones the catalogue declares before judging the fixes, so this stays faithful to 
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from cifcheck.evidence import (
     Box,
     CifMessage,
     ConsoleEntry,
+    DataverseEvidence,
     Evidence,
     ObservationEvidence,
     ResourceLoad,
     WidgetFrame,
 )
+from cifcheck.probes.dataverse import read_dataverse
+from cifcheck.sandbox.records import USER_ID as SANDBOX_USER_ID
+from cifcheck.sandbox.records import build as build_records
 from cifcheck.sandbox.scenarios import APPS, Provider, Scenario
 from tests.evidence_factory import EXTENSIONS, LIBRARY_URL, ORG, healthy_evidence, library_load, storage, widget
 
@@ -38,16 +44,56 @@ def evidence_for(scenario: Scenario, config_file: str = "playwright.config.json"
     evidence.app.app_unique_name = scenario.app
     if scenario.signed_out or scenario.shell_status >= 400:
         return _not_opened(evidence, scenario)
-    _storage(evidence, scenario)
-    _library(evidence, scenario)
+    providers, gets_the_profile = _session(scenario)
+    _storage(evidence, scenario, providers, gets_the_profile)
+    _library(evidence, scenario, gets_the_profile)
     if scenario.cif1_active:
         evidence.resources.append(ResourceLoad(url=V1_LIBRARY_URL, resource_type="script", status=200))
-        evidence.dataverse.v1_providers = [{"msdyn_label": "Contoso Phone (1.0)", "statecode": 0}]
-    if "msdyn_ciproviders" in scenario.web_api_refused:
-        evidence.dataverse.v1_providers = None
-        evidence.dataverse.errors = {"msdyn_ciproviders": "the Web API answered HTTP 403"}
-    _panel(evidence, scenario)
+    evidence.dataverse = records_evidence(scenario)
+    _panel(evidence, scenario, providers)
     return evidence
+
+
+def _session(scenario: Scenario) -> tuple[list[Provider], bool]:
+    """The providers the session gets, and whether it gets the migration's profile (its loader among them)."""
+    story = scenario.records
+    gets_the_profile = bool(story.profile_name) and story.assignment in ("direct", "role")
+    providers = list(scenario.providers) if gets_the_profile and story.attached else []
+    if story.detached_provider is not None:
+        providers.append(story.detached_provider)
+    return providers, gets_the_profile
+
+
+class _StoreRequests:
+    """The sandbox org's Web API without a server: what cifcheck's request API would be answered."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self._scenario = scenario
+        self._records = build_records(scenario, _channel_url)
+
+    def get(self, url: str, **options: object) -> SimpleNamespace:
+        parts = urlsplit(url)
+        path = unquote(parts.path.removeprefix("/api/data/v9.2/"))
+        if path.split("(")[0] in self._scenario.web_api_refused:
+            return _answer(403, {"error": {"message": "missing prvRead privilege"}})
+        if path == "WhoAmI":
+            return _answer(200, {"UserId": SANDBOX_USER_ID})
+        headers = options.get("headers") or {}
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        answer = self._records.store.get(path, query, headers.get("Prefer", ""), f"{ORG}/api/data/v9.2/")  # type: ignore[union-attr]
+        return _answer(answer.status, answer.body)
+
+
+def _answer(status: int, body: dict) -> SimpleNamespace:
+    data = json.dumps(body).encode()
+    return SimpleNamespace(status=status, headers={}, body=lambda: data, dispose=lambda: None)
+
+
+def records_evidence(scenario: Scenario) -> DataverseEvidence:
+    """What cifcheck's Web API reads record on the scenario's org."""
+    context = SimpleNamespace(request=_StoreRequests(scenario), cookies=lambda url: [])
+    page = SimpleNamespace(url=f"{ORG}/main.aspx", context=context)
+    return read_dataverse(page, (urlsplit(ORG).hostname,), scenario.app)  # type: ignore[arg-type]
 
 
 def _not_opened(evidence: Evidence, scenario: Scenario) -> Evidence:
@@ -67,13 +113,13 @@ def _not_opened(evidence: Evidence, scenario: Scenario) -> Evidence:
     return evidence
 
 
-def _storage(evidence: Evidence, scenario: Scenario) -> None:
+def _storage(evidence: Evidence, scenario: Scenario, session: list[Provider], gets_the_profile: bool) -> None:
     providers = [
         {"uniqueName": p.unique_name, "label": p.label, "channelUrl": _channel_url(p), "sortOrder": str(p.sort_order)}
-        for p in scenario.providers
+        for p in session
     ]
     extensions = list(EXTENSIONS)
-    if scenario.loader == "missing":
+    if scenario.loader == "missing" or not gets_the_profile:
         extensions = extensions[1:]
     elif scenario.loader == "wrong-resource":
         extensions[0] = {"uniqueName": "msdyn_CIFV2Loader", "webResourceUrl": "WebResources/msdyn_cifloader_custom.js"}
@@ -83,10 +129,10 @@ def _storage(evidence: Evidence, scenario: Scenario) -> None:
     evidence.storage = storage(**values)
 
 
-def _library(evidence: Evidence, scenario: Scenario) -> None:
+def _library(evidence: Evidence, scenario: Scenario, gets_the_profile: bool) -> None:
     assert evidence.resources is not None
     evidence.resources = [load for load in evidence.resources if load.url != LIBRARY_URL]
-    if scenario.loader != "present":
+    if scenario.loader != "present" or not gets_the_profile:
         return
     if scenario.org_down_after_shell:
         evidence.resources.append(library_load(status=None, failure="net::ERR_CONNECTION_REFUSED"))
@@ -98,16 +144,13 @@ def _library(evidence: Evidence, scenario: Scenario) -> None:
         _console(evidence, f"Failed to load resource: the server responded with a status of {status}", LIBRARY_URL)
 
 
-def _panel(evidence: Evidence, scenario: Scenario) -> None:
+def _panel(evidence: Evidence, scenario: Scenario, providers: list[Provider]) -> None:
     assert evidence.panel is not None and evidence.resources is not None
     panel = evidence.panel
     requested = [
-        mode
-        for p in scenario.providers
-        for mode in (p.mode_on_init, *(m for _, m in p.later_modes))
-        if mode is not None
+        mode for p in providers for mode in (p.mode_on_init, *(m for _, m in p.later_modes)) if mode is not None
     ]
-    several = len(scenario.providers) > 1
+    several = len(providers) > 1
     mode = 1 if several or not requested else requested[-1]
     panel.host_messages = [CifMessage(type="setmode", value=value) for value in requested]
     panel.xrm_state = mode
@@ -117,8 +160,8 @@ def _panel(evidence: Evidence, scenario: Scenario) -> None:
         panel.box = Box(x=49, y=48, width=377, height=34)
     elif MODES[mode] == "collapsed":
         panel.box = Box(x=49, y=48, width=24, height=720)
-    panel.widgets = [_widget(evidence, scenario, provider) for provider in scenario.providers]
-    if several and any(p.mode_on_init is not None for p in scenario.providers):
+    panel.widgets = [_widget(evidence, scenario, provider) for provider in providers]
+    if several and any(p.mode_on_init is not None for p in providers):
         _console(evidence, "setmode: This operation can be performed from the active provider", "")
 
 

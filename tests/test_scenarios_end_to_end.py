@@ -118,6 +118,12 @@ def test_validating_never_writes_to_the_org(matrix, sandbox):
     assert sandbox.app.state.write_attempts == []
 
 
+def test_every_request_cifcheck_made_to_the_web_api_over_the_matrix_was_a_get(matrix, sandbox):
+    reads = sandbox.app.state.outside_page_requests
+    assert set(reads) == {"GET"}
+    assert reads["GET"] >= 7 * len(CASES)  # every case read the records
+
+
 def test_a_late_mode_change_is_on_the_panel_timeline(matrix):
     _, evidence = matrix[("panel-minimized-late", DEFAULT_TIMING)]
     requests = [change.value for change in evidence.observation.mode_timeline if change.what == "setMode request"]

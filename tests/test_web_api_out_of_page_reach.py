@@ -101,7 +101,8 @@ def test_a_full_run_makes_only_get_requests_to_the_orgs_web_api(browser: Browser
     made = _methods(sandbox) - before
     assert made["GET"] >= 3
     assert set(made) == {"GET"}, f"non-GET requests to the Web API: {made}"
-    assert [(method, status) for method, _, status, _ in _requests(output.evidence[0])] == [("GET", 200)] * 3
+    made_by_cifcheck = [(method, status) for method, _, status, _ in _requests(output.evidence[0])]
+    assert len(made_by_cifcheck) >= 7 and set(made_by_cifcheck) == {("GET", 200)}
 
 
 def test_the_hostile_page_does_fool_a_read_made_with_its_own_fetch(browser: Browser, sandbox):
@@ -137,7 +138,10 @@ def test_a_page_that_wraps_fetch_and_xhr_changes_neither_cifchecks_reads_nor_its
     assert set(_methods(sandbox) - before) == {"GET"}, "the hostile page made cifcheck send something else than GET"
     assert plain.dataverse is not None and hostile.dataverse is not None
     assert plain.dataverse.v1_providers and plain.dataverse.v1_providers[0]["statecode"] == 0
-    assert hostile.dataverse.model_dump(exclude={"requests"}) == plain.dataverse.model_dump(exclude={"requests"})
+    # Fingerprints are keyed anew each read: the same records have the same ones, not the same values.
+    unkeyed = {"requests", "fingerprints"}
+    assert hostile.dataverse.model_dump(exclude=unkeyed) == plain.dataverse.model_dump(exclude=unkeyed)
+    assert set(hostile.dataverse.fingerprints) == set(plain.dataverse.fingerprints)
     assert _requests(hostile) == _requests(plain)
     assert [(c.id, c.status) for c in hostile_result.checks] == [(c.id, c.status) for c in plain_result.checks]
     assert _check(hostile_result, "cif.v1_absent").reason == _check(plain_result, "cif.v1_absent").reason
@@ -149,7 +153,8 @@ def test_a_refused_table_is_an_error_naming_it_and_its_answer_never_reaches_the_
     v1 = _check(result, "cif.v1_absent")
     assert v1.status == "error"
     assert "HTTP 403: msdyn_ciproviders was refused" in v1.reason
-    assert [status for _, _, status, _ in _requests(evidence)] == [200, 403, 200]
+    refused = [url for _, url, status, _ in _requests(evidence) if status != 200]
+    assert len(refused) == 1 and "/msdyn_ciproviders" in refused[0]
     assert REFUSAL_MARKER not in evidence.model_dump_json()
     assert REFUSAL_MARKER not in result.model_dump_json()
 

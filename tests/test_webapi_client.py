@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from cifcheck.probes.dataverse import read_dataverse
+from cifcheck.probes.dataverse import READS, read_dataverse
 from cifcheck.probes.webapi import Limits, ReadError, WebApi, org_origin
 
 ORG = "https://contoso.crm.dynamics.com"
@@ -65,8 +65,12 @@ class FakeContext:
         return [{"name": "CrmOwinAuth", "value": COOKIE}]
 
 
+SLEPT: list[float] = []
+
+
 def api(answer: Callable[[str], Answer], limits: Limits | None = None, origin: str = ORG) -> WebApi:
-    return WebApi(FakeContext(answer), origin, limits)  # type: ignore[arg-type]
+    SLEPT.clear()
+    return WebApi(FakeContext(answer), origin, limits, sleep=SLEPT.append)  # type: ignore[arg-type]
 
 
 def test_only_gets_with_the_odata_headers_and_time_limits_are_sent():
@@ -178,7 +182,7 @@ def test_an_answer_that_is_not_a_json_object_is_recorded_with_a_fixed_message(an
     client = api(lambda url: answer)
     with pytest.raises(ReadError) as failed:
         client.get("WhoAmI")
-    assert str(failed.value) == client.requests[0].error == message
+    assert str(failed.value) == client.requests[-1].error == message
     assert SECRET not in message
 
 
@@ -254,28 +258,154 @@ def test_a_page_off_the_org_is_not_read_and_every_table_says_why():
     evidence = read_dataverse(page, ("contoso.crm.dynamics.com",))  # type: ignore[arg-type]
     assert page.context.request.calls == []
     assert evidence.v1_providers is None and evidence.v2_providers is None
-    assert set(evidence.errors) == {"WhoAmI", "msdyn_ciproviders", "msdyn_channelproviders"}
+    assert set(evidence.errors) == set(READS)
     assert "is not on the org's host (contoso.crm.dynamics.com)" in evidence.errors["msdyn_ciproviders"]
 
 
 def test_one_refused_table_leaves_the_other_reads_and_records_every_request():
+    user = "0a1b2c3d-0000-4000-8000-000000000001"
+
     def answer(url: str) -> Answer:
         if "msdyn_ciproviders" in url:
             return 403, _error_body()
         if "WhoAmI" in url:
-            return json_answer({"UserId": "user-1"})
+            return json_answer({"UserId": user})
+        if f"systemusers({user})" in url:
+            return json_answer({"systemuserid": user, "fullname": "Agent", "msdyn_appconfiguration_systemuser": []})
         return json_answer({"value": [{"msdyn_uniquename": "contoso_softphone", "msdyn_customparams": SECRET}]})
 
-    evidence = read_dataverse(_page(f"{ORG}/main.aspx", answer), ("contoso.crm.dynamics.com",))  # type: ignore[arg-type]
-    assert evidence.user_id == "user-1"
+    page = _page(f"{ORG}/main.aspx", answer)
+    evidence = read_dataverse(page, ("contoso.crm.dynamics.com",), "msdyn_CustomerServiceWorkspace")  # type: ignore[arg-type]
+    assert evidence.user_id == user
     assert evidence.v1_providers is None
     assert list(evidence.errors) == ["msdyn_ciproviders"]
-    assert evidence.v2_providers == [{"msdyn_uniquename": "contoso_softphone"}]
-    assert [(r.method, r.status) for r in evidence.requests] == [("GET", 200), ("GET", 403), ("GET", 200)]
+    assert evidence.v2_providers == [
+        {"msdyn_uniquename": "contoso_softphone", "msdyn_customparams": "(not kept: 28 characters)"}
+    ]
+    assert evidence.user is not None and evidence.user["fullname"] == "Agent"
+    assert all(r.method == "GET" for r in evidence.requests)
+    assert [r.status for r in evidence.requests].count(403) == 1
     assert SECRET not in evidence.model_dump_json()
+
+
+def test_a_user_id_that_is_no_record_id_is_not_put_into_a_path():
+    def answer(url: str) -> Answer:
+        if "WhoAmI" in url:
+            return json_answer({"UserId": "x)/../../evil"})
+        return json_answer({"value": []})
+
+    evidence = read_dataverse(_page(f"{ORG}/main.aspx", answer), ("contoso.crm.dynamics.com",), "app")  # type: ignore[arg-type]
+    assert evidence.errors == {"systemusers": "not read: WhoAmI named no user"}
+    assert not any("systemusers" in r.url for r in evidence.requests)
 
 
 def test_an_answer_larger_than_the_limit_is_an_error_not_read():
     client = api(lambda url: (200, b'{"value": []}' + b" " * 2_000), Limits(max_body_bytes=1_000))
     with pytest.raises(ReadError, match="larger than 1,000 bytes"):
         client.get("WhoAmI")
+
+
+def _answers(*answers: Answer) -> Callable[[str], Answer]:
+    """The answers in turn, one per request."""
+    waiting = list(answers)
+    return lambda url: waiting.pop(0)
+
+
+def test_a_throttled_read_waits_what_retry_after_asks_and_is_served():
+    client = api(_answers((429, b"", {"retry-after": "2"}), json_answer({"UserId": "u"})))  # type: ignore[arg-type]
+    assert client.get("WhoAmI") == {"UserId": "u"}
+    assert SLEPT == [2.0]
+    assert [r.status for r in client.requests] == [429, 200]
+
+
+def test_a_retry_after_beyond_the_bound_is_an_error_naming_the_table_without_waiting():
+    client = api(_answers((429, b"", {"retry-after": "300"})), Limits(max_retry_after_s=10))  # type: ignore[arg-type]
+    with pytest.raises(ReadError, match=r"HTTP 429: the org throttled the reads of msdyn_ciproviders"):
+        client.records("msdyn_ciproviders", ("msdyn_name",))
+    assert SLEPT == []
+
+
+def test_a_read_throttled_again_and_again_gives_up_after_the_bounded_retries():
+    client = api(lambda url: (429, b"", {"retry-after": "1"}), Limits(max_throttled_retries=3))  # type: ignore[arg-type]
+    with pytest.raises(ReadError, match="HTTP 429"):
+        client.get("WhoAmI")
+    assert SLEPT == [1.0, 1.0, 1.0]
+    assert len(client.requests) == 4
+
+
+def test_a_server_error_is_tried_once_more():
+    client = api(_answers((503, b""), json_answer({"UserId": "u"})))
+    assert client.get("WhoAmI") == {"UserId": "u"}
+    assert [r.status for r in client.requests] == [503, 200]
+    assert client.requests[0].error == "HTTP 503 for WhoAmI: tried once more"
+
+
+def test_a_second_server_error_is_the_answer():
+    client = api(lambda url: (502, b""))
+    with pytest.raises(ReadError, match="HTTP 502 for WhoAmI"):
+        client.get("WhoAmI")
+    assert len(client.requests) == 2
+
+
+def test_expanded_collections_keep_only_their_selected_fields():
+    answer = {
+        "value": [
+            {
+                "@odata.etag": 'W/"1"',
+                "msdyn_appconfigurationid": "p1",
+                "msdyn_name": "Agents",
+                "msdyn_appconfig_msdyn_channelprovider": [{"@odata.etag": 'W/"2"', "msdyn_channelproviderid": "c1"}],
+            }
+        ]
+    }
+    client = api(lambda url: json_answer(answer))
+    records = client.records(
+        "msdyn_appconfigurations",
+        ("msdyn_appconfigurationid", "msdyn_name"),
+        expand={"msdyn_appconfig_msdyn_channelprovider": ("msdyn_channelproviderid",)},
+    )
+    assert records == [
+        {
+            "msdyn_appconfigurationid": "p1",
+            "msdyn_name": "Agents",
+            "msdyn_appconfig_msdyn_channelprovider": [{"msdyn_channelproviderid": "c1"}],
+        }
+    ]
+    assert "$expand=msdyn_appconfig_msdyn_channelprovider($select=msdyn_channelproviderid)" in (client.requests[0].url)
+
+
+def test_an_expanded_collection_answered_by_a_next_link_is_followed_to_its_end():
+    deferred = f"{API}msdyn_appconfigurations(p1)/msdyn_appconfig_msdyn_channelprovider?$select=msdyn_channelproviderid"
+
+    def answer(url: str) -> Answer:
+        if "/msdyn_appconfig_msdyn_channelprovider" in url:
+            return json_answer({"value": [{"msdyn_channelproviderid": "c1"}, {"msdyn_channelproviderid": "c2"}]})
+        return json_answer(
+            {
+                "value": [
+                    {
+                        "msdyn_appconfigurationid": "p1",
+                        "msdyn_appconfig_msdyn_channelprovider": [],
+                        "msdyn_appconfig_msdyn_channelprovider@odata.nextLink": deferred,
+                    }
+                ]
+            }
+        )
+
+    client = api(answer)
+    (profile,) = client.records(
+        "msdyn_appconfigurations",
+        ("msdyn_appconfigurationid",),
+        expand={"msdyn_appconfig_msdyn_channelprovider": ("msdyn_channelproviderid",)},
+    )
+    assert profile["msdyn_appconfig_msdyn_channelprovider"] == [
+        {"msdyn_channelproviderid": "c1"},
+        {"msdyn_channelproviderid": "c2"},
+    ]
+
+
+def test_an_expanded_collections_next_link_off_the_org_is_not_followed():
+    answer = {"value": [{"x": 1, "nav": [], "nav@odata.nextLink": "https://elsewhere.example/api/data/v9.2/nav"}]}
+    client = api(lambda url: json_answer(answer))
+    with pytest.raises(ReadError, match="not on the org's Web API"):
+        client.records("msdyn_appconfigurations", ("x",), expand={"nav": ("y",)})

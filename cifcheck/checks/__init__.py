@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from cifcheck.checks import (  # noqa: F401 - importing registers the checks
+    active_providers_view,
     app_loaded,
     channel_providers,
     cif_v2_loader,
     console_errors,
     library_loaded,
+    loader_extension,
     panel_docked,
+    profile_providers,
+    provider_parity,
+    session_providers,
     signed_in,
+    user_assigned,
     v1_absent,
     widget_loaded,
 )
@@ -30,6 +36,12 @@ ORDER = (
     "widget.loaded",
     "cif.v1_absent",
     "console.cif_errors",
+    "records.provider_parity",
+    "records.profile_providers",
+    "records.user_assigned",
+    "records.loader_extension",
+    "records.active_providers_view",
+    "records.session_providers",
 )
 
 

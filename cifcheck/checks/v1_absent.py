@@ -10,6 +10,7 @@ from cifcheck.results import Detail
 
 V1_FILES = ("msdyn_internal_ci_library.js", "msdyn_core_ci_library.js")
 V1_TABLE = "msdyn_ciproviders"
+MAX_NAMED = 5  # active providers named in the reason; the table lists them all
 
 
 @check(
@@ -49,7 +50,9 @@ def judge(evidence: Evidence) -> Verdict:
     if unread is not None:
         details += _requests_detail(evidence)
     found = [f"{name} loaded" for name in loaded]
-    found += [f"CIF 1.0 provider {r.get('msdyn_label') or r.get('msdyn_name')} is active" for r in active]
+    found += [f"CIF 1.0 provider {r.get('msdyn_label') or r.get('msdyn_name')} is active" for r in active[:MAX_NAMED]]
+    if len(active) > MAX_NAMED:
+        found.append(f"{len(active) - MAX_NAMED:,} more CIF 1.0 providers are active")
     if found:
         also = f" (CIF 1.0 provider records could not be checked: {unread})" if unread else ""
         return Verdict("warn", "CIF 1.0 is still active beside 2.0: " + "; ".join(found) + f".{also}", details)

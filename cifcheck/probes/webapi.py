@@ -23,8 +23,9 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 from playwright.sync_api import BrowserContext, Page
@@ -43,12 +44,17 @@ ERROR_TEXT_MAX = 160
 
 @dataclass(frozen=True)
 class Limits:
-    page_size: int = 100  # Prefer: odata.maxpagesize
-    max_pages: int = 20  # per listing: a table larger than page_size * max_pages is an error, not a partial answer
+    page_size: int = 500  # Prefer: odata.maxpagesize (Dataverse allows up to 5,000)
+    max_pages: int = 100  # per listing: a table larger than page_size * max_pages is an error, not a partial answer
     request_timeout_ms: int = 15_000
-    total_ms: int = 30_000  # every request of one WebApi together
-    # A page of 100 provider records is tens of kB; an answer this large is not one cifcheck asked for.
+    total_ms: int = 60_000  # every request of one WebApi together
+    # A page of 500 provider records is a few hundred kB; an answer this large is not one cifcheck asked for.
     max_body_bytes: int = 20_000_000
+    # 429 (service protection): the Retry-After the org asks for is honoured up to this long, this many times.
+    max_retry_after_s: float = 10.0
+    max_throttled_retries: int = 3
+    # 5xx: one more try after this pause; a second 5xx is the answer.
+    server_error_pause_s: float = 1.0
 
 
 class ReadError(Exception):
@@ -83,6 +89,33 @@ def org_origin(page_url: str, org_hosts: Sequence[str]) -> str | None:
     return origin[0]
 
 
+Expand = Mapping[str, Sequence[str]]  # N:N navigation property -> the fields kept of each related record
+
+
+def _query(select: Sequence[str], expand: Expand | None, query: Mapping[str, str] | None) -> dict[str, str]:
+    """$select, $expand (several N:N side by side, none nested, as Dataverse allows) and the rest."""
+    built = {"$select": ",".join(select)} if select else {}
+    if expand:
+        built["$expand"] = ",".join(f"{nav}($select={','.join(fields)})" for nav, fields in expand.items())
+    return {**built, **(query or {})}
+
+
+def _columns(record: dict) -> dict:
+    """A record read without $select: its columns, without OData annotations."""
+    return {field: value for field, value in record.items() if "@" not in field}
+
+
+def _seconds(retry_after: str) -> float | None:
+    """Retry-After in seconds: Dataverse sends a number of seconds; an HTTP date is allowed too."""
+    text = retry_after.strip()
+    if re.fullmatch(r"\d{1,6}(\.\d+)?", text):
+        return float(text)
+    try:
+        return max(0.0, parsedate_to_datetime(text).timestamp() - time.time())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
 def _name(path: str) -> str:
     """The table or function a path reads, to name it in errors: msdyn_ciproviders, WhoAmI, systemusers."""
     return path.split("?", 1)[0].split("(", 1)[0]
@@ -91,12 +124,19 @@ def _name(path: str) -> str:
 class WebApi:
     """GETs to one org's Web API through a context's request API; `requests` lists every request made."""
 
-    def __init__(self, context: BrowserContext, origin: str, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        context: BrowserContext,
+        origin: str,
+        limits: Limits | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._context = context
         self.origin = origin
         self.limits = limits or Limits()
         self.requests: list[WebApiRequest] = []
         self._deadline = time.monotonic() + self.limits.total_ms / 1000
+        self._sleep = sleep
 
     @classmethod
     def for_page(cls, page: Page, org_hosts: Sequence[str], limits: Limits | None = None) -> WebApi:
@@ -111,34 +151,87 @@ class WebApi:
         """One JSON object: a function's answer (WhoAmI) or one record."""
         return self._get(self._url(path, query), _name(path))
 
-    def records(self, entity_set: str, select: Sequence[str], query: Mapping[str, str] | None = None) -> list[dict]:
+    def record(self, path: str, select: Sequence[str], expand: Expand | None = None) -> dict:
+        """One record (`systemusers(<id>)`) with only the `select` fields and the `expand` navigation properties
+        (each an N:N collection, followed to its end); values redacted."""
+        raw = self.raw_record(path, select, expand)
+        return {field: redact_values(value) for field, value in raw.items()}
+
+    def raw_record(self, path: str, select: Sequence[str], expand: Expand | None = None) -> dict:
+        """As `record`, with values as the org sent them: for a caller that fingerprints some before redacting."""
+        url = self._url(path, _query(select, expand, None))
+        return self._kept(self._get(url, _name(path)), select, expand or {}, url, _name(path))
+
+    def records(
+        self,
+        entity_set: str,
+        select: Sequence[str],
+        query: Mapping[str, str] | None = None,
+        expand: Expand | None = None,
+    ) -> list[dict]:
         """Every record of `entity_set` with only the `select` fields (values redacted), page after page."""
-        url = self._url(entity_set, {"$select": ",".join(select), **(query or {})})
+        return [
+            {field: redact_values(value) for field, value in raw.items()}
+            for raw in self.raw_records(entity_set, select, query, expand)
+        ]
+
+    def raw_records(
+        self,
+        entity_set: str,
+        select: Sequence[str],
+        query: Mapping[str, str] | None = None,
+        expand: Expand | None = None,
+    ) -> list[dict]:
+        """As `records`, with values as the org sent them: for a caller that fingerprints some before redacting.
+        An empty `select` reads every column (for a table whose column names are not published)."""
+        url = self._url(entity_set, _query(select, expand, query))
+        return [self._kept(record, select, expand or {}, url, entity_set) for record in self._listing(url, entity_set)]
+
+    def _listing(self, url: str, name: str) -> list[dict]:
+        """Every record of a collection answer, following @odata.nextLink page after page, as given."""
         records: list[dict] = []
         for _ in range(self.limits.max_pages):
-            answer = self._get(url, entity_set)
+            answer = self._get(url, name)
             page = answer.get("value")
             if not isinstance(page, list) or not all(isinstance(record, dict) for record in page):
-                raise self._failed(f"the answer for {entity_set} holds no list of records")
-            # Dataverse adds the record id and @odata.etag to a $select: only what was asked for is kept.
-            records += [{field: redact_values(r[field]) for field in select if field in r} for r in page]
+                raise self._failed(f"the answer for {name} holds no list of records")
+            records += page
             next_link = answer.get("@odata.nextLink")
             if next_link is None:
                 return records
-            # A backslash is a path separator to the request API (WHATWG) but not to urlsplit: refused, so that
-            # both read the same host.
-            url = urljoin(url, next_link) if isinstance(next_link, str) and "\\" not in next_link else ""
-            if not self._on_org(url):
-                raise self._failed(f"the next page of {entity_set} is not on the org's Web API; not followed")
+            url = self._next(url, next_link, name)
         raise self._failed(
-            f"{entity_set} has more than {self.limits.max_pages} pages of {self.limits.page_size} records; "
-            "not read whole"
+            f"{name} has more than {self.limits.max_pages} pages of {self.limits.page_size} records; not read whole"
         )
+
+    def _next(self, url: str, next_link: object, name: str) -> str:
+        # A backslash is a path separator to the request API (WHATWG) but not to urlsplit: refused, so that both
+        # read the same host.
+        following = urljoin(url, next_link) if isinstance(next_link, str) and "\\" not in next_link else ""
+        if not self._on_org(following):
+            raise self._failed(f"the next page of {name} is not on the org's Web API; not followed")
+        return following
+
+    def _kept(self, record: dict, select: Sequence[str], expand: Expand, url: str, name: str) -> dict:
+        """Only what was asked for: Dataverse adds the record id and @odata annotations to a $select. An expanded
+        collection that comes with its own next link (older Dataverse answers a listing's expansions that way,
+        empty, and a long one in pages) is read to its end."""
+        kept = {field: record[field] for field in select if field in record} if select else _columns(record)
+        for navigation, fields in expand.items():
+            related = record.get(navigation, [])
+            if not isinstance(related, list) or not all(isinstance(item, dict) for item in related):
+                raise self._failed(f"the answer for {name} holds no list of {navigation}")
+            next_link = record.get(f"{navigation}@odata.nextLink")
+            if next_link is not None:
+                related = [*related, *self._listing(self._next(url, next_link, navigation), navigation)]
+            items = [{field: item[field] for field in fields if field in item} for item in related]
+            kept[navigation] = list({json.dumps(item, sort_keys=True): item for item in items}.values())
+        return kept
 
     def _url(self, path: str, query: Mapping[str, str] | None) -> str:
         if not _PATH.fullmatch(path):
             raise ValueError(f"not a Web API path: {path!r}")  # a programming error, not the org's
-        text = urlencode(query, quote_via=quote, safe="$,()'") if query else ""
+        text = urlencode(query, quote_via=quote, safe="$,()'=;/:") if query else ""
         return f"{self.origin}{API_PATH}{path}" + (f"?{text}" if text else "")
 
     def _on_org(self, url: str) -> bool:
@@ -152,6 +245,33 @@ class WebApi:
         return ReadError(message)
 
     def _get(self, url: str, name: str) -> dict:
+        """One answer, after at most a few 429s (waiting what Retry-After asks, within a bound) and one 5xx."""
+        throttled = server_errors = 0
+        while True:
+            status, body, retry_after = self._request(url, name)
+            if status == 429:
+                wait = _seconds(retry_after)
+                bound = self.limits.max_retry_after_s
+                left = self._deadline - time.monotonic()
+                if wait is None or wait > bound or wait >= left or throttled >= self.limits.max_throttled_retries:
+                    asked = f"Retry-After {retry_after[:20]}" if retry_after else "no Retry-After"
+                    raise self._failed(
+                        f"HTTP 429: the org throttled the reads of {name} ({asked}; cifcheck waits at most "
+                        f"{bound:g} s, {self.limits.max_throttled_retries} times)"
+                    )
+                throttled += 1
+                self.requests[-1].error = f"HTTP 429 for {name}: waited {wait:g} s as Retry-After asked, then again"
+                self._sleep(wait)
+                continue
+            if 500 <= status < 600 and server_errors == 0 and self._deadline - time.monotonic() > 1:
+                server_errors += 1
+                self.requests[-1].error = f"HTTP {status} for {name}: tried once more"
+                self._sleep(self.limits.server_error_pause_s)
+                continue
+            return self._answer(status, body, name)
+
+    def _request(self, url: str, name: str) -> tuple[int, bytes, str]:
+        """One GET: its status, body and Retry-After header."""
         remaining_ms = (self._deadline - time.monotonic()) * 1000
         if remaining_ms < 1:
             raise ReadError(f"{name} not read: the Web API reads' time limit ({self.limits.total_ms:,} ms) was reached")
@@ -177,6 +297,7 @@ class WebApi:
             )
             try:
                 status = record.status = response.status
+                retry_after = response.headers.get("retry-after", "")
                 length = response.headers.get("content-length", "")
                 if length.isdigit() and int(length) > self.limits.max_body_bytes:
                     raise self._failed(f"the answer for {name} is larger than {self.limits.max_body_bytes:,} bytes")
@@ -194,7 +315,7 @@ class WebApi:
             raise self._failed(f"the request for {name} failed: {why}") from None
         finally:
             record.duration_ms = round((time.monotonic() - started) * 1000, 1)
-        return self._answer(status, body, name)
+        return status, body, retry_after
 
     def _loopback(self, url: str, headers: dict[str, str]) -> tuple[str, dict[str, str]]:
         """Where to connect for `url`, and the headers to send: a .localhost host is reached at 127.0.0.1."""

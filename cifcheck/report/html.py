@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import jinja2
 from markupsafe import Markup
@@ -47,7 +48,19 @@ def _shown(value: object) -> str:
     return _truncated(str(value), MAX_SHOWN)
 
 
+def _openable(value: object) -> str:
+    """A link cifcheck built to open a record in the org, when it is one: an http(s) URL with nothing that could
+    end the attribute or start another scheme; "" otherwise (an evidence file may hold anything)."""
+    text = "" if value is None else str(value)
+    if not re.fullmatch(
+        r"https?://[A-Za-z0-9.\-:\[\]]+/main\.aspx\?pagetype=entityrecord&etn=[a-z_]+&id=[0-9a-fA-F-]{36}", text
+    ):
+        return ""
+    return text
+
+
 ENVIRONMENT.filters["shown"] = _shown
+ENVIRONMENT.filters["openable"] = _openable
 ENVIRONMENT.filters["truncated"] = _truncated
 
 

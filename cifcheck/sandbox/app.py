@@ -15,11 +15,10 @@ import asyncio
 import html
 import re
 import secrets
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import jinja2
 from starlette.requests import Request
@@ -27,11 +26,12 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.types import Receive, Scope, Send
 
 from cifcheck.sandbox.idp import IdentityProviders, sign_in_url
+from cifcheck.sandbox.records import USER_ID, Records, stable_id
+from cifcheck.sandbox.records import build as build_records
 from cifcheck.sandbox.scenarios import (
     APPS,
     CIF_LIBRARY,
     DEFAULT_TIMING,
-    LOADER_NAME,
     SCENARIOS,
     TIMINGS,
     Provider,
@@ -44,14 +44,8 @@ HERE = Path(__file__).parent
 STATIC = HERE / "static"
 SESSION_COOKIE = "CrmOwinAuth"
 CACHE_TOKEN = "637199221580014143"
-USER_ID = "6b1a0c0e-7a3f-ee11-bdf4-000d3a5c1e01"
 ORG_ID = "d4b3c2a1-0f9e-4d8c-b7a6-958473625140"
 _TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
-
-
-def stable_id(name: str) -> str:
-    """A record id that stays the same across runs, as a real org's would."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"cifcheck-sandbox/{name}"))
 
 
 @dataclass(frozen=True)
@@ -104,8 +98,13 @@ class SandboxState:
     # session token -> (user, interactive): a signed-out scenario treats saved (non-interactive) sessions as expired.
     sessions: dict[str, tuple[str, bool]] = field(default_factory=dict)
     write_attempts: list[str] = field(default_factory=list)
+    # (scenario, timing, table) -> reads answered 429 so far (throttled scenarios)
+    throttled: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     # Requests to the orgs' Web API (/api/...), by method: a validator must only ever GET there.
     web_api_requests: Counter[str] = field(default_factory=Counter)
+    # The same, for requests no page made: a browser marks each of its requests (Sec-Fetch-Mode), Playwright's request
+    # API, which cifcheck reads with, does not. cifcheck may only ever GET.
+    outside_page_requests: Counter[str] = field(default_factory=Counter)
 
     def issue_session(self, interactive: bool = False, user: str = SANDBOX_USER) -> str:
         token = secrets.token_urlsafe(24)
@@ -128,6 +127,7 @@ class SandboxApp:
         self.state = SandboxState(latency_ms=latency_ms, app_ready_ms=app_ready_ms, library_delay_ms=library_delay_ms)
         self.signin = SignInService(_TEMPLATES, self.state.codes)
         self.idp = IdentityProviders()
+        self._built: dict[tuple[str, str], Records] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -183,6 +183,8 @@ class SandboxApp:
         path = request.url.path
         if path.startswith("/api/"):
             self.state.web_api_requests[request.method] += 1
+            if "sec-fetch-mode" not in request.headers:
+                self.state.outside_page_requests[request.method] += 1
         if request.method not in ("GET", "HEAD"):
             self.state.write_attempts.append(f"{request.method} {request.url}")
             return PlainTextResponse("The sandbox org is read-only.", status_code=405)
@@ -246,7 +248,15 @@ class SandboxApp:
         if unique_name is None:
             return _not_found("App not found: you do not have access to this app, or it does not exist.")
         app_id_, display_name = APPS[unique_name]
+        records = self._records(scenario, timing)
+        detached = scenario.records.detached_provider
         bootstrap = {
+            # The profile the org gives this user for this app, worked out on the server as Unified Interface does.
+            "profileId": records.profile_id if unique_name == scenario.app else None,
+            # What the session still holds from before a provider was detached from the profile.
+            "cachedProviders": [
+                row for row in records.provider_rows if detached and row["msdyn_uniquename"] == detached.unique_name
+            ],
             "app": {"id": app_id_, "uniqueName": unique_name, "displayName": display_name},
             "org": {"url": self.urls.org(scenario.name, timing.name), "uniqueName": scenario.name, "id": ORG_ID},
             "user": {"id": USER_ID, "name": user},
@@ -286,82 +296,39 @@ class SandboxApp:
         }
         if lowered in files:
             return _static(files[lowered])
+        extensions = self._records(scenario, timing).store.get("msdyn_applicationextensions", [], "", "").body
         if lowered.endswith(".js") and any(
-            lowered == e["msdyn_webresource_url"].lower().removeprefix("webresources/")
-            for e in self._extensions(scenario)
+            lowered == e["msdyn_webresource_url"].lower().removeprefix("webresources/") for e in extensions["value"]
         ):
             return _static("noop_extension.js")
         return _not_found(f"Web resource not found: {name}")
 
     # --- the Web API -----------------------------------------------------------------------------
-    def _providers(self, scenario: Scenario, timing: Timing) -> list[dict]:
-        return [
-            {
-                "msdyn_channelproviderid": stable_id(f"{scenario.name}/{p.unique_name}"),
-                "msdyn_name": p.label,
-                "msdyn_uniquename": p.unique_name,
-                "msdyn_label": p.label,
-                "msdyn_channelurl": self.urls.channel_url(scenario, p, timing.name),
-                "msdyn_enableoutbound": True,
-                "msdyn_enableanalytics": False,
-                "msdyn_sortorder": p.sort_order,
-                "msdyn_apiversion": 162450000,
-                "msdyn_trusteddomain": p.trusted_domain,
-                "msdyn_customparams": p.custom_params,
-                "statecode": 0,
-            }
-            for p in scenario.providers
-        ]
+    def _records(self, scenario: Scenario, timing: Timing) -> Records:
+        """The scenario's records, built once per timing (a timing changes the channel URLs only)."""
+        key = (scenario.name, timing.name)
+        if key not in self._built:
+            self._built[key] = build_records(scenario, lambda p: self.urls.channel_url(scenario, p, timing.name))
+        return self._built[key]
 
-    def _extensions(self, scenario: Scenario) -> list[dict]:
-        extensions = [
-            {
-                "msdyn_applicationextensionid": stable_id("productivity-tools"),
-                "msdyn_name": "Productivity tools",
-                "msdyn_uniquename": "msdyn_ProductivityToolsLoader",
-                "msdyn_webresource_url": "WebResources/msdyn_productivitytools.js",
-                "msdyn_type": "script",
-            }
-        ]
-        loader_file = {"present": CIF_LIBRARY, "wrong-resource": "msdyn_cifloader_custom.js"}.get(scenario.loader)
-        if loader_file:
-            extensions.insert(
-                0,
-                {
-                    "msdyn_applicationextensionid": stable_id("cif-v2-loader"),
-                    "msdyn_name": "Channel Integration Framework v2 loader",
-                    "msdyn_uniquename": LOADER_NAME,
-                    "msdyn_webresource_url": f"WebResources/{loader_file}",
-                    "msdyn_type": "script",
-                },
-            )
-        return extensions
-
-    def _v1_providers(self, scenario: Scenario, timing: Timing) -> list[dict]:
-        return [
-            {
-                "msdyn_ciproviderid": stable_id(f"{scenario.name}/v1/{p.unique_name}"),
-                "msdyn_name": p.label,
-                "msdyn_label": p.label,
-                "msdyn_landingurl": self.urls.channel_url(scenario, p, timing.name),
-                "msdyn_sortorder": p.sort_order,
-                "msdyn_ciproviderapiversion": 0,
-                "msdyn_trusteddomain": p.trusted_domain,
-                "msdyn_customparams": p.custom_params,
-                "msdyn_appselector": APPS[scenario.app][0],
-                # After a finished migration the CIF 1.0 record is deactivated.
-                "statecode": 0 if scenario.cif1_active else 1,
-            }
-            for p in scenario.providers
-        ]
-
-    def _web_api(self, request: Request, scenario: Scenario, entity_set: str, timing: Timing) -> Response:
+    def _web_api(self, request: Request, scenario: Scenario, path: str, timing: Timing) -> Response:
         base = f"{self.urls.org(scenario.name, timing.name)}/api/data/v9.2/"
+        entity_set = re.split(r"[(/]", path, maxsplit=1)[0]
         if entity_set in scenario.web_api_refused:
             # Dataverse's answer to a missing read privilege. The marker must never reach cifcheck's evidence.
             message = f"Principal user (Id={USER_ID}) is missing prvRead privilege on {entity_set}. {REFUSAL_MARKER}"
             return JSONResponse({"error": {"code": "0x80040220", "message": message}}, status_code=403)
-        if entity_set == "WhoAmI":
+        if entity_set in ("msdyn_ciproviders", "msdyn_channelproviders") and scenario.records.throttled_reads:
+            seen = self.state.throttled[(scenario.name, timing.name, entity_set)]
+            if seen < scenario.records.throttled_reads:
+                self.state.throttled[(scenario.name, timing.name, entity_set)] += 1
+                message = "Number of requests exceeded the limit of 6000 over time window of 300 seconds."
+                return JSONResponse(
+                    {"error": {"code": "0x80072322", "message": message}},
+                    status_code=429,
+                    headers={"Retry-After": "1"},
+                )
+        if path == "WhoAmI":
             return JSONResponse(
                 {
                     "@odata.context": f"{base}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
@@ -370,56 +337,17 @@ class SandboxApp:
                     "OrganizationId": ORG_ID,
                 }
             )
-        records = {
-            "msdyn_channelproviders": lambda: self._providers(scenario, timing),
-            "msdyn_applicationextensions": lambda: self._extensions(scenario),
-            "msdyn_ciproviders": lambda: self._v1_providers(scenario, timing),
-            "msdyn_appconfigurations": lambda: self._app_configurations(scenario, request, timing),
-        }
-        if entity_set not in records:
-            return JSONResponse(
-                {"error": {"code": "0x80060888", "message": f"Resource not found for the segment '{entity_set}'."}},
-                status_code=404,
-            )
-        rows = records[entity_set]()
-        select = request.query_params.get("$select")
-        if select:
-            fields = select.split(",")
-            unknown = [name for name in fields if rows and name not in rows[0]]
-            if unknown:
-                message = f"Could not find a property named '{unknown[0]}' on type '{entity_set}'."
-                return JSONResponse({"error": {"code": "0x80060888", "message": message}}, status_code=400)
-            rows = [_selected(row, fields, entity_set, index) for index, row in enumerate(rows)]
-        return _page_of(request, rows, f"{base}{entity_set}", f"{base}$metadata#{entity_set}")
-
-    def _app_configurations(self, scenario: Scenario, request: Request, timing: Timing) -> list[dict]:
-        profiles = []
-        for unique_name in APPS:
-            # The user is assigned to the profile of the scenario's app only.
-            assigned = unique_name == scenario.app
-            profiles.append(
-                {
-                    "msdyn_appconfigurationid": stable_id(f"{scenario.name}/profile/{unique_name}"),
-                    "msdyn_name": f"{APPS[unique_name][1]} profile",
-                    "msdyn_uniquename": f"{unique_name}_profile",
-                    "msdyn_appmoduleuniquename": unique_name,
-                    "msdyn_appconfig_msdyn_channelprovider": self._providers(scenario, timing) if assigned else [],
-                    "msdyn_appconfiguration_applicationextension": self._extensions(scenario),
-                }
-            )
-        match = re.search(r"msdyn_appmoduleuniquename eq '([^']*)'", request.query_params.get("$filter", ""))
-        if match:
-            profiles = [p for p in profiles if p["msdyn_appmoduleuniquename"] == match.group(1)]
-        return profiles
+        answer = self._records(scenario, timing).store.get(
+            path, request.query_params.multi_items(), request.headers.get("prefer", ""), base
+        )
+        return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
 
     # --- the channel provider's widget host -------------------------------------------------------
     def _widget(self, request: Request, host: str, timing: Timing) -> Response:
         match = re.fullmatch(r"/providers/([\w-]+)/(index\.html|start)", request.url.path)
         scenario = SCENARIOS.get(request.query_params.get("scenario", ""))
-        provider = next(
-            (p for p in (scenario.providers if scenario else ()) if match and p.unique_name == match.group(1)),
-            None,
-        )
+        served = (*scenario.providers, scenario.records.detached_provider) if scenario else ()
+        provider = next((p for p in served if p is not None and match and p.unique_name == match.group(1)), None)
         if scenario is None or provider is None or match is None:
             return _not_found("No such provider page")
         if host == "landing.localhost":
@@ -447,28 +375,6 @@ class SandboxApp:
 
 
 REFUSAL_MARKER = "sandbox-refusal-detail-5d2e"
-
-
-def _selected(row: dict, fields: list[str], entity_set: str, index: int) -> dict:
-    """A record as Dataverse answers a $select: its etag and primary key too, and no other field."""
-    primary = entity_set.removesuffix("s") + "id"
-    return {"@odata.etag": f'W/"{100_000 + index}"', **{k: v for k, v in row.items() if k in fields or k == primary}}
-
-
-def _page_of(request: Request, rows: list[dict], url: str, context: str) -> Response:
-    """One page of `rows` as Dataverse pages a listing: as many records as `Prefer: odata.maxpagesize` asks for,
-    and a next link whose $skiptoken is an opaque paging cookie the client must follow as it is."""
-    wanted = re.search(r"odata\.maxpagesize=(\d+)", request.headers.get("prefer", ""))
-    size = int(wanted.group(1)) if wanted else 5000
-    page = re.search(r'pagenumber="(\d+)"', request.query_params.get("$skiptoken", ""))
-    number = int(page.group(1)) if page else 1
-    body: dict = {"@odata.context": context, "value": rows[(number - 1) * size : number * size]}
-    if number * size < len(rows):
-        query = [(k, v) for k, v in request.query_params.multi_items() if k != "$skiptoken"]
-        cookie = f'<cookie pagenumber="{number + 1}" pagingcookie="%3ccookie%20page%3d%22{number}%22%3e" />'
-        body["@odata.nextLink"] = f"{url}?{urlencode([*query, ('$skiptoken', cookie)], quote_via=quote, safe='$,')}"
-    headers = {"Preference-Applied": f"odata.maxpagesize={size}"} if wanted else {}
-    return JSONResponse(body, headers=headers)
 
 
 NEVER_ANSWERS = 599  # a marker, never sent: the request is held open instead

@@ -58,6 +58,33 @@ class Provider:
 
 
 @dataclass(frozen=True)
+class OrgRecords:
+    """How the org's Dataverse records stand (sandbox/records.py builds them). The default is a finished migration:
+    each provider has the CIF 1.0 provider it was copied from, deactivated; the providers are attached to the app's
+    agent experience profile, and the user is assigned to it directly."""
+
+    v1_records: bool = True  # False: the org never had CIF 1.0 providers
+    v1_active: bool = False  # the CIF 1.0 providers are still active (the migration is under way)
+    # Column values of the CIF 1.0 / CIF 2.0 record of each of the scenario's providers: a value not copied.
+    v1_changes: tuple[tuple[str, object], ...] = ()
+    v2_changes: tuple[tuple[str, object], ...] = ()
+    unmigrated_v1: int = 0  # active CIF 1.0 providers with no CIF 2.0 counterpart
+    scale: int = 0  # more provider pairs (CIF 1.0 and its CIF 2.0 copy), attached to no profile of the app
+    profile_name: str = "Contoso agents"
+    attached: bool = True  # the scenario's providers are attached to the profile
+    # How the user gets the profile: directly; through a security role; through a role while a better-ranked
+    # profile (no providers) is mapped to another role of the user; or not at all (the out-of-box default).
+    assignment: Literal["direct", "role", "outranked", "none"] = "direct"
+    role_in_child_unit: bool = False  # the user holds a business unit's copy of the role the mapping names
+    role_mapping_columns: Literal["lookup", "text"] = "lookup"  # the mapping columns' types are not published
+    view: Literal["active", "inactive", "v1-only"] = "active"
+    deferred_expands: bool = False  # listings answer N:N expansions with next links, as older Dataverse does
+    throttled_reads: int = 0  # cifcheck's first reads of the provider tables answer 429, Retry-After 1
+    # A provider the session still has from before it was detached from the profile (the records no longer attach it).
+    detached_provider: Provider | None = None
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
@@ -87,6 +114,7 @@ class Scenario:
     identity_provider: Literal["entra", "adfs", "okta", "ping", "b2c"] = "entra"
     # Web API entity sets the signed-in user may not read: they answer 403, as a missing privilege does.
     web_api_refused: tuple[str, ...] = ()
+    records: OrgRecords = OrgRecords()
     tags: tuple[str, ...] = field(default=())
 
 
@@ -100,6 +128,13 @@ _ALL_PASS = {
     "widget.loaded": Expect("pass"),
     "cif.v1_absent": Expect("pass"),
     "console.cif_errors": Expect("pass"),
+    # After a finished migration the CIF 1.0 providers are deactivated: nothing left to compare.
+    "records.provider_parity": Expect("skip", "no cif 1.0 provider is active"),
+    "records.profile_providers": Expect("pass", "contoso phone"),
+    "records.user_assigned": Expect("pass", "directly"),
+    "records.loader_extension": Expect("pass", LOADER_NAME),
+    "records.active_providers_view": Expect("skip", "only omnichannel"),
+    "records.session_providers": Expect("pass", "1 provider"),
 }
 
 
@@ -174,6 +209,22 @@ def _catalogue() -> list[Scenario]:
         expect=_expect(),
         tags=("healthy",),
     )
+    # No profile with a CIF 2.0 provider: who gets it, and with which loader, is not asked.
+    skipped_behind_profile = {
+        "records__user_assigned": Expect("skip", "records.profile_providers"),
+        "records__loader_extension": Expect("skip", "records.profile_providers"),
+        "records__session_providers": Expect("skip", "records.profile_providers"),
+    }
+    # The user gets a profile without the CIF 2.0 provider: the browser sees no CIF at all.
+    no_cif_in_the_session = {
+        "cif__library_loaded": Expect("fail", "never requested"),
+        "profile__channel_providers": Expect("fail", "empty"),
+        "profile__cif_v2_loader": Expect("fail", "no " + LOADER_NAME),
+        "panel__docked": Expect("skip", _NO_PANEL_BECAUSE),
+        "widget__loaded": Expect("skip", _NO_PANEL_BECAUSE),
+    }
+    migrating = OrgRecords(v1_active=True)  # the CIF 1.0 providers still active: parity is judged
+    parity_fails = {"cif__v1_absent": Expect("warn", "cif 1.0 provider contoso phone is active")}
     skipped_panel = {
         "panel__docked": Expect("skip", _NO_PANEL_BECAUSE),
         "widget__loaded": Expect("skip", _NO_PANEL_BECAUSE),
@@ -186,6 +237,11 @@ def _catalogue() -> list[Scenario]:
             description="Omnichannel for Customer Service, session storage written with msdyn_ field names.",
             app="OmniChannelEngagementHub",
             storage_format="msdyn",
+            records=OrgRecords(profile_name="Omnichannel upgraded app profile"),
+            expect=_expect(
+                records__profile_providers=Expect("pass", "omnichannel upgraded app profile"),
+                records__active_providers_view=Expect("pass", "active"),
+            ),
         ),
         replace(
             healthy,
@@ -216,7 +272,13 @@ def _catalogue() -> list[Scenario]:
             name="providers-empty",
             description="channelProviders is written but empty: the user is not assigned to a profile with providers.",
             providers=(),
-            expect=_expect(profile__channel_providers=Expect("fail", "empty"), **skipped_panel),
+            expect=_expect(
+                profile__channel_providers=Expect("fail", "empty"),
+                records__provider_parity=Expect("skip", "no cif 1.0 provider (msdyn_ciprovider) exists"),
+                records__profile_providers=Expect("fail", "no cif 2.0 channel provider is attached"),
+                **skipped_behind_profile,
+                **skipped_panel,
+            ),
             tags=(),
         ),
         replace(
@@ -224,7 +286,11 @@ def _catalogue() -> list[Scenario]:
             name="providers-key-missing",
             description="Session storage has no channelProviders key at all.",
             write_providers_key=False,
-            expect=_expect(profile__channel_providers=Expect("fail", "no channelProviders key"), **skipped_panel),
+            expect=_expect(
+                profile__channel_providers=Expect("fail", "no channelProviders key"),
+                records__session_providers=Expect("skip", "could not be read"),
+                **skipped_panel,
+            ),
             tags=(),
         ),
         replace(
@@ -236,6 +302,7 @@ def _catalogue() -> list[Scenario]:
             expect=_expect(
                 cif__library_loaded=Expect("fail", "never requested"),
                 profile__cif_v2_loader=Expect("fail", "no " + LOADER_NAME),
+                records__loader_extension=Expect("fail", "has no " + LOADER_NAME),
                 **skipped_panel,
             ),
             tags=(),
@@ -248,6 +315,7 @@ def _catalogue() -> list[Scenario]:
             expect=_expect(
                 cif__library_loaded=Expect("fail", "never requested"),
                 profile__cif_v2_loader=Expect("fail", "msdyn_cifloader_custom.js"),
+                records__loader_extension=Expect("fail", "msdyn_cifloader_custom.js"),
                 **skipped_panel,
             ),
             tags=(),
@@ -312,7 +380,10 @@ def _catalogue() -> list[Scenario]:
             name="cif1-still-active",
             description="CIF 2.0 works, but the CIF 1.0 host library and an active CIF 1.0 provider remain.",
             cif1_active=True,
-            expect=_expect(cif__v1_absent=Expect("warn", "msdyn_internal_ci_library.js")),
+            expect=_expect(
+                cif__v1_absent=Expect("warn", "msdyn_internal_ci_library.js"),
+                records__provider_parity=Expect("pass", "all 1 active cif 1.0 provider have"),
+            ),
             tags=(),
         ),
         replace(
@@ -320,7 +391,10 @@ def _catalogue() -> list[Scenario]:
             name="v1-records-refused",
             description="The signed-in user may not read CIF 1.0 provider records: the Web API answers 403.",
             web_api_refused=("msdyn_ciproviders",),
-            expect=_expect(cif__v1_absent=Expect("error", "HTTP 403")),
+            expect=_expect(
+                cif__v1_absent=Expect("error", "HTTP 403"),
+                records__provider_parity=Expect("error", "prvReadmsdyn_ciprovider"),
+            ),
             tags=(),
         ),
         replace(
@@ -356,7 +430,11 @@ def _catalogue() -> list[Scenario]:
                 Provider(mode_on_init=None),
                 Provider(unique_name="fabrikam_chat", label="Fabrikam Chat", sort_order=2, mode_on_init=None),
             ),
-            expect=_expect(profile__channel_providers=Expect("pass", "2 providers")),
+            expect=_expect(
+                profile__channel_providers=Expect("pass", "2 providers"),
+                records__profile_providers=Expect("pass", "contoso phone, fabrikam chat"),
+                records__session_providers=Expect("pass", "2 provider"),
+            ),
             tags=("healthy",),
         ),
         replace(
@@ -370,6 +448,7 @@ def _catalogue() -> list[Scenario]:
             expect=_expect(
                 profile__channel_providers=Expect("pass", "2 providers"),
                 console__cif_errors=Expect("warn", "active provider"),
+                records__session_providers=Expect("pass", "2 provider"),
             ),
             tags=(),
         ),
@@ -443,7 +522,11 @@ def _catalogue() -> list[Scenario]:
                 )
                 for number in range(1, 301)
             ),
-            expect=_expect(profile__channel_providers=Expect("pass", "300 providers")),
+            expect=_expect(
+                profile__channel_providers=Expect("pass", "300 providers"),
+                records__profile_providers=Expect("pass", "contoso agents has 300 providers"),
+                records__session_providers=Expect("pass", "300 provider"),
+            ),
             tags=("healthy", "large"),
         ),
         replace(
@@ -480,6 +563,209 @@ def _catalogue() -> list[Scenario]:
             expect={check_id: Expect("skip", "session.signed_in") for check_id in _ALL_PASS}
             | {"session.signed_in": Expect("error", "503")},
             tags=(),
+        ),
+        *(
+            replace(
+                healthy,
+                name=f"parity-{field}",
+                description=f"The migration is under way (CIF 1.0 still active) and the CIF 2.0 provider's {label} "
+                "differs from the CIF 1.0 provider it was copied from.",
+                records=replace(migrating, **{side: ((column, value),)}),
+                expect=_expect(
+                    records__provider_parity=Expect("fail", phrase),
+                    # The label is the CIF 2.0 provider's: it names the attached provider.
+                    records__profile_providers=Expect("pass", value if column == "msdyn_label" else "contoso phone"),
+                    **parity_fails,
+                ),
+                tags=("records",),
+            )
+            for field, label, side, column, value, phrase in (
+                (
+                    "channel-url",
+                    "channel URL",
+                    "v1_changes",
+                    "msdyn_landingurl",
+                    "https://phone.contoso.example/cif1/softphone.html",
+                    "contoso phone: channel url",
+                ),
+                ("label", "label", "v2_changes", "msdyn_label", "Contoso Softphone", "label"),
+                ("sort-order", "sort order", "v2_changes", "msdyn_sortorder", 7, "sort order"),
+                (
+                    "trusted-domain",
+                    "trusted domain",
+                    "v1_changes",
+                    "msdyn_trusteddomain",
+                    "https://phone.contoso.example",
+                    "trusted domain",
+                ),
+                # Only the token differs: a value redaction hides, compared by its fingerprint.
+                (
+                    "custom-params",
+                    "custom parameters (only their token)",
+                    "v1_changes",
+                    "msdyn_customparams",
+                    '{"queue": "tier1", "token": "sandbox-widget-token-0ld1"}',
+                    "custom parameters",
+                ),
+                ("analytics", "analytics setting", "v1_changes", "msdyn_enableanalytics", True, "enable analytics"),
+                ("api-version", "API version", "v2_changes", "msdyn_apiversion", 162450001, "api version"),
+            )
+        ),
+        replace(
+            healthy,
+            name="v1-provider-not-migrated",
+            description="An active CIF 1.0 provider (a legacy dialer) has no CIF 2.0 counterpart.",
+            records=replace(migrating, unmigrated_v1=1),
+            expect=_expect(
+                records__provider_parity=Expect("fail", "fabrikam legacy dialer 1"),
+                cif__v1_absent=Expect("warn", "fabrikam legacy dialer 1"),
+            ),
+            tags=("records",),
+        ),
+        replace(
+            healthy,
+            name="provider-not-attached",
+            description="The CIF 2.0 provider exists but is not attached to the agent experience profile: the "
+            "session gets no provider.",
+            records=OrgRecords(attached=False),
+            expect=_expect(
+                profile__channel_providers=Expect("fail", "empty"),
+                records__profile_providers=Expect("fail", "no cif 2.0 channel provider is attached to contoso agents"),
+                **skipped_behind_profile,
+                **skipped_panel,
+            ),
+            tags=("records",),
+        ),
+        replace(
+            healthy,
+            name="user-not-assigned",
+            description="The profile has the provider, but the user is not assigned to it, directly or by role: "
+            "they get the out-of-box default profile.",
+            records=OrgRecords(assignment="none"),
+            expect=_expect(
+                **no_cif_in_the_session,
+                records__user_assigned=Expect("fail", "customer service workspace - default profile"),
+                records__session_providers=Expect("warn", "not in this session's channelproviders: contoso phone"),
+            ),
+            tags=("records",),
+        ),
+        replace(
+            healthy,
+            name="only-default-profile",
+            description="The app has only its out-of-box profiles, which cannot be modified: no provider anywhere.",
+            records=OrgRecords(profile_name=""),
+            expect=_expect(
+                **no_cif_in_the_session,
+                records__profile_providers=Expect("fail", "only its out-of-box profile"),
+                **skipped_behind_profile,
+            ),
+            tags=("records",),
+        ),
+        replace(
+            healthy,
+            name="assigned-by-role",
+            description="The user gets the profile through a security role mapped to it (rank 2).",
+            records=OrgRecords(assignment="role"),
+            expect=_expect(records__user_assigned=Expect("pass", "through the security role omnichannel agent")),
+            tags=("records", "healthy"),
+        ),
+        replace(
+            healthy,
+            name="assigned-by-role-in-business-unit",
+            description="The user holds a business unit's copy of the mapped role, and the mapping's columns are "
+            "text, not lookups.",
+            records=OrgRecords(assignment="role", role_in_child_unit=True, role_mapping_columns="text"),
+            expect=_expect(records__user_assigned=Expect("pass", "through the security role omnichannel agent")),
+            tags=("records", "healthy"),
+        ),
+        replace(
+            healthy,
+            name="another-profile-outranks",
+            description="The user gets the profile through one role, but another role maps a better-ranked profile "
+            "without providers, which wins.",
+            records=OrgRecords(assignment="outranked"),
+            expect=_expect(
+                **no_cif_in_the_session,
+                records__user_assigned=Expect("fail", "gets contoso supervisors through the security role"),
+                records__session_providers=Expect("warn", "contoso phone"),
+            ),
+            tags=("records",),
+        ),
+        replace(
+            healthy,
+            name="view-deactivated",
+            description="Omnichannel: the Active Channel Providers view on the channel provider table is deactivated.",
+            app="OmniChannelEngagementHub",
+            records=OrgRecords(view="inactive"),
+            expect=_expect(records__active_providers_view=Expect("fail", "deactivated")),
+            tags=("records",),
+        ),
+        replace(
+            healthy,
+            name="view-only-on-cif1",
+            description="Omnichannel: only the CIF 1.0 provider table has an Active Channel Providers view.",
+            app="OmniChannelEngagementHub",
+            records=OrgRecords(view="v1-only"),
+            expect=_expect(records__active_providers_view=Expect("fail", "only the cif 1.0 provider table")),
+            tags=("records",),
+        ),
+        replace(
+            healthy,
+            name="user-records-refused",
+            description="The signed-in user may not read user records (systemusers): the Web API answers 403.",
+            web_api_refused=("systemusers",),
+            expect=_expect(
+                records__user_assigned=Expect("error", "prvReadsystemuser"),
+                records__session_providers=Expect("error", "prvReadsystemuser"),
+            ),
+            tags=("records",),
+        ),
+        replace(
+            healthy,
+            name="records-throttled",
+            description="The org throttles cifcheck's first two reads of each provider table (429, Retry-After 1 s), "
+            "then serves them.",
+            records=replace(migrating, throttled_reads=2),
+            expect=_expect(
+                records__provider_parity=Expect("pass", "all 1 active"),
+                cif__v1_absent=Expect("warn", "active"),
+            ),
+            tags=("records", "slow"),
+        ),
+        replace(
+            healthy,
+            name="many-providers",
+            description="5,000 CIF 2.0 providers, each copied from an active CIF 1.0 provider: read in pages.",
+            records=replace(migrating, scale=4_999),
+            expect=_expect(
+                records__provider_parity=Expect("pass", "all 5,000 active"),
+                cif__v1_absent=Expect("warn", "active"),
+            ),
+            tags=("records", "large"),
+        ),
+        replace(
+            healthy,
+            name="expands-by-next-link",
+            description="The org answers a listing's N:N expansions with next links (empty lists), as older "
+            "Dataverse versions do.",
+            records=OrgRecords(deferred_expands=True),
+            tags=("records", "healthy"),
+        ),
+        replace(
+            healthy,
+            name="session-has-detached-provider",
+            description="A provider detached from the profile is still in the session (it was cached before).",
+            providers=(Provider(mode_on_init=None),),
+            records=OrgRecords(
+                detached_provider=Provider(
+                    unique_name="retired_dialer", label="Retired Dialer", sort_order=3, mode_on_init=None
+                )
+            ),
+            expect=_expect(
+                profile__channel_providers=Expect("pass", "2 providers"),
+                records__session_providers=Expect("warn", "not attached to contoso agents: retired dialer"),
+            ),
+            tags=("records",),
         ),
         *(
             replace(

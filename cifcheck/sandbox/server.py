@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import threading
 import time
@@ -10,6 +12,8 @@ from types import TracebackType
 import uvicorn
 
 from cifcheck.sandbox.app import SandboxApp, SandboxUrls
+
+REQUEST_LOG = "CIFCHECK_SANDBOX_REQUEST_LOG"
 
 
 class SandboxServer:
@@ -58,6 +62,15 @@ class SandboxServer:
             self._thread.join(timeout=5)
         self._socket.close()
         self._refused.close()
+        self._log_requests()
+
+    def _log_requests(self) -> None:
+        """Appends the Web API requests no page made, by method, to the file CIFCHECK_SANDBOX_REQUEST_LOG names:
+        the test suite checks across every process that cifcheck only ever sent GETs."""
+        log = os.environ.get(REQUEST_LOG)
+        if log:
+            with open(log, "a", encoding="utf-8") as file:
+                file.write(json.dumps(dict(self.app.state.outside_page_requests)) + "\n")
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (Ctrl-C)."""

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from cifcheck.sandbox.app import SESSION_COOKIE
 from cifcheck.sandbox.scenarios import SCENARIOS
+from cifcheck.sandbox.server import REQUEST_LOG, SandboxServer
 from cifcheck.sandbox.signin import SANDBOX_PASSWORD, SANDBOX_TOTP_SECRET, SANDBOX_USER
 
 pytestmark = pytest.mark.browser
@@ -149,6 +150,7 @@ def test_the_web_api_refuses_writes_and_records_them(sandbox):
     assert refused.value.code == 405
     assert any(attempt.startswith("POST ") for attempt in sandbox.app.state.write_attempts)
     sandbox.app.state.write_attempts.clear()
+    sandbox.app.state.outside_page_requests.clear()  # this test's own POST, not cifcheck's
 
 
 def test_single_sign_on_takes_a_signed_in_browser_back_to_the_org_without_a_page(page: Page, sandbox):
@@ -157,3 +159,19 @@ def test_single_sign_on_takes_a_signed_in_browser_back_to_the_org_without_a_page
     page.goto(sandbox.urls.app_url(SCENARIOS["healthy-csw"]))
     page.wait_for_url("**/main.aspx?appid=*")
     expect(page.locator("#userName")).to_have_text(SANDBOX_USER)
+
+
+def test_a_sandbox_logs_the_requests_no_page_made_when_it_stops(tmp_path, monkeypatch):
+    """What the suite-wide GET-only guard (tests/conftest.py) reads: a request other than GET is caught."""
+    log = tmp_path / "requests.jsonl"
+    monkeypatch.setenv(REQUEST_LOG, str(log))
+    with SandboxServer() as server:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.port}/api/data/v9.2/msdyn_channelproviders",
+            method="PATCH",
+            data=b"{}",
+            headers={"Host": f"healthy-csw.crm.localhost:{server.port}"},
+        )
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(request)
+    assert json.loads(log.read_text()) == {"PATCH": 1}

@@ -104,13 +104,17 @@
   }
 
   async function loadProfile() {
-    const filter = encodeURIComponent("msdyn_appmoduleuniquename eq '" + boot.app.uniqueName + "'");
-    const expand = "msdyn_appconfig_msdyn_channelprovider,msdyn_appconfiguration_applicationextension";
-    const response = await fetch(
-      "/api/data/v9.2/msdyn_appconfigurations?$filter=" + filter + "&$expand=" + expand,
-      { headers: { Accept: "application/json", "OData-Version": "4.0" } });
-    const profile = (await response.json()).value[0];
+    // The profile the org gives this user (the server worked it out); none: the user gets no provider.
+    let profile = { msdyn_appconfig_msdyn_channelprovider: [], msdyn_appconfiguration_applicationextension: [] };
+    if (boot.profileId) {
+      const expand = "msdyn_appconfig_msdyn_channelprovider,msdyn_appconfiguration_applicationextension";
+      const response = await fetch(
+        "/api/data/v9.2/msdyn_appconfigurations(" + boot.profileId + ")?$expand=" + expand,
+        { headers: { Accept: "application/json", "OData-Version": "4.0" } });
+      profile = await response.json();
+    }
     const providers = profile.msdyn_appconfig_msdyn_channelprovider
+      .concat(boot.cachedProviders)
       .filter((p) => p.statecode === 0)
       .sort((a, b) => a.msdyn_sortorder - b.msdyn_sortorder);
     const extensions = profile.msdyn_appconfiguration_applicationextension;
@@ -134,7 +138,7 @@
     Microsoft.AppRuntime = { Internal: { getChannelProviders: () => written } };
     const loadExtensions = (tracked) => {
       for (const extension of extensions) {
-        if (extension.msdyn_type === "script") loadScript(extension.msdyn_webresource_url, tracked);
+        if (/\.js$/i.test(extension.msdyn_webresource_url)) loadScript(extension.msdyn_webresource_url, tracked);
       }
       for (const path of boot.legacyScripts) loadScript(path, tracked);
     };

@@ -1,0 +1,318 @@
+"""What the records checks share: the tables, links that open a record in the org, the error for a read that did
+not succeed, and which agent experience profile the signed-in user gets.
+
+Which profile a user gets (Customer Service docs, "Add users to experience profiles"): a custom profile the user is
+assigned to directly, else the best-ranked profile mapped to one of the user's security roles (rank 1 before rank
+2), else the custom default profile, else the out-of-box default profile, which cannot be modified and so has no
+channel provider. Whether a direct assignment outranks a role mapping is not published: cifcheck takes the direct
+one and says so when both apply (`records.profile` judges a chosen profile instead).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+from cifcheck.checks.registry import Verdict
+from cifcheck.evidence import DataverseEvidence, Evidence
+from cifcheck.probes.dataverse import (
+    PROFILE_EXTENSIONS,
+    PROFILE_PROVIDERS,
+    PROFILE_RANK,
+    PROFILES,
+    ROLE_MAPPINGS,
+    USER_PROFILES,
+    USER_ROLES,
+    USERS,
+    V1_TABLE,
+    V2_TABLE,
+    VIEWS,
+)
+from cifcheck.results import Detail
+
+# entity set -> (logical name, the table's display name)
+TABLES = {
+    "WhoAmI": ("systemuser", "WhoAmI"),
+    V1_TABLE: ("msdyn_ciprovider", "Channel Integration Framework v1.0 Provider"),
+    V2_TABLE: ("msdyn_channelprovider", "Channel Provider"),
+    PROFILES: ("msdyn_appconfiguration", "App Profile (agent experience profile)"),
+    USERS: ("systemuser", "User"),
+    ROLE_MAPPINGS: ("msdyn_appprofilerolemapping", "App profile role mapping"),
+    VIEWS: ("savedquery", "View"),
+}
+
+PROFILES_PATH = "Customer Service admin center > Agent experience > Workspaces > Agent experience profiles"
+V1_PATH = "Channel Integration Framework app > Channel Integration Framework (v1.0 providers)"
+V2_PATH = f"{PROFILES_PATH} > <profile> > Channel providers > Edit > Third party voice channel providers"
+
+OMNICHANNEL_APP = "omnichannelengagementhub"
+
+
+def org_url(evidence: Evidence) -> str:
+    """The org's origin, for links to its records ("" for the sandbox's sandbox:// URL in old evidence)."""
+    dataverse = evidence.dataverse
+    if dataverse is not None and dataverse.org_url:
+        return dataverse.org_url.rstrip("/")
+    parts = urlsplit(evidence.target.url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else ""
+
+
+def record_link(evidence: Evidence, entity_set: str, record_id: object) -> str:
+    """The URL that opens a record in the org's Unified Interface."""
+    base = org_url(evidence)
+    try:
+        guid = uuid.UUID(str(record_id).strip("{}"))
+    except ValueError:
+        return ""  # an id that is no GUID goes into no link
+    if not base:
+        return ""
+    return f"{base}/main.aspx?pagetype=entityrecord&etn={TABLES[entity_set][0]}&id={guid}"
+
+
+# The first check (in the report's order) that reads each table: it carries the fix for a read that did not succeed,
+# and the other checks that need the table point to it, so that no paragraph repeats across a report's cards.
+FIRST_READER = {
+    V1_TABLE: "records.provider_parity",
+    V2_TABLE: "records.provider_parity",
+    PROFILES: "records.profile_providers",
+    USERS: "records.user_assigned",
+    ROLE_MAPPINGS: "records.user_assigned",
+    VIEWS: "records.active_providers_view",
+}
+
+
+def unread(evidence: Evidence, check_id: str, *tables: str) -> Verdict | None:
+    """An `error` for the first of `tables` that could not be read, naming the table and the privilege the user
+    lacks when the org refused it; None when every one was read."""
+    dataverse = evidence.dataverse
+    errors = dataverse.errors if dataverse else {}
+    missing = [(table, errors[table]) for table in tables if table in errors]
+    if not missing:
+        return None
+    table, error = missing[0]
+    logical, display = TABLES.get(table, (table, table))
+    privilege = f"prvRead{logical}"
+    also = f" (also not read: {', '.join(name for name, _ in missing[1:])})" if len(missing) > 1 else ""
+    if "HTTP 403" in error:
+        reason = (
+            f"The signed-in user may not read {display} records ({table}): the org answered 403, so the user lacks "
+            f"the Read privilege on that table ({privilege}); this could not be decided{also}."
+        )
+        fix = (
+            f"Give the signed-in user a security role with Read on {display} ({privilege}), or run cifcheck as a "
+            "user who has it (an admin). The browser checks do not need it."
+        )
+    elif "HTTP 401" in error or "was redirected" in error:
+        reason = f"The read of {table} was refused as signed out ({error}); this could not be decided{also}."
+        fix = "The session ended during the run: sign in again and re-run."
+    else:
+        reason = f"{table} could not be read ({error}); this could not be decided{also}."
+        fix = (
+            "The org's Web API did not answer this read, which says nothing about the records: re-run. If it keeps "
+            "failing, compare the records by hand in the admin center."
+        )
+    owner = FIRST_READER.get(table, check_id)
+    if owner != check_id:
+        fix = f"The fix is on {owner}'s card: the same read of {table} did not succeed."
+    return Verdict("error", reason, requests_detail(evidence, [name for name, _ in missing]), remediation=fix)
+
+
+def requests_detail(evidence: Evidence, tables: list[str]) -> list[Detail]:
+    requests = [
+        r
+        for r in (evidence.dataverse.requests if evidence.dataverse else [])
+        if any(f"/{table}" in r.url for table in tables)
+    ]
+    if not requests:
+        return []
+    return [
+        Detail(
+            kind="table",
+            title="cifcheck's Web API requests for " + ", ".join(tables),
+            headings=[
+                {"key": "method", "label": "Method", "type": "text"},
+                {"key": "url", "label": "URL", "type": "url"},
+                {"key": "status", "label": "Status", "type": "text"},
+                {"key": "error", "label": "Error", "type": "text"},
+            ],
+            rows=[r.model_dump(include={"method", "url", "status", "error"}) for r in requests[-10:]],
+        )
+    ]
+
+
+def text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def same(a: object, b: object) -> bool:
+    return bool(text(a)) and text(a).strip().casefold() == text(b).strip().casefold()
+
+
+def is_active(record: dict) -> bool:
+    """statecode 0 is active; a record without the column is taken as active."""
+    return record.get("statecode") in (0, None, "0")
+
+
+@dataclass
+class Profile:
+    id: str
+    name: str
+    unique_name: str
+    rank: float | None
+    providers: list[dict]
+    extensions: list[dict]
+
+    @property
+    def display(self) -> str:
+        return self.name or self.unique_name or self.id or "(unnamed profile)"
+
+    def named(self, wanted: str) -> bool:
+        return any(same(wanted, value) for value in (self.id, self.unique_name, self.name))
+
+
+def _rank(value: object) -> float | None:
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def profiles(dataverse: DataverseEvidence) -> list[Profile]:
+    return [
+        Profile(
+            id=text(record.get("msdyn_appconfigurationid")),
+            name=text(record.get("msdyn_name")),
+            unique_name=text(record.get("msdyn_uniquename")),
+            rank=_rank(record.get(PROFILE_RANK)),
+            providers=[p for p in record.get(PROFILE_PROVIDERS) or [] if isinstance(p, dict)],
+            extensions=[e for e in record.get(PROFILE_EXTENSIONS) or [] if isinstance(e, dict)],
+        )
+        for record in dataverse.profiles or []
+    ]
+
+
+def is_out_of_box(profile: Profile, evidence: Evidence) -> bool:
+    return any(same(name, profile.name) for name in evidence.settings.records.out_of_box_profiles)
+
+
+def provider_profiles(evidence: Evidence) -> list[Profile]:
+    """The migration's profiles: the configured one, else every profile of the app with a provider attached."""
+    every = profiles(evidence.dataverse) if evidence.dataverse else []
+    wanted = evidence.settings.records.profile
+    if wanted:
+        return [p for p in every if p.named(wanted)]
+    return [p for p in every if p.providers and not is_out_of_box(p, evidence)]
+
+
+Path = Literal["direct", "role", "default", "out-of-box default", "none"]
+
+
+@dataclass
+class Assignment:
+    """The profile the user gets for the app, how, and what else applied."""
+
+    profile: Profile | None
+    path: Path
+    how: str  # "directly", "through the security role Agent (rank 1)", ...
+    others: list[str] = field(default_factory=list)  # other profiles that apply and why they lose
+
+
+def _mapping_value(mapping: dict, part: str) -> str:
+    """A mapping's column by part of its name (a lookup's _x_value or a text column): its profile or role id."""
+    for column, value in mapping.items():
+        if part in column.lower() and value not in (None, ""):
+            return text(value).strip("{}").lower()
+    return ""
+
+
+def assignment(evidence: Evidence) -> Assignment:
+    dataverse = evidence.dataverse
+    assert dataverse is not None and dataverse.user is not None
+    every = profiles(dataverse)
+    by_id = {p.id.lower(): p for p in every}
+    direct = [
+        by_id[text(record.get("msdyn_appconfigurationid")).lower()]
+        for record in dataverse.user.get(USER_PROFILES) or []
+        if isinstance(record, dict) and text(record.get("msdyn_appconfigurationid")).lower() in by_id
+    ]
+    roles = {}
+    for role in dataverse.user.get(USER_ROLES) or []:
+        if isinstance(role, dict):
+            for key in ("roleid", "_parentrootroleid_value"):
+                if role.get(key):
+                    roles[text(role[key]).strip("{}").lower()] = text(role.get("name")) or text(role[key])
+    mapped: list[tuple[float, Profile, str]] = []
+    for mapping in dataverse.role_mappings or []:
+        profile = by_id.get(_mapping_value(mapping, "appprofileid"))
+        role = roles.get(_mapping_value(mapping, "securityroleid"))
+        if profile is None or role is None:
+            continue
+        rank = _rank(next((v for k, v in mapping.items() if "profileorder" in k or "rank" in k), None))
+        rank = rank if rank is not None else profile.rank
+        mapped.append((rank if rank is not None else float("inf"), profile, role))
+    mapped.sort(key=lambda item: (item[0], item[1].display))
+
+    def ranked(rank: float) -> str:
+        return f"rank {rank:g}" if rank != float("inf") else "no rank"
+
+    others: list[str] = []
+    if direct:
+        chosen = sorted(direct, key=lambda p: (p.rank if p.rank is not None else float("inf"), p.display))
+        others += [f"{p.display} (also assigned directly)" for p in chosen[1:]]
+        others += [
+            f"{p.display} (through the security role {role}, {ranked(rank)}; a direct assignment is taken to win, "
+            "which the documentation does not say)"
+            for rank, p, role in mapped
+            if p is not chosen[0]
+        ]
+        return Assignment(chosen[0], "direct", "directly", others)
+    if mapped:
+        rank, profile, role = mapped[0]
+        others += [
+            f"{p.display} (through the security role {r}, {ranked(k)}: ranked after {profile.display})"
+            for k, p, r in mapped[1:]
+            if p is not profile
+        ]
+        return Assignment(profile, "role", f"through the security role {role} ({ranked(rank)})", others)
+    wanted = evidence.settings.records.default_profile
+    default = next((p for p in every if wanted and p.named(wanted)), None)
+    if default is not None:
+        return Assignment(default, "default", "as the custom default profile (records.default_profile)")
+    out_of_box = next((p for p in every if is_out_of_box(p, evidence)), None)
+    if out_of_box is not None:
+        return Assignment(out_of_box, "out-of-box default", "as the out-of-box default profile")
+    return Assignment(None, "none", "from no profile cifcheck can see")
+
+
+def user_name(evidence: Evidence) -> str:
+    user = evidence.dataverse.user if evidence.dataverse else None
+    name = text(user.get("fullname")) if user else ""
+    return name or (evidence.app.user_name if evidence.app and evidence.app.user_name else "") or "The signed-in user"
+
+
+def is_omnichannel(evidence: Evidence) -> bool:
+    dataverse = evidence.dataverse
+    app = (dataverse.app_unique_name if dataverse else None) or evidence.target.app
+    return app.casefold() == OMNICHANNEL_APP
+
+
+def link_heading() -> dict[str, str]:
+    return {"key": "link", "label": "Open", "type": "link"}
+
+
+def in_session(entry: object, record: dict) -> bool:
+    """Whether a channelProviders entry (profile.py's ProviderEntry) is this provider record: by unique name, then
+    name, label or channel URL (session storage's shape is not published, so any one of them may be missing)."""
+    from cifcheck.parity import canonical_url
+
+    pairs = (
+        (getattr(entry, "unique_name", ""), record.get("msdyn_uniquename")),
+        (getattr(entry, "name", ""), record.get("msdyn_name")),
+        (getattr(entry, "label", ""), record.get("msdyn_label")),
+    )
+    if any(same(a, b) for a, b in pairs):
+        return True
+    url = getattr(entry, "channel_url", "")
+    return bool(url) and canonical_url(url) == canonical_url(record.get("msdyn_channelurl"))
