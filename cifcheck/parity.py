@@ -8,6 +8,7 @@ trailing slash, the order of query parameters, JSON whitespace and key order, 1 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -55,6 +56,17 @@ def canonical_url(value: object) -> str:
 
 def canonical(kind: Kind, value: object) -> str:
     """`value` in the normal form its kind is compared in."""
+    if isinstance(value, str | int | float | bool | None):
+        return _canonical(kind, value)  # thousands of providers: each value is normalised once
+    return _normal_form(kind, value)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _canonical(kind: Kind, value: str | int | float | bool | None) -> str:
+    return _normal_form(kind, value)
+
+
+def _normal_form(kind: Kind, value: object) -> str:
     if kind == "url":
         return canonical_url(value)
     if kind == "switch":

@@ -6,6 +6,7 @@ form; where redaction hid part of a value, its fingerprint (taken before redacti
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from cifcheck.checks.records import V1_PATH, V2_PATH, is_active, link_heading, record_link, text, unread
@@ -22,17 +23,30 @@ MAX_NAMED = 5
 
 def _fingerprint(evidence: Evidence, table: str, record: dict, id_field: str, column: str) -> str | None:
     fingerprints = evidence.dataverse.fingerprints if evidence.dataverse else {}
-    try:
-        record_id = uuid.UUID(str(record.get(id_field)).strip("{}"))
-    except ValueError:
+    if not fingerprints:
         return None
-    return fingerprints.get(f"{table}/{record_id}/{column}")
+    record_id = _record_id(str(record.get(id_field)))
+    return fingerprints.get(f"{table}/{record_id}/{column}") if record_id else None
+
+
+@functools.lru_cache(maxsize=65_536)
+def _record_id(value: str) -> str:
+    """A record id as the fingerprints name it (dataverse.py): a GUID in its plain form, "" for anything else."""
+    try:
+        return str(uuid.UUID(value.strip("{}")))
+    except ValueError:
+        return ""
 
 
 def _differs(evidence: Evidence, field: ParityField, v1: dict, v2: dict) -> bool:
+    """A value the evidence does not keep as the org sent it (redacted, or never kept) has a fingerprint; one that is
+    kept has none. Both fingerprinted: they decide. One only: the values differ (the same value is redacted the same
+    way). Neither (or evidence from before fingerprints): the kept values in their normal form decide."""
     old = _fingerprint(evidence, V1_TABLE, v1, "msdyn_ciproviderid", field.v1)
     new = _fingerprint(evidence, V2_TABLE, v2, "msdyn_channelproviderid", field.v2)
-    if old is not None and new is not None:
+    if old is not None or new is not None:
+        if evidence.dataverse and evidence.dataverse.fingerprints and (old is None or new is None):
+            return True
         return old != new
     return canonical(field.kind, v1.get(field.v1)) != canonical(field.kind, v2.get(field.v2))
 

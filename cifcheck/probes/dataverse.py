@@ -121,17 +121,17 @@ def read_records(api: WebApi, evidence: DataverseEvidence, app: str, view_name: 
     def providers(table: str, fields: tuple[str, ...], side: str) -> list[dict]:
         records = api.raw_records(table, fields)
         id_field = fields[0]
+        kept = []
         for record in records:
             record_id = _guid(str(record.get(id_field, "")))
+            shown: dict = redact_values({c: described(v) if c in NOT_KEPT else v for c, v in record.items()})  # type: ignore[assignment]
             for parity in PARITY_FIELDS:
                 column = getattr(parity, side)
-                # Only what redaction may hide in part: URLs, domains and JSON (the rest compares as kept).
-                if record_id and column in record and parity.kind in ("url", "domains", "json"):
+                # Only a value the evidence does not keep as it is: the rest compares as kept (parity.py).
+                if record_id and column in record and (column in NOT_KEPT or shown.get(column) != record[column]):
                     fingerprints[f"{table}/{record_id}/{column}"] = fingerprint(key, parity.kind, record[column])
-            for column in NOT_KEPT:
-                if column in record:
-                    record[column] = described(record[column])
-        return [redact_values(record) for record in records]  # type: ignore[misc]
+            kept.append(shown)
+        return kept
 
     who = attempt("WhoAmI", lambda: api.get("WhoAmI"))
     user_id = who.get("UserId") if who else None
