@@ -148,7 +148,6 @@ def judge(evidence: Evidence) -> Verdict:
                     {"key": "field", "label": "Field", "type": "text"},
                     {"key": "v1", "label": "CIF 1.0 value", "type": "code"},
                     {"key": "v2", "label": "CIF 2.0 value", "type": "code"},
-                    {"key": "id", "label": "CIF 2.0 record id", "type": "code"},
                     link_heading(),
                 ],
                 rows=differences,
