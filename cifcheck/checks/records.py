@@ -83,11 +83,28 @@ FIRST_READER = {
 }
 
 
+# entity set -> the DataverseEvidence attribute its records are kept in
+RECORDED = {
+    "WhoAmI": "user_id",
+    V1_TABLE: "v1_providers",
+    V2_TABLE: "v2_providers",
+    PROFILES: "profiles",
+    USERS: "user",
+    ROLE_MAPPINGS: "role_mappings",
+    VIEWS: "views",
+}
+NOT_RECORDED = "not recorded in this evidence, and no error either (evidence from an older cifcheck?)"
+
+
 def unread(evidence: Evidence, check_id: str, *tables: str) -> Verdict | None:
     """An `error` for the first of `tables` that could not be read, naming the table and the privilege the user
-    lacks when the org refused it; None when every one was read."""
+    lacks when the org refused it; None when every one was read. A table kept as None with no error recorded (older
+    evidence, or a probe that stopped) was not read either: judging it as empty would be a verdict on nothing."""
     dataverse = evidence.dataverse
-    errors = dataverse.errors if dataverse else {}
+    errors = dict(dataverse.errors) if dataverse else {}
+    for table in tables:
+        if table not in errors and (dataverse is None or getattr(dataverse, RECORDED.get(table, ""), []) is None):
+            errors[table] = NOT_RECORDED
     missing = [(table, errors[table]) for table in tables if table in errors]
     if not missing:
         return None
@@ -104,6 +121,9 @@ def unread(evidence: Evidence, check_id: str, *tables: str) -> Verdict | None:
             f"Give the signed-in user a security role with Read on {display} ({privilege}), or run cifcheck as a "
             "user who has it (an admin). The browser checks do not need it."
         )
+    elif error == NOT_RECORDED:
+        reason = f"{display} records ({table}) were {error}: this could not be decided{also}."
+        fix = "Re-run cifcheck to read the records again: this evidence does not hold them."
     elif "HTTP 401" in error or "was redirected" in error:
         reason = f"The read of {table} was refused as signed out ({error}); this could not be decided{also}."
         fix = "The session ended during the run: sign in again and re-run."
