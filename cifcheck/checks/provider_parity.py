@@ -6,6 +6,7 @@ form; where redaction hid part of a value, its fingerprint (taken before redacti
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from cifcheck.checks.records import V1_PATH, V2_PATH, is_active, link_heading, record_link, text, unread
@@ -15,8 +16,10 @@ from cifcheck.parity import PARITY_FIELDS, ParityField, canonical
 from cifcheck.probes.dataverse import V1_TABLE, V2_TABLE
 from cifcheck.results import Detail
 
-# msdyn_channelprovider.msdyn_apiversion: 162450000 is "2" (cif-facts.md); the label may come instead of the value.
-API_VERSION_2 = ("162450000", "2", "2.0")
+# msdyn_channelprovider.msdyn_apiversion: 162450000 is "2" (cif-facts.md). How an org or an export writes it is not
+# pinned down: the option's value (int, float or text), or a label ("2", "2.0", "CIF 2.0", "v2"); each is 2.0.
+API_VERSION_2 = (162450000.0, 2.0)
+LABEL_2 = re.compile(r"(?i)^(cif\s*)?v?\s*2(\.0)?$")
 MAX_NAMED = 5
 
 
@@ -67,6 +70,14 @@ class _Counterparts:
             named += self.by_name.get(text(v1.get(column)).strip().casefold(), [])
         both = [v2 for v2 in by_url if any(v2 is n for n in named)]
         return next(iter(both or by_url or named), None)
+
+
+def _is_version_2(value: object) -> bool:
+    written = text(value).strip()
+    try:
+        return float(written) in API_VERSION_2
+    except ValueError:
+        return bool(LABEL_2.match(written))
 
 
 def _name(record: dict) -> str:
@@ -121,7 +132,7 @@ def judge(evidence: Evidence) -> Verdict:
                 if old == new:
                     old = new = f"{old} (they differ in a part cifcheck does not show)"
                 differences.append(_row(evidence, v1, v2, field.label, old, new))
-        if text(v2.get("msdyn_apiversion")).strip() not in API_VERSION_2:
+        if not _is_version_2(v2.get("msdyn_apiversion")):
             differences.append(_row(evidence, v1, v2, "API version", "(CIF 1.0)", _shown(v2, "msdyn_apiversion")))
     details = []
     if differences:

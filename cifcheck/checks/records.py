@@ -105,6 +105,12 @@ def unread(evidence: Evidence, check_id: str, *tables: str) -> Verdict | None:
     for table in tables:
         if table not in errors and (dataverse is None or getattr(dataverse, RECORDED.get(table, ""), []) is None):
             errors[table] = NOT_RECORDED
+        elif table == USERS and table not in errors and dataverse is not None and dataverse.user is not None:
+            # The user's profiles and roles are N:N expands: a list missing or null was not read, which is not
+            # the same as none (the Web API answers an empty expand with []).
+            lists = [column for column in (USER_PROFILES, USER_ROLES) if dataverse.user.get(column) is None]
+            if lists:
+                errors[table] = f"the user was read without {' and '.join(lists)} (N:N)"
     missing = [(table, errors[table]) for table in tables if table in errors]
     if not missing:
         return None
@@ -170,9 +176,24 @@ def same(a: object, b: object) -> bool:
     return bool(text(a)) and text(a).strip().casefold() == text(b).strip().casefold()
 
 
+def key(record_id: object) -> str:
+    """A record id as ids compare: without braces and spaces, in lower case ({ABC-...} is abc-...)."""
+    return text(record_id).strip().strip("{}").strip().lower()
+
+
 def is_active(record: dict) -> bool:
-    """statecode 0 is active; a record without the column is taken as active."""
-    return record.get("statecode") in (0, None, "0")
+    """statecode 0 is active; a record without the column is taken as active. An org, an export or a formatted
+    answer may give the state as 0, "0", 0.0 or its label "Active": each is active."""
+    state = record.get("statecode")
+    if state is None or isinstance(state, bool):
+        return state is None
+    written = text(state).strip().casefold()
+    if written in ("", "active"):
+        return True
+    try:
+        return float(written) == 0
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -183,20 +204,39 @@ class Profile:
     rank: float | None
     providers: list[dict]
     extensions: list[dict]
+    # False when the profile came without the N:N list (missing or null): not read, which is not "none attached"
+    providers_read: bool = True
+    extensions_read: bool = True
 
     @property
     def display(self) -> str:
         return self.name or self.unique_name or self.id or "(unnamed profile)"
 
     def named(self, wanted: str) -> bool:
-        return any(same(wanted, value) for value in (self.id, self.unique_name, self.name))
+        by_id = bool(key(wanted)) and key(wanted) == key(self.id)
+        return by_id or any(same(wanted, value) for value in (self.unique_name, self.name))
 
 
 def _rank(value: object) -> float | None:
     try:
-        return float(str(value))
+        rank = float(str(value))
     except ValueError:
         return None
+    return rank if rank == rank and rank not in (float("inf"), float("-inf")) else None  # no NaN, no infinity
+
+
+def _distinct(records: object, id_field: str) -> list[dict]:
+    """The records of an N:N list, each once (an org may list an attachment twice)."""
+    seen: set[str] = set()
+    distinct = []
+    for record in records if isinstance(records, list) else []:
+        if not isinstance(record, dict):
+            continue
+        identity = key(record.get(id_field)) or repr(sorted(record.items(), key=str))
+        if identity not in seen:
+            seen.add(identity)
+            distinct.append(record)
+    return distinct
 
 
 def profiles(dataverse: DataverseEvidence) -> list[Profile]:
@@ -206,8 +246,10 @@ def profiles(dataverse: DataverseEvidence) -> list[Profile]:
             name=text(record.get("msdyn_name")),
             unique_name=text(record.get("msdyn_uniquename")),
             rank=_rank(record.get(PROFILE_RANK)),
-            providers=[p for p in record.get(PROFILE_PROVIDERS) or [] if isinstance(p, dict)],
-            extensions=[e for e in record.get(PROFILE_EXTENSIONS) or [] if isinstance(e, dict)],
+            providers=_distinct(record.get(PROFILE_PROVIDERS), "msdyn_channelproviderid"),
+            extensions=_distinct(record.get(PROFILE_EXTENSIONS), "msdyn_applicationextensionid"),
+            providers_read=isinstance(record.get(PROFILE_PROVIDERS), list),
+            extensions_read=isinstance(record.get(PROFILE_EXTENSIONS), list),
         )
         for record in dataverse.profiles or []
     ]
@@ -237,13 +279,16 @@ class Assignment:
     path: Path
     how: str  # "directly", "through the security role Agent (rank 1)", ...
     others: list[str] = field(default_factory=list)  # other profiles that apply and why they lose
+    # Profiles that apply as well as `profile` with nothing documented to tell them apart (several direct
+    # assignments, or role mappings of the same best rank): which one the user gets is not known.
+    tied: list[Profile] = field(default_factory=list)
 
 
 def _mapping_value(mapping: dict, part: str) -> str:
     """A mapping's column by part of its name (a lookup's _x_value or a text column): its profile or role id."""
     for column, value in mapping.items():
         if part in column.lower() and value not in (None, ""):
-            return text(value).strip("{}").lower()
+            return key(value)
     return ""
 
 
@@ -251,20 +296,24 @@ def assignment(evidence: Evidence) -> Assignment:
     dataverse = evidence.dataverse
     assert dataverse is not None and dataverse.user is not None
     every = profiles(dataverse)
-    by_id = {p.id.lower(): p for p in every}
-    direct = [
-        by_id[text(record.get("msdyn_appconfigurationid")).lower()]
-        for record in dataverse.user.get(USER_PROFILES) or []
-        if isinstance(record, dict) and text(record.get("msdyn_appconfigurationid")).lower() in by_id
-    ]
+    by_id = {key(p.id): p for p in every}
+    direct = list(
+        {
+            key(record.get("msdyn_appconfigurationid")): by_id[key(record.get("msdyn_appconfigurationid"))]
+            for record in dataverse.user.get(USER_PROFILES) or []
+            if isinstance(record, dict) and key(record.get("msdyn_appconfigurationid")) in by_id
+        }.values()
+    )
     roles = {}
     for role in dataverse.user.get(USER_ROLES) or []:
         if isinstance(role, dict):
-            for key in ("roleid", "_parentrootroleid_value"):
-                if role.get(key):
-                    roles[text(role[key]).strip("{}").lower()] = text(role.get("name")) or text(role[key])
+            for column in ("roleid", "_parentrootroleid_value"):
+                if role.get(column):
+                    roles[key(role[column])] = text(role.get("name")) or text(role[column])
     mapped: list[tuple[float, Profile, str]] = []
     for mapping in dataverse.role_mappings or []:
+        if not is_active(mapping):
+            continue  # a deactivated mapping gives no profile
         profile = by_id.get(_mapping_value(mapping, "appprofileid"))
         role = roles.get(_mapping_value(mapping, "securityroleid"))
         if profile is None or role is None:
@@ -287,7 +336,7 @@ def assignment(evidence: Evidence) -> Assignment:
             for rank, p, role in mapped
             if p is not chosen[0]
         ]
-        return Assignment(chosen[0], "direct", "directly", others)
+        return Assignment(chosen[0], "direct", "directly", others, tied=chosen if len(chosen) > 1 else [])
     if mapped:
         rank, profile, role = mapped[0]
         others += [
@@ -295,7 +344,9 @@ def assignment(evidence: Evidence) -> Assignment:
             for k, p, r in mapped[1:]
             if p is not profile
         ]
-        return Assignment(profile, "role", f"through the security role {role} ({ranked(rank)})", others)
+        tied = list({id(p): p for k, p, _ in mapped if k == rank}.values())
+        how = f"through the security role {role} ({ranked(rank)})"
+        return Assignment(profile, "role", how, others, tied=tied if len(tied) > 1 else [])
     wanted = evidence.settings.records.default_profile
     default = next((p for p in every if wanted and p.named(wanted)), None)
     if default is not None:

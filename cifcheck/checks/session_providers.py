@@ -31,7 +31,7 @@ def _label(record: dict) -> str:
     prerequisites=("session.signed_in", "records.profile_providers"),
 )
 def judge(evidence: Evidence) -> Verdict:
-    refused = unread(evidence, "records.session_providers", PROFILES, USERS, ROLE_MAPPINGS)
+    refused = unread(evidence, "records.session_providers", "WhoAmI", PROFILES, USERS, ROLE_MAPPINGS)
     if refused is not None:
         return refused
     entries = channel_providers(evidence)
