@@ -8,10 +8,10 @@ from cifcheck.checks.records import (
     is_active,
     is_omnichannel,
     is_out_of_box,
-    key,
     link_heading,
     profiles,
     provider_profiles,
+    provider_record,
     record_link,
     same,
     text,
@@ -25,9 +25,7 @@ from cifcheck.results import Detail
 
 def _attached(evidence: Evidence, provider: dict) -> dict:
     """The provider record an attachment names, from the CIF 2.0 provider table (which says whether it is active)."""
-    provider_id = key(provider.get("msdyn_channelproviderid"))
-    records = evidence.dataverse.v2_providers if evidence.dataverse else None
-    return next((r for r in records or [] if key(r.get("msdyn_channelproviderid")) == provider_id), provider)
+    return provider_record(evidence, provider)
 
 
 def _label(provider: dict) -> str:

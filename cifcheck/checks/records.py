@@ -378,6 +378,8 @@ def in_session(entry: object, record: dict) -> bool:
     name, label or channel URL (session storage's shape is not published, so any one of them may be missing)."""
     from cifcheck.parity import canonical_url
 
+    if key(getattr(entry, "id", "")) and key(getattr(entry, "id", "")) == key(record.get("msdyn_channelproviderid")):
+        return True
     pairs = (
         (getattr(entry, "unique_name", ""), record.get("msdyn_uniquename")),
         (getattr(entry, "name", ""), record.get("msdyn_name")),
@@ -387,3 +389,12 @@ def in_session(entry: object, record: dict) -> bool:
         return True
     url = getattr(entry, "channel_url", "")
     return bool(url) and canonical_url(url) == canonical_url(record.get("msdyn_channelurl"))
+
+
+def provider_record(evidence: Evidence, attachment: dict) -> dict:
+    """An attached provider as the CIF 2.0 provider table has it (state, channel URL), over what the N:N expand gave;
+    the attachment alone when the table does not hold it."""
+    provider_id = key(attachment.get("msdyn_channelproviderid"))
+    records = evidence.dataverse.v2_providers if evidence.dataverse else None
+    found = next((r for r in records or [] if provider_id and key(r.get("msdyn_channelproviderid")) == provider_id), {})
+    return attachment | found

@@ -9,6 +9,7 @@ from cifcheck.checks.records import (
     in_session,
     link_heading,
     provider_profiles,
+    provider_record,
     record_link,
     unread,
     user_name,
@@ -125,7 +126,7 @@ def _custom_default_seen(evidence: Evidence, wanted: list) -> object | None:
         return None
     entries = channel_providers(evidence) or []
     for profile in wanted:
-        attached = profile.providers
+        attached = [provider_record(evidence, r) for r in profile.providers]
         if attached and len(entries) == len(attached) and all(any(in_session(e, r) for e in entries) for r in attached):
             return profile
     return None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from cifcheck.evidence import Evidence
+from cifcheck.evidence import Evidence, StorageEvidence
 from tests.checks.test_records import (
     AGENT_ROLE,
     SUPERVISOR_ROLE,
@@ -18,7 +20,7 @@ from tests.checks.test_records import (
     user,
     view,
 )
-from tests.evidence_factory import PROFILE_ID, V2_ID, profile, v1_provider, v2_provider
+from tests.evidence_factory import PROFILE_ID, V2_ID, healthy_evidence, profile, v1_provider, v2_provider
 
 RECORDS_CHECKS = (
     "records.provider_parity",
@@ -220,3 +222,42 @@ def test_a_failed_whoami_is_the_error_the_user_checks_name(judge):
         result = judge(check_id, evidence(user=None, user_id=None, errors=errors))
         assert result.status == "error"
         assert "WhoAmI" in result.reason and "HTTP 500" in result.reason
+
+
+# --- trusted domains: CIF compares host names only, the port ignored (cif-facts.md) --------------------------------
+@pytest.mark.parametrize(
+    ("v1", "v2"),
+    [
+        ("https://phone.contoso.com:8443", "phone.contoso.com"),
+        ("phone.contoso.com/widget/", "https://PHONE.contoso.com"),
+        ("a.contoso.com; b.contoso.com", "https://b.contoso.com,https://a.contoso.com/"),
+    ],
+)
+def test_trusted_domains_that_name_the_same_hosts_are_equal(judge, v1: str, v2: str):
+    checked = migrating(msdyn_trusteddomain=v1)
+    checked.dataverse.v2_providers = [v2_provider(msdyn_trusteddomain=v2)]
+    assert judge("records.provider_parity", checked).status == "pass"
+
+
+def test_a_trusted_domain_list_missing_a_host_differs(judge):
+    checked = migrating(msdyn_trusteddomain="a.contoso.com;b.contoso.com")
+    checked.dataverse.v2_providers = [v2_provider(msdyn_trusteddomain="a.contoso.com")]
+    assert judge("records.provider_parity", checked).status == "fail"
+
+
+# --- session entries: matched by id, and by the provider record's channel URL ------------------------------------
+def session(entries: list[dict]) -> Evidence:
+    checked = healthy_evidence()
+    checked.storage = StorageEvidence(keys=["channelProviders"], values={"channelProviders": json.dumps(entries)})
+    return checked
+
+
+def test_a_session_entry_with_only_the_providers_id_is_that_provider(judge):
+    result = judge("records.session_providers", session([{"id": braced(V2_ID)}]))
+    assert result.status == "pass", result.reason
+
+
+def test_a_session_entry_with_only_the_channel_url_is_the_attached_provider(judge):
+    url = v2_provider()["msdyn_channelurl"].replace("https://phone.contoso.com/", "HTTPS://Phone.Contoso.com:443/")
+    result = judge("records.session_providers", session([{"channelUrl": url}]))
+    assert result.status == "pass", result.reason
