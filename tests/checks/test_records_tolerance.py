@@ -245,6 +245,23 @@ def test_a_trusted_domain_list_missing_a_host_differs(judge):
     assert judge("records.provider_parity", checked).status == "fail"
 
 
+# --- counterparts ------------------------------------------------------------------------------------------------
+def test_an_active_counterpart_is_taken_before_a_deactivated_copy_of_it(judge):
+    retired_id = "7d0c4b1e-0000-4000-8000-000000000009"
+    retired = v2_provider(msdyn_channelproviderid=retired_id, statecode=1, msdyn_sortorder=9)
+    checked = migrating()
+    checked.dataverse.v2_providers = [retired, v2_provider()]
+    assert judge("records.provider_parity", checked).status == "pass"
+
+
+def test_a_counterpart_found_only_deactivated_is_named_as_deactivated(judge):
+    checked = migrating()
+    checked.dataverse.v2_providers = [v2_provider(statecode=1)]
+    result = judge("records.provider_parity", checked)
+    assert result.status == "fail"
+    assert "deactivated" in result.reason
+
+
 # --- session entries: matched by id, and by the provider record's channel URL ------------------------------------
 def session(entries: list[dict]) -> Evidence:
     checked = healthy_evidence()
