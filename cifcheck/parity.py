@@ -78,18 +78,22 @@ def _normal_form(kind: Kind, value: object) -> str:
         except ValueError:
             return text
     if kind == "domains":
-        # One or several domains, with or without a scheme, separated by ; , or spaces.
-        names = {
-            canonical_url(name if "://" in name else f"https://{name}").removeprefix("https://").removeprefix("http://")
-            for name in _split(text)
-        }
-        return ";".join(sorted(name for name in names if name))
+        # One or several domains, with or without a scheme, separated by ; , or spaces. CIF compares the sender's
+        # domain by host name only, the port ignored (cif-facts.md): so scheme, port and path do not count here.
+        return ";".join(sorted({host for host in map(_host, _split(text)) if host}))
     if kind == "json":
         try:
             return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         except (ValueError, RecursionError):
             return text
     return text
+
+
+def _host(name: str) -> str:
+    try:
+        return (urlsplit(name if "://" in name else f"https://{name}").hostname or "").rstrip(".")
+    except ValueError:
+        return name.lower()
 
 
 def _split(text: str) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cifcheck.checks.records import TABLES, is_omnichannel, link_heading, record_link, same, text, unread
+from cifcheck.checks.records import TABLES, is_active, is_omnichannel, link_heading, record_link, same, text, unread
 from cifcheck.checks.registry import Verdict, check
 from cifcheck.evidence import Evidence
 from cifcheck.probes.dataverse import V1_TABLE, V2_TABLE, VIEWS
@@ -47,7 +47,7 @@ def judge(evidence: Evidence) -> Verdict:
                 {
                     "name": text(v.get("name")),
                     "table": text(v.get("returnedtypecode")),
-                    "state": "active" if v.get("statecode") in (0, None) else "inactive",
+                    "state": "active" if is_active(v) else "inactive",
                     "id": text(v.get("savedqueryid")),
                     "link": record_link(evidence, VIEWS, v.get("savedqueryid")),
                 }
@@ -55,7 +55,19 @@ def judge(evidence: Evidence) -> Verdict:
             ],
         )
     ]
-    on_v2 = [v for v in views if same(TABLES[V2_TABLE][0], v.get("returnedtypecode"))]
+    on_table = [v for v in views if same(TABLES[V2_TABLE][0], v.get("returnedtypecode"))]
+    # Only a public view (querytype 0) is the list the admin enables; a quick find or lookup view of the same name
+    # is not. A view without the column is taken as public.
+    on_v2 = [v for v in on_table if _is_public(v)]
+    if not on_v2 and on_table:
+        kinds = ", ".join(sorted({text(v.get("querytype")) for v in on_table}))
+        return Verdict(
+            "fail",
+            f"No public view named {name!r} exists on the CIF 2.0 provider table (msdyn_channelprovider): only "
+            f"views of another type (querytype {kinds}).",
+            details,
+            remediation=f"Restore the public {name!r} view on the Channel Provider table ({VIEW_PATH}).",
+        )
     if not on_v2:
         on_v1 = [v for v in views if same(TABLES[V1_TABLE][0], v.get("returnedtypecode"))]
         also = " (only the CIF 1.0 provider table's view of that name exists)" if on_v1 else ""
@@ -66,7 +78,7 @@ def judge(evidence: Evidence) -> Verdict:
             remediation=f"Restore the {name!r} view on the Channel Provider table ({VIEW_PATH}); on a localized org, "
             "set records.view_name to the view's name there.",
         )
-    active = [v for v in on_v2 if v.get("statecode") in (0, None)]
+    active = [v for v in on_v2 if is_active(v)]
     if not active:
         view = on_v2[0]
         return Verdict(
@@ -81,3 +93,11 @@ def judge(evidence: Evidence) -> Verdict:
         f"The view {text(view.get('name'))!r} on msdyn_channelprovider is active ({text(view.get('savedqueryid'))}).",
         details,
     )
+
+
+def _is_public(view: dict) -> bool:
+    kind = text(view.get("querytype")).strip()
+    try:
+        return not kind or float(kind) == 0
+    except ValueError:
+        return kind.casefold() in ("public", "main application view")  # a formatted label

@@ -16,7 +16,7 @@ from cifcheck.checks.records import (
 from cifcheck.checks.registry import Verdict, check
 from cifcheck.checks.resources import file_name
 from cifcheck.evidence import Evidence
-from cifcheck.probes.dataverse import PROFILES, ROLE_MAPPINGS, USERS
+from cifcheck.probes.dataverse import PROFILE_EXTENSIONS, PROFILES, ROLE_MAPPINGS, USERS
 from cifcheck.results import Detail
 
 LOADER, LIBRARY = "msdyn_CIFV2Loader", "msdyn_channelintegrationframework.js"  # the defaults named in the fix
@@ -26,7 +26,7 @@ def _judged(evidence: Evidence) -> list[Profile]:
     """The profile the user gets when it is one with the CIF 2.0 provider, else every such profile."""
     wanted = provider_profiles(evidence)
     if (
-        unread(evidence, "records.loader_extension", USERS, ROLE_MAPPINGS) is None
+        unread(evidence, "records.loader_extension", "WhoAmI", USERS, ROLE_MAPPINGS) is None
         and evidence.dataverse
         and evidence.dataverse.user is not None
     ):
@@ -82,7 +82,10 @@ def judge(evidence: Evidence) -> Verdict:
         )
     ]
     problems = []
+    not_read = [p for p in judged if not p.extensions_read]
     for profile in judged:
+        if not profile.extensions_read:
+            continue
         loaders = [
             e
             for e in profile.extensions
@@ -98,5 +101,15 @@ def judge(evidence: Evidence) -> Verdict:
             problems.append(f"{profile.display} ({profile.id}) has no {loader} extension (it has {listed or 'none'})")
     if problems:
         return Verdict("fail", "; ".join(problems) + ".", details)
+    if not_read:
+        names = ", ".join(f"{p.display} ({p.id})" for p in not_read)
+        return Verdict(
+            "error",
+            f"The application extensions of {names} were not read (the answer had no {PROFILE_EXTENSIONS} list, "
+            "not even an empty one): whether the loader is there could not be decided.",
+            details,
+            remediation="Re-run; if the list is missing again, attach evidence.json to a cifcheck issue about "
+            "records.loader_extension.",
+        )
     names = ", ".join(p.display for p in judged)
     return Verdict("pass", f"{names} has the {loader} extension loading {library}.", details)

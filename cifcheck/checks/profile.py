@@ -114,6 +114,7 @@ def _looks_like_record(value: dict) -> bool:
 
 @dataclass
 class ProviderEntry:
+    id: str = ""
     name: str = ""
     unique_name: str = ""
     label: str = ""
@@ -136,6 +137,7 @@ def providers_from(value: Any) -> list[ProviderEntry]:
     for map_key, record in records(value):
         entries.append(
             ProviderEntry(
+                id=_text(field_of(record, "id", "providerId", "msdyn_channelproviderid")),
                 name=_text(field_of(record, "name")),
                 unique_name=_text(field_of(record, "uniqueName")) or (map_key or ""),
                 label=_text(field_of(record, "label")),

@@ -11,6 +11,7 @@ from cifcheck.checks.records import (
     link_heading,
     profiles,
     provider_profiles,
+    provider_record,
     record_link,
     same,
     text,
@@ -18,15 +19,13 @@ from cifcheck.checks.records import (
 )
 from cifcheck.checks.registry import Verdict, check
 from cifcheck.evidence import Evidence
-from cifcheck.probes.dataverse import PROFILES, V2_TABLE
+from cifcheck.probes.dataverse import PROFILE_PROVIDERS, PROFILES, V2_TABLE
 from cifcheck.results import Detail
 
 
 def _attached(evidence: Evidence, provider: dict) -> dict:
     """The provider record an attachment names, from the CIF 2.0 provider table (which says whether it is active)."""
-    provider_id = text(provider.get("msdyn_channelproviderid")).lower()
-    records = evidence.dataverse.v2_providers if evidence.dataverse else None
-    return next((r for r in records or [] if text(r.get("msdyn_channelproviderid")).lower() == provider_id), provider)
+    return provider_record(evidence, provider)
 
 
 def _label(provider: dict) -> str:
@@ -81,6 +80,17 @@ def judge(evidence: Evidence) -> Verdict:
     if with_active:
         said = "; ".join(f"{p.display} has {_named(evidence, p.providers)}" for p in with_active)
         return Verdict("pass", f"CIF 2.0 provider attached: {said}.{upgraded}", details)
+    not_read = [p for p in judged if not p.providers_read]
+    if not_read:
+        names = ", ".join(f"{p.display} ({p.id})" for p in not_read)
+        return Verdict(
+            "error",
+            f"The channel providers of {names} were not read (the answer had no {PROFILE_PROVIDERS} list, not even "
+            "an empty one): whether a provider is attached could not be decided.",
+            details,
+            remediation="Re-run; if the list is missing again, attach evidence.json to a cifcheck issue about "
+            "records.profile_providers.",
+        )
     inactive = [(p, x) for p in judged for x in p.providers if not is_active(_attached(evidence, x))]
     if inactive:
         profile, provider = inactive[0]

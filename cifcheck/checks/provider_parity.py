@@ -7,6 +7,7 @@ form; where redaction hid part of a value, its fingerprint (taken before redacti
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 
 from cifcheck.checks.records import V1_PATH, V2_PATH, is_active, link_heading, record_link, text, unread
@@ -16,8 +17,10 @@ from cifcheck.parity import PARITY_FIELDS, ParityField, canonical
 from cifcheck.probes.dataverse import V1_TABLE, V2_TABLE
 from cifcheck.results import Detail
 
-# msdyn_channelprovider.msdyn_apiversion: 162450000 is "2" (cif-facts.md); the label may come instead of the value.
-API_VERSION_2 = ("162450000", "2", "2.0")
+# msdyn_channelprovider.msdyn_apiversion: 162450000 is "2" (cif-facts.md). How an org or an export writes it is not
+# pinned down: the option's value (int, float or text), or a label ("2", "2.0", "CIF 2.0", "v2"); each is 2.0.
+API_VERSION_2 = (162450000.0, 2.0)
+LABEL_2 = re.compile(r"(?i)^(cif\s*)?v?\s*2(\.0)?$")
 MAX_NAMED = 5
 
 
@@ -80,7 +83,17 @@ class _Counterparts:
         for column in ("msdyn_name", "msdyn_label"):
             named += self.by_name.get(text(v1.get(column)).strip().casefold(), [])
         both = [v2 for v2 in by_url if any(v2 is n for n in named)]
-        return next(iter(both or by_url or named), None)
+        found = both or by_url or named
+        # A deactivated copy left beside the active one is not the counterpart: the active one is.
+        return next((v2 for v2 in found if is_active(v2)), next(iter(found), None))
+
+
+def _is_version_2(value: object) -> bool:
+    written = text(value).strip()
+    try:
+        return float(written) in API_VERSION_2
+    except ValueError:
+        return bool(LABEL_2.match(written))
 
 
 def _name(record: dict) -> str:
@@ -122,6 +135,7 @@ def judge(evidence: Evidence) -> Verdict:
             "is retired, as the migration ends.",
         )
     missing: list[dict] = []
+    deactivated: list[dict] = []
     differences: list[dict] = []
     counterparts = _Counterparts(evidence, v2s)
     for v1 in active:
@@ -129,13 +143,16 @@ def judge(evidence: Evidence) -> Verdict:
         if v2 is None:
             missing.append(v1)
             continue
+        if not is_active(v2):
+            deactivated.append(v2)
+            differences.append(_row(evidence, v1, v2, "State", "active", "deactivated"))
         for field in PARITY_FIELDS:
             if _differs(evidence, field, v1, v2):
                 old, new = _shown(v1, field.v1), _shown(v2, field.v2)
                 if old == new:
                     old = new = f"{old} (they differ in a part cifcheck does not show)"
                 differences.append(_row(evidence, v1, v2, field.label, old, new))
-        if text(v2.get("msdyn_apiversion")).strip() not in API_VERSION_2:
+        if not _is_version_2(v2.get("msdyn_apiversion")):
             differences.append(_row(evidence, v1, v2, "API version", "(CIF 1.0)", _shown(v2, "msdyn_apiversion")))
     details = []
     if differences:
@@ -184,15 +201,19 @@ def judge(evidence: Evidence) -> Verdict:
             details,
         )
     found = []
+    if deactivated:
+        names = ", ".join(f"{_name(v2)} ({text(v2.get('msdyn_channelproviderid'))})" for v2 in deactivated[:MAX_NAMED])
+        found.append(f"{len(deactivated):,} CIF 2.0 counterpart(s) are deactivated: {names}")
     if missing:
         names = ", ".join(f"{_name(v1)} ({text(v1.get('msdyn_ciproviderid'))})" for v1 in missing[:MAX_NAMED])
         more = f" and {len(missing) - MAX_NAMED:,} more" if len(missing) > MAX_NAMED else ""
         found.append(f"{len(missing):,} active CIF 1.0 provider(s) have no CIF 2.0 counterpart: {names}{more}")
-    if differences:
-        pairs = sorted({f"{row['provider']}: {row['field'].lower()}" for row in differences})
+    values = [row for row in differences if row["field"] != "State"]  # a deactivated counterpart is said above
+    if values:
+        pairs = sorted({f"{row['provider']}: {row['field'].lower()}" for row in values})
         more = f" and {len(pairs) - MAX_NAMED:,} more" if len(pairs) > MAX_NAMED else ""
         found.append(
-            f"{len(differences):,} value(s) differ from the CIF 1.0 provider ({'; '.join(pairs[:MAX_NAMED])}{more})"
+            f"{len(values):,} value(s) differ from the CIF 1.0 provider ({'; '.join(pairs[:MAX_NAMED])}{more})"
         )
     remediation = None
     if missing and not differences:

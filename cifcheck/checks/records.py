@@ -83,11 +83,34 @@ FIRST_READER = {
 }
 
 
+# entity set -> the DataverseEvidence attribute its records are kept in
+RECORDED = {
+    "WhoAmI": "user_id",
+    V1_TABLE: "v1_providers",
+    V2_TABLE: "v2_providers",
+    PROFILES: "profiles",
+    USERS: "user",
+    ROLE_MAPPINGS: "role_mappings",
+    VIEWS: "views",
+}
+NOT_RECORDED = "not recorded in this evidence, and no error either (evidence from an older cifcheck?)"
+
+
 def unread(evidence: Evidence, check_id: str, *tables: str) -> Verdict | None:
     """An `error` for the first of `tables` that could not be read, naming the table and the privilege the user
-    lacks when the org refused it; None when every one was read."""
+    lacks when the org refused it; None when every one was read. A table kept as None with no error recorded (older
+    evidence, or a probe that stopped) was not read either: judging it as empty would be a verdict on nothing."""
     dataverse = evidence.dataverse
-    errors = dataverse.errors if dataverse else {}
+    errors = dict(dataverse.errors) if dataverse else {}
+    for table in tables:
+        if table not in errors and (dataverse is None or getattr(dataverse, RECORDED.get(table, ""), []) is None):
+            errors[table] = NOT_RECORDED
+        elif table == USERS and table not in errors and dataverse is not None and dataverse.user is not None:
+            # The user's profiles and roles are N:N expands: a list missing or null was not read, which is not
+            # the same as none (the Web API answers an empty expand with []).
+            lists = [column for column in (USER_PROFILES, USER_ROLES) if dataverse.user.get(column) is None]
+            if lists:
+                errors[table] = f"the user was read without {' and '.join(lists)} (N:N)"
     missing = [(table, errors[table]) for table in tables if table in errors]
     if not missing:
         return None
@@ -104,6 +127,9 @@ def unread(evidence: Evidence, check_id: str, *tables: str) -> Verdict | None:
             f"Give the signed-in user a security role with Read on {display} ({privilege}), or run cifcheck as a "
             "user who has it (an admin). The browser checks do not need it."
         )
+    elif error == NOT_RECORDED:
+        reason = f"{display} records ({table}) were {error}: this could not be decided{also}."
+        fix = "Re-run cifcheck to read the records again: this evidence does not hold them."
     elif "HTTP 401" in error or "was redirected" in error:
         reason = f"The read of {table} was refused as signed out ({error}); this could not be decided{also}."
         fix = "The session ended during the run: sign in again and re-run."
@@ -150,9 +176,24 @@ def same(a: object, b: object) -> bool:
     return bool(text(a)) and text(a).strip().casefold() == text(b).strip().casefold()
 
 
+def key(record_id: object) -> str:
+    """A record id as ids compare: without braces and spaces, in lower case ({ABC-...} is abc-...)."""
+    return text(record_id).strip().strip("{}").strip().lower()
+
+
 def is_active(record: dict) -> bool:
-    """statecode 0 is active; a record without the column is taken as active."""
-    return record.get("statecode") in (0, None, "0")
+    """statecode 0 is active; a record without the column is taken as active. An org, an export or a formatted
+    answer may give the state as 0, "0", 0.0 or its label "Active": each is active."""
+    state = record.get("statecode")
+    if state is None or isinstance(state, bool):
+        return state is None
+    written = text(state).strip().casefold()
+    if written in ("", "active"):
+        return True
+    try:
+        return float(written) == 0
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -163,20 +204,39 @@ class Profile:
     rank: float | None
     providers: list[dict]
     extensions: list[dict]
+    # False when the profile came without the N:N list (missing or null): not read, which is not "none attached"
+    providers_read: bool = True
+    extensions_read: bool = True
 
     @property
     def display(self) -> str:
         return self.name or self.unique_name or self.id or "(unnamed profile)"
 
     def named(self, wanted: str) -> bool:
-        return any(same(wanted, value) for value in (self.id, self.unique_name, self.name))
+        by_id = bool(key(wanted)) and key(wanted) == key(self.id)
+        return by_id or any(same(wanted, value) for value in (self.unique_name, self.name))
 
 
 def _rank(value: object) -> float | None:
     try:
-        return float(str(value))
+        rank = float(str(value))
     except ValueError:
         return None
+    return rank if rank == rank and rank not in (float("inf"), float("-inf")) else None  # no NaN, no infinity
+
+
+def _distinct(records: object, id_field: str) -> list[dict]:
+    """The records of an N:N list, each once (an org may list an attachment twice)."""
+    seen: set[str] = set()
+    distinct = []
+    for record in records if isinstance(records, list) else []:
+        if not isinstance(record, dict):
+            continue
+        identity = key(record.get(id_field)) or repr(sorted(record.items(), key=str))
+        if identity not in seen:
+            seen.add(identity)
+            distinct.append(record)
+    return distinct
 
 
 def profiles(dataverse: DataverseEvidence) -> list[Profile]:
@@ -186,8 +246,10 @@ def profiles(dataverse: DataverseEvidence) -> list[Profile]:
             name=text(record.get("msdyn_name")),
             unique_name=text(record.get("msdyn_uniquename")),
             rank=_rank(record.get(PROFILE_RANK)),
-            providers=[p for p in record.get(PROFILE_PROVIDERS) or [] if isinstance(p, dict)],
-            extensions=[e for e in record.get(PROFILE_EXTENSIONS) or [] if isinstance(e, dict)],
+            providers=_distinct(record.get(PROFILE_PROVIDERS), "msdyn_channelproviderid"),
+            extensions=_distinct(record.get(PROFILE_EXTENSIONS), "msdyn_applicationextensionid"),
+            providers_read=isinstance(record.get(PROFILE_PROVIDERS), list),
+            extensions_read=isinstance(record.get(PROFILE_EXTENSIONS), list),
         )
         for record in dataverse.profiles or []
     ]
@@ -217,13 +279,16 @@ class Assignment:
     path: Path
     how: str  # "directly", "through the security role Agent (rank 1)", ...
     others: list[str] = field(default_factory=list)  # other profiles that apply and why they lose
+    # Profiles that apply as well as `profile` with nothing documented to tell them apart (several direct
+    # assignments, or role mappings of the same best rank): which one the user gets is not known.
+    tied: list[Profile] = field(default_factory=list)
 
 
 def _mapping_value(mapping: dict, part: str) -> str:
     """A mapping's column by part of its name (a lookup's _x_value or a text column): its profile or role id."""
     for column, value in mapping.items():
         if part in column.lower() and value not in (None, ""):
-            return text(value).strip("{}").lower()
+            return key(value)
     return ""
 
 
@@ -231,20 +296,24 @@ def assignment(evidence: Evidence) -> Assignment:
     dataverse = evidence.dataverse
     assert dataverse is not None and dataverse.user is not None
     every = profiles(dataverse)
-    by_id = {p.id.lower(): p for p in every}
-    direct = [
-        by_id[text(record.get("msdyn_appconfigurationid")).lower()]
-        for record in dataverse.user.get(USER_PROFILES) or []
-        if isinstance(record, dict) and text(record.get("msdyn_appconfigurationid")).lower() in by_id
-    ]
+    by_id = {key(p.id): p for p in every}
+    direct = list(
+        {
+            key(record.get("msdyn_appconfigurationid")): by_id[key(record.get("msdyn_appconfigurationid"))]
+            for record in dataverse.user.get(USER_PROFILES) or []
+            if isinstance(record, dict) and key(record.get("msdyn_appconfigurationid")) in by_id
+        }.values()
+    )
     roles = {}
     for role in dataverse.user.get(USER_ROLES) or []:
         if isinstance(role, dict):
-            for key in ("roleid", "_parentrootroleid_value"):
-                if role.get(key):
-                    roles[text(role[key]).strip("{}").lower()] = text(role.get("name")) or text(role[key])
+            for column in ("roleid", "_parentrootroleid_value"):
+                if role.get(column):
+                    roles[key(role[column])] = text(role.get("name")) or text(role[column])
     mapped: list[tuple[float, Profile, str]] = []
     for mapping in dataverse.role_mappings or []:
+        if not is_active(mapping):
+            continue  # a deactivated mapping gives no profile
         profile = by_id.get(_mapping_value(mapping, "appprofileid"))
         role = roles.get(_mapping_value(mapping, "securityroleid"))
         if profile is None or role is None:
@@ -267,7 +336,7 @@ def assignment(evidence: Evidence) -> Assignment:
             for rank, p, role in mapped
             if p is not chosen[0]
         ]
-        return Assignment(chosen[0], "direct", "directly", others)
+        return Assignment(chosen[0], "direct", "directly", others, tied=chosen if len(chosen) > 1 else [])
     if mapped:
         rank, profile, role = mapped[0]
         others += [
@@ -275,7 +344,9 @@ def assignment(evidence: Evidence) -> Assignment:
             for k, p, r in mapped[1:]
             if p is not profile
         ]
-        return Assignment(profile, "role", f"through the security role {role} ({ranked(rank)})", others)
+        tied = list({id(p): p for k, p, _ in mapped if k == rank}.values())
+        how = f"through the security role {role} ({ranked(rank)})"
+        return Assignment(profile, "role", how, others, tied=tied if len(tied) > 1 else [])
     wanted = evidence.settings.records.default_profile
     default = next((p for p in every if wanted and p.named(wanted)), None)
     if default is not None:
@@ -307,6 +378,8 @@ def in_session(entry: object, record: dict) -> bool:
     name, label or channel URL (session storage's shape is not published, so any one of them may be missing)."""
     from cifcheck.parity import canonical_url
 
+    if key(getattr(entry, "id", "")) and key(getattr(entry, "id", "")) == key(record.get("msdyn_channelproviderid")):
+        return True
     pairs = (
         (getattr(entry, "unique_name", ""), record.get("msdyn_uniquename")),
         (getattr(entry, "name", ""), record.get("msdyn_name")),
@@ -316,3 +389,12 @@ def in_session(entry: object, record: dict) -> bool:
         return True
     url = getattr(entry, "channel_url", "")
     return bool(url) and canonical_url(url) == canonical_url(record.get("msdyn_channelurl"))
+
+
+def provider_record(evidence: Evidence, attachment: dict) -> dict:
+    """An attached provider as the CIF 2.0 provider table has it (state, channel URL), over what the N:N expand gave;
+    the attachment alone when the table does not hold it."""
+    provider_id = key(attachment.get("msdyn_channelproviderid"))
+    records = evidence.dataverse.v2_providers if evidence.dataverse else None
+    found = next((r for r in records or [] if provider_id and key(r.get("msdyn_channelproviderid")) == provider_id), {})
+    return attachment | found

@@ -7,7 +7,7 @@ not get the profile the records give: a profile changed since the user signed in
 from __future__ import annotations
 
 from cifcheck.checks.profile import channel_providers
-from cifcheck.checks.records import assignment, in_session, provider_profiles, text, unread
+from cifcheck.checks.records import assignment, in_session, provider_profiles, provider_record, text, unread
 from cifcheck.checks.registry import Verdict, check
 from cifcheck.evidence import Evidence
 from cifcheck.probes.dataverse import PROFILES, ROLE_MAPPINGS, USERS
@@ -31,7 +31,7 @@ def _label(record: dict) -> str:
     prerequisites=("session.signed_in", "records.profile_providers"),
 )
 def judge(evidence: Evidence) -> Verdict:
-    refused = unread(evidence, "records.session_providers", PROFILES, USERS, ROLE_MAPPINGS)
+    refused = unread(evidence, "records.session_providers", "WhoAmI", PROFILES, USERS, ROLE_MAPPINGS)
     if refused is not None:
         return refused
     entries = channel_providers(evidence)
@@ -44,8 +44,9 @@ def judge(evidence: Evidence) -> Verdict:
         profile = wanted[0] if len(wanted) == 1 else None
     if profile is None:
         return Verdict("skip", "The records name no one profile for this user to compare the session with.")
-    absent = [r for r in profile.providers if not any(in_session(e, r) for e in entries)]
-    extra = [e for e in entries if not any(in_session(e, r) for r in profile.providers)]
+    attached = [provider_record(evidence, r) for r in profile.providers]
+    absent = [r for r in attached if not any(in_session(e, r) for e in entries)]
+    extra = [e for e in entries if not any(in_session(e, r) for r in attached)]
     details = [
         Detail(
             kind="facts",

@@ -9,6 +9,7 @@ from cifcheck.checks.records import (
     in_session,
     link_heading,
     provider_profiles,
+    provider_record,
     record_link,
     unread,
     user_name,
@@ -35,7 +36,7 @@ from cifcheck.results import Detail
     prerequisites=("session.signed_in", "records.profile_providers"),
 )
 def judge(evidence: Evidence) -> Verdict:
-    refused = unread(evidence, "records.user_assigned", PROFILES, USERS, ROLE_MAPPINGS)
+    refused = unread(evidence, "records.user_assigned", "WhoAmI", PROFILES, USERS, ROLE_MAPPINGS)
     if refused is not None:
         return refused
     wanted = provider_profiles(evidence)
@@ -72,6 +73,23 @@ def judge(evidence: Evidence) -> Verdict:
             )
         )
     also = f" Also applies: {'; '.join(got.others)}." if got.others else ""
+    wanted_ids = {p.id for p in wanted}
+    if any(p.id in wanted_ids for p in got.tied) and any(p.id not in wanted_ids for p in got.tied):
+        # Several direct assignments, or mappings of the same best rank: the documentation says nothing of which
+        # one the user then gets, so neither a pass nor a fail would be known to hold.
+        listed = ", ".join(f"{p.display} ({p.id})" for p in got.tied)
+        rank = got.how.rsplit("(", 1)[-1].rstrip(")")
+        tie = f"is assigned directly to {listed}" if got.path == "direct" else f"gets {listed} by role, each at {rank}"
+        with_provider = ", ".join(p.display for p in got.tied if p.id in wanted_ids)
+        without = ", ".join(p.display for p in got.tied if p.id not in wanted_ids)
+        return Verdict(
+            "warn",
+            f"{user} {tie}, and the documentation does not say which one wins: {with_provider} has the CIF 2.0 "
+            f"provider, {without} has not.",
+            details,
+            remediation="Leave the user one profile of this app directly, or give the profile with the CIF 2.0 "
+            f"provider a better rank than the others ({PROFILES_PATH} > Set rank and roles).",
+        )
     if got.profile is not None and any(p.id == got.profile.id for p in wanted):
         return Verdict("pass", f"{user} gets {got.profile.display} {got.how}.{also}", details)
     if got.profile is None:
@@ -108,7 +126,7 @@ def _custom_default_seen(evidence: Evidence, wanted: list) -> object | None:
         return None
     entries = channel_providers(evidence) or []
     for profile in wanted:
-        attached = profile.providers
+        attached = [provider_record(evidence, r) for r in profile.providers]
         if attached and len(entries) == len(attached) and all(any(in_session(e, r) for e in entries) for r in attached):
             return profile
     return None
