@@ -254,7 +254,11 @@ class WebApi:
                 bound = self.limits.max_retry_after_s
                 left = self._deadline - time.monotonic()
                 if wait is None or wait > bound or wait >= left or throttled >= self.limits.max_throttled_retries:
-                    asked = f"Retry-After {retry_after[:20]}" if retry_after else "no Retry-After"
+                    # The org's header is never quoted (it may hold anything): only the wait cifcheck read from it.
+                    if wait is not None:
+                        asked = f"Retry-After {wait:g} s"
+                    else:
+                        asked = "a Retry-After that is no number or date" if retry_after else "no Retry-After"
                     raise self._failed(
                         f"HTTP 429: the org throttled the reads of {name} ({asked}; cifcheck waits at most "
                         f"{bound:g} s, {self.limits.max_throttled_retries} times)"

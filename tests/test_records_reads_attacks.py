@@ -1,0 +1,45 @@
+"""cifcheck's own Dataverse reads against a hostile or merely odd org: answers of odd shapes, secrets echoed where no
+secret belongs, and links that try to lead the reads elsewhere. (The fake request API is test_webapi_client.py's.)
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cifcheck.probes.dataverse import read_dataverse
+from cifcheck.probes.webapi import ReadError
+from cifcheck.redact import register_cookie_values
+from tests.test_webapi_client import ORG, Answer, _answers, _page, api, json_answer
+
+# A session cookie as Dynamics 365 sets them: long, and random enough that only its whole value is recognised.
+SESSION = "Zk3qLmN8pQ2rS5tU7vW9xY1aB4cD6eF0gH2iJ4kL6mN8oP0qR2sT4uV6wX8yZ"
+USER = "0a1b2c3d-0000-4000-8000-000000000001"
+
+
+def _evidence_of(answers: dict[str, Answer]):
+    """read_dataverse against an org answering the first URL part found in `answers`, else an empty listing."""
+
+    def answer(url: str) -> Answer:
+        if "WhoAmI" in url:
+            return json_answer({"UserId": USER})
+        for part, given in answers.items():
+            if part in url:
+                return given
+        if "systemusers(" in url:
+            return json_answer({"systemuserid": USER, "fullname": "Agent"})
+        return json_answer({"value": []})
+
+    page = _page(f"{ORG}/main.aspx", answer)
+    return read_dataverse(page, ("contoso.crm.dynamics.com",), "msdyn_CustomerServiceWorkspace")  # type: ignore[arg-type]
+
+
+def test_a_retry_after_holding_a_secret_is_not_quoted_in_part():
+    register_cookie_values([SESSION])
+    client = api(_answers((429, b"", {"retry-after": SESSION})))  # type: ignore[arg-type]
+    with pytest.raises(ReadError) as throttled:
+        client.get("WhoAmI")
+    recorded = json.dumps([r.model_dump() for r in client.requests])
+    assert SESSION[:8] not in str(throttled.value) and SESSION[:8] not in recorded
+    assert "Retry-After" in str(throttled.value)
