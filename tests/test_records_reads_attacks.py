@@ -11,7 +11,7 @@ import pytest
 from cifcheck.probes.dataverse import read_dataverse
 from cifcheck.probes.webapi import ReadError
 from cifcheck.redact import register_cookie_values
-from tests.test_webapi_client import ORG, Answer, _answers, _page, api, json_answer
+from tests.test_webapi_client import API, ORG, Answer, _answers, _page, api, json_answer
 
 # A session cookie as Dynamics 365 sets them: long, and random enough that only its whole value is recognised.
 SESSION = "Zk3qLmN8pQ2rS5tU7vW9xY1aB4cD6eF0gH2iJ4kL6mN8oP0qR2sT4uV6wX8yZ"
@@ -43,3 +43,33 @@ def test_a_retry_after_holding_a_secret_is_not_quoted_in_part():
     recorded = json.dumps([r.model_dump() for r in client.requests])
     assert SESSION[:8] not in str(throttled.value) and SESSION[:8] not in recorded
     assert "Retry-After" in str(throttled.value)
+
+
+@pytest.mark.parametrize("loop", ["same", "a-b-a"])
+def test_a_next_link_back_to_a_page_already_read_is_an_error_at_once(loop: str):
+    first = f"{API}msdyn_ciproviders?$select=msdyn_label"
+    second = f"{API}msdyn_ciproviders?$select=msdyn_label&$skiptoken=2"
+
+    def answer(url: str) -> Answer:
+        if loop == "same" or url == second:
+            return json_answer({"value": [{"msdyn_label": "A"}], "@odata.nextLink": first if loop == "a-b-a" else url})
+        return json_answer({"value": [{"msdyn_label": "A"}], "@odata.nextLink": second})
+
+    client = api(answer)
+    with pytest.raises(ReadError, match="the next page of msdyn_ciproviders is a page read already"):
+        client.records("msdyn_ciproviders", ("msdyn_label",))
+    assert len(client.requests) <= 2
+
+
+def test_an_expanded_collections_next_link_that_loops_is_an_error_at_once():
+    deferred = f"{API}msdyn_appconfigurations(p1)/nav?$select=y"
+
+    def answer(url: str) -> Answer:
+        if "/nav" in url:
+            return json_answer({"value": [{"y": 1}], "@odata.nextLink": deferred})
+        return json_answer({"value": [{"x": 1, "nav": [], "nav@odata.nextLink": deferred}]})
+
+    client = api(answer)
+    with pytest.raises(ReadError, match="the next page of nav is a page read already"):
+        client.records("msdyn_appconfigurations", ("x",), expand={"nav": ("y",)})
+    assert len(client.requests) <= 3

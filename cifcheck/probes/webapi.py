@@ -190,6 +190,7 @@ class WebApi:
     def _listing(self, url: str, name: str) -> list[dict]:
         """Every record of a collection answer, following @odata.nextLink page after page, as given."""
         records: list[dict] = []
+        read = {url}
         for _ in range(self.limits.max_pages):
             answer = self._get(url, name)
             page = answer.get("value")
@@ -200,6 +201,9 @@ class WebApi:
             if next_link is None:
                 return records
             url = self._next(url, next_link, name)
+            if url in read:  # A -> A, or A -> B -> A: the listing would never end, only hit the page cap
+                raise self._failed(f"the next page of {name} is a page read already (its next links loop); not read")
+            read.add(url)
         raise self._failed(
             f"{name} has more than {self.limits.max_pages} pages of {self.limits.page_size} records; not read whole"
         )
