@@ -73,3 +73,19 @@ def test_an_expanded_collections_next_link_that_loops_is_an_error_at_once():
     with pytest.raises(ReadError, match="the next page of nav is a page read already"):
         client.records("msdyn_appconfigurations", ("x",), expand={"nav": ("y",)})
     assert len(client.requests) <= 3
+
+
+@pytest.mark.parametrize(
+    "next_link",
+    [
+        f"{API}../../main.aspx?pagetype=entitylist",
+        f"{API}%2e%2e/%2E%2E/main.aspx",
+        f"{API}.%2e/.%2e/main.aspx",
+        f"{API}msdyn_ciproviders/./../../../main.aspx",
+    ],
+)
+def test_a_next_link_with_dot_segments_that_leave_the_web_api_is_not_followed(next_link: str):
+    client = api(lambda url: json_answer({"value": [{"msdyn_label": "A"}], "@odata.nextLink": next_link}))
+    with pytest.raises(ReadError, match="not on the org's Web API; not followed"):
+        client.records("msdyn_ciproviders", ("msdyn_label",))
+    assert len(client.requests) == 1

@@ -40,6 +40,7 @@ API_PATH = "/api/data/v9.2/"
 # An entity set, function or record path relative to API_PATH: WhoAmI, msdyn_ciproviders, systemusers(<id>).
 _PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(\([A-Za-z0-9_.,'=-]*\))?")
 ERROR_TEXT_MAX = 160
+_DOT_SEGMENT = re.compile(r"(?i)/(\.|%2e){1,2}(/|$)")
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,12 @@ class WebApi:
 
     def _on_org(self, url: str) -> bool:
         origin = _origin(url)
-        return origin is not None and origin[0] == self.origin and urlsplit(url).path.startswith(API_PATH)
+        if origin is None or origin[0] != self.origin:
+            return False
+        # The request API resolves dot segments (`.`, `..`, `%2e`) that urlsplit keeps: `/api/data/v9.2/../../x`
+        # would read `/x`. A Web API link has none.
+        path = urlsplit(url).path
+        return path.startswith(API_PATH) and not _DOT_SEGMENT.search(path)
 
     def _failed(self, message: str) -> ReadError:
         """A ReadError for the latest request, recorded on it too."""
