@@ -89,3 +89,19 @@ def test_a_next_link_with_dot_segments_that_leave_the_web_api_is_not_followed(ne
     with pytest.raises(ReadError, match="not on the org's Web API; not followed"):
         client.records("msdyn_ciproviders", ("msdyn_label",))
     assert len(client.requests) == 1
+
+
+def test_a_role_mapping_column_whose_name_holds_a_secret_is_not_kept():
+    register_cookie_values([SESSION])
+    mapping = {
+        "msdyn_appprofilerolemappingid": "m1",
+        "_msdyn_appprofileid_value": "p1",
+        "_msdyn_securityroleid_value": "r1",
+        f"msdyn_appprofile_{SESSION}": "x",
+        f"msdyn_securityrole_{SESSION.lower()}": "y",
+    }
+    evidence = _evidence_of({"msdyn_appprofilerolemappings": json_answer({"value": [mapping]})})
+    assert evidence.role_mappings == [
+        {"msdyn_appprofilerolemappingid": "m1", "_msdyn_appprofileid_value": "p1", "_msdyn_securityroleid_value": "r1"}
+    ]
+    assert SESSION.lower() not in evidence.model_dump_json().lower()
