@@ -105,3 +105,11 @@ def test_a_role_mapping_column_whose_name_holds_a_secret_is_not_kept():
         {"msdyn_appprofilerolemappingid": "m1", "_msdyn_appprofileid_value": "p1", "_msdyn_securityroleid_value": "r1"}
     ]
     assert SESSION.lower() not in evidence.model_dump_json().lower()
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_an_answer_with_a_number_json_cannot_hold_is_not_json(number: str):
+    # evidence.json writes NaN and Infinity as null: kept, the run and its offline re-judging would disagree.
+    client = api(lambda url: (200, f'{{"value": [{{"msdyn_sortorder": {number}}}]}}'.encode()))
+    with pytest.raises(ReadError, match=r"answer is not JSON \(msdyn_ciproviders, HTTP 200\)"):
+        client.records("msdyn_ciproviders", ("msdyn_sortorder",))

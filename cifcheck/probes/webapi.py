@@ -21,6 +21,7 @@ Playwright's driver asks the system resolver, which often does not know them. A 
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -115,6 +116,19 @@ def _seconds(retry_after: str) -> float | None:
         return max(0.0, parsedate_to_datetime(text).timestamp() - time.time())
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
+
+
+def _no_constant(name: str) -> float:
+    """NaN and Infinity are no JSON (RFC 8259): evidence.json would hold them as null, judged otherwise offline."""
+    raise ValueError(name)
+
+
+def _finite(text: str) -> float:
+    """A JSON number as a float, when one can hold it (1e400 cannot: Python reads it as infinity)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
 
 
 def _name(path: str) -> str:
@@ -351,7 +365,7 @@ class WebApi:
         if not 200 <= status < 300:
             raise self._failed(f"HTTP {status} for {name}")
         try:
-            answer = json.loads(body.decode("utf-8-sig"))
+            answer = json.loads(body.decode("utf-8-sig"), parse_constant=_no_constant, parse_float=_finite)
         except (UnicodeDecodeError, ValueError, RecursionError):
             raise self._failed(f"answer is not JSON ({name}, HTTP {status})") from None
         if not isinstance(answer, dict):
