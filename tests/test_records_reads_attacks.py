@@ -9,7 +9,7 @@ import json
 import pytest
 
 from cifcheck.probes.dataverse import read_dataverse
-from cifcheck.probes.webapi import ReadError
+from cifcheck.probes.webapi import Limits, ReadError
 from cifcheck.redact import register_cookie_values
 from tests.test_webapi_client import API, ORG, Answer, _answers, _page, api, json_answer
 
@@ -113,3 +113,17 @@ def test_an_answer_with_a_number_json_cannot_hold_is_not_json(number: str):
     client = api(lambda url: (200, f'{{"value": [{{"msdyn_sortorder": {number}}}]}}'.encode()))
     with pytest.raises(ReadError, match=r"answer is not JSON \(msdyn_ciproviders, HTTP 200\)"):
         client.records("msdyn_ciproviders", ("msdyn_sortorder",))
+
+
+def test_answers_larger_together_than_the_reads_byte_limit_are_an_error():
+    # Each page under the per-answer limit, but a hundred of them would be held in memory at once.
+    pages = iter(range(1, 1_000))
+
+    def answer(url: str) -> Answer:
+        link = f"{API}msdyn_ciproviders?$skiptoken={next(pages)}"
+        return json_answer({"value": [{"msdyn_label": "A" * 800}], "@odata.nextLink": link})
+
+    client = api(answer, Limits(max_body_bytes=1_000, max_total_bytes=2_500))
+    with pytest.raises(ReadError, match=r"the Web API answers together are larger than 2,500 bytes"):
+        client.records("msdyn_ciproviders", ("msdyn_label",))
+    assert len(client.requests) == 3

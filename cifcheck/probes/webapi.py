@@ -52,6 +52,8 @@ class Limits:
     total_ms: int = 60_000  # every request of one WebApi together
     # A page of 500 provider records is a few hundred kB; an answer this large is not one cifcheck asked for.
     max_body_bytes: int = 20_000_000
+    # Every answer of one WebApi together: a hundred pages under the limit above would still be held at once.
+    max_total_bytes: int = 100_000_000
     # 429 (service protection): the Retry-After the org asks for is honoured up to this long, this many times.
     max_retry_after_s: float = 10.0
     max_throttled_retries: int = 3
@@ -151,6 +153,7 @@ class WebApi:
         self.limits = limits or Limits()
         self.requests: list[WebApiRequest] = []
         self._deadline = time.monotonic() + self.limits.total_ms / 1000
+        self._bytes = 0  # every answer's body together
         self._sleep = sleep
 
     @classmethod
@@ -332,6 +335,12 @@ class WebApi:
                 body = response.body()
                 if len(body) > self.limits.max_body_bytes:
                     raise self._failed(f"the answer for {name} is larger than {self.limits.max_body_bytes:,} bytes")
+                self._bytes += len(body)
+                if self._bytes > self.limits.max_total_bytes:
+                    raise self._failed(
+                        f"{name} not read whole: the Web API answers together are larger than "
+                        f"{self.limits.max_total_bytes:,} bytes"
+                    )
             finally:
                 response.dispose()  # frees the body kept in the driver
         except PlaywrightTimeoutError:
