@@ -127,3 +127,14 @@ def test_answers_larger_together_than_the_reads_byte_limit_are_an_error():
     with pytest.raises(ReadError, match=r"the Web API answers together are larger than 2,500 bytes"):
         client.records("msdyn_ciproviders", ("msdyn_label",))
     assert len(client.requests) == 3
+
+
+def test_a_custom_parameter_named_by_a_secret_is_not_described_by_half_of_it():
+    # A session cookie of an ordinary shape (no random-looking run): only its whole value is recognised.
+    cookie = "session-cookie-value-for-contoso-crm-9a7c-aaaa-bbbb-cccc"
+    register_cookie_values([cookie])
+    provider = {"msdyn_channelproviderid": USER, "msdyn_customparams": json.dumps({cookie: 1, "queue": "q"})}
+    evidence = _evidence_of({"msdyn_channelproviders": json_answer({"value": [provider]})})
+    assert evidence.v2_providers is not None
+    (described,) = [p["msdyn_customparams"] for p in evidence.v2_providers]
+    assert cookie[:12] not in described and "queue" in described
