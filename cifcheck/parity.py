@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from cifcheck.redact import redact_text
+
 Kind = Literal["url", "text", "number", "domains", "json", "switch"]
 
 
@@ -116,7 +118,8 @@ def described(value: object) -> str:
     except (ValueError, RecursionError):
         parsed = None
     if isinstance(parsed, dict):
-        keys = ", ".join(sorted(str(key)[:40] for key in parsed)[:12])
+        # Each name redacted whole before it is cut: the first 40 characters of a secret are no longer recognised.
+        keys = ", ".join(redact_text(key)[:40] for key in sorted(str(key) for key in parsed)[:12])
         return f"(not kept: JSON with keys {keys})" if keys else "(not kept: an empty JSON object)"
     return f"(not kept: {len(text):,} characters)"
 

@@ -145,8 +145,11 @@ def test_a_next_link_that_leaves_the_orgs_web_api_is_not_followed(next_link: obj
 
 
 def test_a_listing_longer_than_the_page_cap_is_an_error_not_a_partial_answer():
+    pages = iter(range(1, 100))  # a new next link each page: a link read already is a loop (another error)
     client = api(
-        lambda url: json_answer({"value": [{"msdyn_label": "A"}], "@odata.nextLink": f"{API}msdyn_ciproviders?n=1"}),
+        lambda url: json_answer(
+            {"value": [{"msdyn_label": "A"}], "@odata.nextLink": f"{API}msdyn_ciproviders?n={next(pages)}"}
+        ),
         Limits(page_size=1, max_pages=3),
     )
     with pytest.raises(ReadError, match="more than 3 pages of 1 records; not read whole"):

@@ -22,7 +22,7 @@ from playwright.sync_api import Page
 from cifcheck.evidence import DataverseEvidence
 from cifcheck.parity import NOT_KEPT, PARITY_FIELDS, described, fingerprint
 from cifcheck.probes.webapi import Limits, ReadError, WebApi
-from cifcheck.redact import redact_values
+from cifcheck.redact import redact_text, redact_values
 
 V1_TABLE = "msdyn_ciproviders"
 V2_TABLE = "msdyn_channelproviders"
@@ -79,6 +79,9 @@ USER_EXPAND = {
 # The mapping's column types (lookup or text) are not published: every column is read and matched by name.
 ROLE_MAPPINGS = "msdyn_appprofilerolemappings"
 ROLE_MAPPING_COLUMNS = re.compile(r"(?i)(appprofile|securityrole|profileorder|rank|^statecode$|^msdyn_name$)")
+# A column's name comes from the answer too (no $select): only a Dataverse logical name (lower case, a lookup's
+# `_<name>_value`) that redaction leaves as it is becomes a key of the evidence, which keys are not redacted in.
+LOGICAL_NAME = re.compile(r"_?[a-z][a-z0-9_]{0,63}")
 VIEWS = "savedqueries"
 VIEW_FIELDS = ("savedqueryid", "name", "returnedtypecode", "statecode", "querytype")
 READS = ("WhoAmI", V1_TABLE, V2_TABLE, PROFILES, USERS, ROLE_MAPPINGS, VIEWS)
@@ -172,9 +175,15 @@ def _role_mappings(api: WebApi) -> list[dict]:
     """Every mapping with only the columns that name its profile, its role, its rank or itself: read without
     $select (the columns' types are not published), so nothing else an org keeps there is recorded."""
     return [
-        {column: value for column, value in mapping.items() if ROLE_MAPPING_COLUMNS.search(column)}
+        {column: value for column, value in mapping.items() if _mapping_column(column)}
         for mapping in api.records(ROLE_MAPPINGS, ())
     ]
+
+
+def _mapping_column(column: str) -> bool:
+    return bool(
+        LOGICAL_NAME.fullmatch(column) and ROLE_MAPPING_COLUMNS.search(column) and redact_text(column) == column
+    )
 
 
 def _app_unique_name(api: WebApi, app: str) -> str | None:

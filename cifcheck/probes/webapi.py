@@ -21,6 +21,7 @@ Playwright's driver asks the system resolver, which often does not know them. A 
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +41,7 @@ API_PATH = "/api/data/v9.2/"
 # An entity set, function or record path relative to API_PATH: WhoAmI, msdyn_ciproviders, systemusers(<id>).
 _PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(\([A-Za-z0-9_.,'=-]*\))?")
 ERROR_TEXT_MAX = 160
+_DOT_SEGMENT = re.compile(r"(?i)/(\.|%2e){1,2}(/|$)")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class Limits:
     total_ms: int = 60_000  # every request of one WebApi together
     # A page of 500 provider records is a few hundred kB; an answer this large is not one cifcheck asked for.
     max_body_bytes: int = 20_000_000
+    # Every answer of one WebApi together: a hundred pages under the limit above would still be held at once.
+    max_total_bytes: int = 100_000_000
     # 429 (service protection): the Retry-After the org asks for is honoured up to this long, this many times.
     max_retry_after_s: float = 10.0
     max_throttled_retries: int = 3
@@ -116,6 +120,19 @@ def _seconds(retry_after: str) -> float | None:
         return None
 
 
+def _no_constant(name: str) -> float:
+    """NaN and Infinity are no JSON (RFC 8259): evidence.json would hold them as null, judged otherwise offline."""
+    raise ValueError(name)
+
+
+def _finite(text: str) -> float:
+    """A JSON number as a float, when one can hold it (1e400 cannot: Python reads it as infinity)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
 def _name(path: str) -> str:
     """The table or function a path reads, to name it in errors: msdyn_ciproviders, WhoAmI, systemusers."""
     return path.split("?", 1)[0].split("(", 1)[0]
@@ -136,6 +153,7 @@ class WebApi:
         self.limits = limits or Limits()
         self.requests: list[WebApiRequest] = []
         self._deadline = time.monotonic() + self.limits.total_ms / 1000
+        self._bytes = 0  # every answer's body together
         self._sleep = sleep
 
     @classmethod
@@ -190,6 +208,7 @@ class WebApi:
     def _listing(self, url: str, name: str) -> list[dict]:
         """Every record of a collection answer, following @odata.nextLink page after page, as given."""
         records: list[dict] = []
+        read = {url}
         for _ in range(self.limits.max_pages):
             answer = self._get(url, name)
             page = answer.get("value")
@@ -200,6 +219,9 @@ class WebApi:
             if next_link is None:
                 return records
             url = self._next(url, next_link, name)
+            if url in read:  # A -> A, or A -> B -> A: the listing would never end, only hit the page cap
+                raise self._failed(f"the next page of {name} is a page read already (its next links loop); not read")
+            read.add(url)
         raise self._failed(
             f"{name} has more than {self.limits.max_pages} pages of {self.limits.page_size} records; not read whole"
         )
@@ -236,7 +258,12 @@ class WebApi:
 
     def _on_org(self, url: str) -> bool:
         origin = _origin(url)
-        return origin is not None and origin[0] == self.origin and urlsplit(url).path.startswith(API_PATH)
+        if origin is None or origin[0] != self.origin:
+            return False
+        # The request API resolves dot segments (`.`, `..`, `%2e`) that urlsplit keeps: `/api/data/v9.2/../../x`
+        # would read `/x`. A Web API link has none.
+        path = urlsplit(url).path
+        return path.startswith(API_PATH) and not _DOT_SEGMENT.search(path)
 
     def _failed(self, message: str) -> ReadError:
         """A ReadError for the latest request, recorded on it too."""
@@ -254,7 +281,11 @@ class WebApi:
                 bound = self.limits.max_retry_after_s
                 left = self._deadline - time.monotonic()
                 if wait is None or wait > bound or wait >= left or throttled >= self.limits.max_throttled_retries:
-                    asked = f"Retry-After {retry_after[:20]}" if retry_after else "no Retry-After"
+                    # The org's header is never quoted (it may hold anything): only the wait cifcheck read from it.
+                    if wait is not None:
+                        asked = f"Retry-After {wait:g} s"
+                    else:
+                        asked = "a Retry-After that is no number or date" if retry_after else "no Retry-After"
                     raise self._failed(
                         f"HTTP 429: the org throttled the reads of {name} ({asked}; cifcheck waits at most "
                         f"{bound:g} s, {self.limits.max_throttled_retries} times)"
@@ -304,6 +335,12 @@ class WebApi:
                 body = response.body()
                 if len(body) > self.limits.max_body_bytes:
                     raise self._failed(f"the answer for {name} is larger than {self.limits.max_body_bytes:,} bytes")
+                self._bytes += len(body)
+                if self._bytes > self.limits.max_total_bytes:
+                    raise self._failed(
+                        f"{name} not read whole: the Web API answers together are larger than "
+                        f"{self.limits.max_total_bytes:,} bytes"
+                    )
             finally:
                 response.dispose()  # frees the body kept in the driver
         except PlaywrightTimeoutError:
@@ -337,7 +374,7 @@ class WebApi:
         if not 200 <= status < 300:
             raise self._failed(f"HTTP {status} for {name}")
         try:
-            answer = json.loads(body.decode("utf-8-sig"))
+            answer = json.loads(body.decode("utf-8-sig"), parse_constant=_no_constant, parse_float=_finite)
         except (UnicodeDecodeError, ValueError, RecursionError):
             raise self._failed(f"answer is not JSON ({name}, HTTP {status})") from None
         if not isinstance(answer, dict):
