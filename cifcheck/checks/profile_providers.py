@@ -79,6 +79,15 @@ def judge(evidence: Evidence) -> Verdict:
     upgraded = _upgraded_note(evidence, with_active or judged)
     if with_active:
         said = "; ".join(f"{p.display} has {_named(evidence, p.providers)}" for p in with_active)
+        if V2_TABLE in dataverse.errors:
+            # The attachment is there; whether the provider it names is active the provider table would say.
+            return Verdict(
+                "warn",
+                f"CIF 2.0 provider attached: {said}; whether it is active could not be told ({V2_TABLE} was not "
+                f"read: {dataverse.errors[V2_TABLE]}).{upgraded}",
+                details,
+                remediation="records.provider_parity's card says why the provider table could not be read.",
+            )
         return Verdict("pass", f"CIF 2.0 provider attached: {said}.{upgraded}", details)
     not_read = [p for p in judged if not p.providers_read]
     if not_read:

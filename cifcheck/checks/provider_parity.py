@@ -212,8 +212,11 @@ def judge(evidence: Evidence) -> Verdict:
     if values:
         pairs = sorted({f"{row['provider']}: {row['field'].lower()}" for row in values})
         more = f" and {len(pairs) - MAX_NAMED:,} more" if len(pairs) > MAX_NAMED else ""
+        said = "; ".join(pairs[:MAX_NAMED]) + more
         found.append(
-            f"{len(values):,} value(s) differ from the CIF 1.0 provider ({'; '.join(pairs[:MAX_NAMED])}{more})"
+            f"copied with a different value ({said})"
+            if len(values) == 1
+            else f"{len(values):,} values differ from the CIF 1.0 providers they were copied from ({said})"
         )
     remediation = None
     if missing and not differences:

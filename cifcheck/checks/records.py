@@ -118,7 +118,12 @@ def unread(evidence: Evidence, check_id: str, *tables: str) -> Verdict | None:
     logical, display = TABLES.get(table, (table, table))
     privilege = f"prvRead{logical}"
     also = f" (also not read: {', '.join(name for name, _ in missing[1:])})" if len(missing) > 1 else ""
-    if "HTTP 403" in error:
+    if "HTTP 403" in error and table == "WhoAmI":
+        reason = (
+            f"The org refused WhoAmI (403), so the signed-in user could not be told; this could not be decided{also}."
+        )
+        fix = "WhoAmI needs no privilege beyond signing in: sign in again and re-run; if it stays, ask the org's admin."
+    elif "HTTP 403" in error:
         reason = (
             f"The signed-in user may not read {display} records ({table}): the org answered 403, so the user lacks "
             f"the Read privilege on that table ({privilege}); this could not be decided{also}."
@@ -142,7 +147,15 @@ def unread(evidence: Evidence, check_id: str, *tables: str) -> Verdict | None:
     owner = FIRST_READER.get(table, check_id)
     if owner != check_id:
         fix = f"The fix is on {owner}'s card: the same read of {table} did not succeed."
-    return Verdict("error", reason, requests_detail(evidence, [name for name, _ in missing]), remediation=fix)
+    return Verdict(
+        "error",
+        reason,
+        requests_detail(evidence, [name for name, _ in missing]),
+        remediation=fix,
+        title=f"The {display} records could not be read"
+        if table != "WhoAmI"
+        else "The signed-in user could not be told",
+    )
 
 
 def requests_detail(evidence: Evidence, tables: list[str]) -> list[Detail]:

@@ -96,8 +96,9 @@ def judge(evidence: Evidence) -> Verdict:
         reason = f"{user} is assigned to no agent experience profile of this app, directly or through a role."
     elif got.path in ("direct", "role"):
         reason = (
-            f"{user} gets {got.profile.display} {got.how}, not {names}: that profile wins, so the session gets its "
-            f"channel providers.{also}"
+            f"{user} gets {got.profile.display} {got.how}, not {names}: {got.profile.display} wins"
+            + (", and it has no CIF 2.0 provider" if not got.profile.providers else "")
+            + f".{also}"
         )
     else:
         reason = (

@@ -475,3 +475,26 @@ def test_a_fingerprint_key_of_any_other_shape_is_refused(key: str):
     data["dataverse"]["fingerprints"] = {key: "0123456789abcdef"}
     with pytest.raises(ValidationError):
         Evidence.model_validate(data)
+
+
+def test_an_attached_provider_whose_table_was_not_read_is_a_warning_not_a_pass(judge):
+    error = "HTTP 403: msdyn_channelproviders was refused (signed out, or the user may not read msdyn_channelproviders)"
+    checked = evidence(v2_providers=None, errors={"msdyn_channelproviders": error})
+    result = judge("records.profile_providers", checked)
+    assert result.status == "warn"
+    assert "whether it is active could not be told" in result.reason
+
+
+def test_a_winning_profile_without_providers_is_said_to_have_none(judge):
+    checked = evidence(
+        profiles=[profile(), SUPERVISORS],
+        user=user(roles=[role(AGENT_ROLE, "Omnichannel agent"), role(SUPERVISOR_ROLE, "Omnichannel supervisor")]),
+        role_mappings=[mapping(PROFILE_ID, AGENT_ROLE), mapping(SUPERVISORS_ID, SUPERVISOR_ROLE)],
+    )
+    assert "Contoso supervisors wins, and it has no CIF 2.0 provider" in judge("records.user_assigned", checked).reason
+
+
+def test_a_read_that_did_not_succeed_is_titled_as_such_not_as_a_failure(judge):
+    error = "HTTP 403: msdyn_ciproviders was refused (signed out, or the user may not read msdyn_ciproviders)"
+    result = judge("records.provider_parity", evidence(v1_providers=None, errors={"msdyn_ciproviders": error}))
+    assert result.title == "The Channel Integration Framework v1.0 Provider records could not be read"
