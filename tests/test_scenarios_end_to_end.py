@@ -120,8 +120,10 @@ def test_validating_never_writes_to_the_org(matrix, sandbox):
 
 def test_every_request_cifcheck_made_to_the_web_api_over_the_matrix_was_a_get(matrix, sandbox):
     reads = sandbox.app.state.outside_page_requests
+    recorded = sum(len(evidence.dataverse.requests) for _, evidence in matrix.values() if evidence.dataverse)
     assert set(reads) == {"GET"}
-    assert reads["GET"] >= 7 * len(CASES)  # every case read the records
+    assert recorded > 7 * len(SCENARIOS)  # the records were read (a case that signs out reads none)
+    assert reads["GET"] >= recorded  # the sandbox saw each of them (other tests may share this sandbox)
 
 
 def test_a_late_mode_change_is_on_the_panel_timeline(matrix):
