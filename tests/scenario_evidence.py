@@ -4,6 +4,7 @@ ones the catalogue declares before judging the fixes, so this stays faithful to 
 
 from __future__ import annotations
 
+import functools
 import json
 from types import SimpleNamespace
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -21,7 +22,7 @@ from cifcheck.evidence import (
 from cifcheck.probes.dataverse import read_dataverse
 from cifcheck.sandbox.records import USER_ID as SANDBOX_USER_ID
 from cifcheck.sandbox.records import build as build_records
-from cifcheck.sandbox.scenarios import APPS, Provider, Scenario
+from cifcheck.sandbox.scenarios import APPS, SCENARIOS, Provider, Scenario
 from tests.evidence_factory import EXTENSIONS, LIBRARY_URL, ORG, healthy_evidence, library_load, storage, widget
 
 V1_LIBRARY_URL = f"{ORG}/CRMClients/msdyn_internal_ci_library.js"
@@ -90,7 +91,14 @@ def _answer(status: int, body: dict) -> SimpleNamespace:
 
 
 def records_evidence(scenario: Scenario) -> DataverseEvidence:
-    """What cifcheck's Web API reads record on the scenario's org."""
+    """What cifcheck's Web API reads record on the scenario's org (a copy: callers may change it)."""
+    return _records_evidence(scenario.name).model_copy(deep=True)
+
+
+@functools.cache
+def _records_evidence(name: str) -> DataverseEvidence:
+    """Read once per scenario and test process: 5,000 providers take seconds."""
+    scenario = SCENARIOS[name]
     context = SimpleNamespace(request=_StoreRequests(scenario), cookies=lambda url: [])
     page = SimpleNamespace(url=f"{ORG}/main.aspx", context=context)
     return read_dataverse(page, (urlsplit(ORG).hostname,), scenario.app)  # type: ignore[arg-type]

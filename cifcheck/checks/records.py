@@ -10,6 +10,7 @@ one and says so when both apply (`records.profile` judges a chosen profile inste
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from typing import Literal
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 
 from cifcheck.checks.registry import Verdict
 from cifcheck.evidence import DataverseEvidence, Evidence
+from cifcheck.parity import canonical
 from cifcheck.probes.dataverse import (
     PROFILE_EXTENSIONS,
     PROFILE_PROVIDERS,
@@ -191,7 +193,12 @@ def same(a: object, b: object) -> bool:
 
 def key(record_id: object) -> str:
     """A record id as ids compare: without braces and spaces, in lower case ({ABC-...} is abc-...)."""
-    return text(record_id).strip().strip("{}").strip().lower()
+    return _key(text(record_id))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _key(record_id: str) -> str:
+    return record_id.strip().strip("{}").strip().lower()
 
 
 def is_active(record: dict) -> bool:
@@ -389,8 +396,6 @@ def link_heading() -> dict[str, str]:
 def in_session(entry: object, record: dict) -> bool:
     """Whether a channelProviders entry (profile.py's ProviderEntry) is this provider record: by unique name, then
     name, label or channel URL (session storage's shape is not published, so any one of them may be missing)."""
-    from cifcheck.parity import canonical_url
-
     if key(getattr(entry, "id", "")) and key(getattr(entry, "id", "")) == key(record.get("msdyn_channelproviderid")):
         return True
     pairs = (
@@ -401,13 +406,31 @@ def in_session(entry: object, record: dict) -> bool:
     if any(same(a, b) for a, b in pairs):
         return True
     url = getattr(entry, "channel_url", "")
-    return bool(url) and canonical_url(url) == canonical_url(record.get("msdyn_channelurl"))
+    return bool(url) and canonical("url", url) == canonical("url", record.get("msdyn_channelurl"))
 
 
 def provider_record(evidence: Evidence, attachment: dict) -> dict:
     """An attached provider as the CIF 2.0 provider table has it (state, channel URL), over what the N:N expand gave;
     the attachment alone when the table does not hold it."""
     provider_id = key(attachment.get("msdyn_channelproviderid"))
-    records = evidence.dataverse.v2_providers if evidence.dataverse else None
-    found = next((r for r in records or [] if provider_id and key(r.get("msdyn_channelproviderid")) == provider_id), {})
+    found = _providers_by_id(evidence.dataverse).get(provider_id, {}) if provider_id and evidence.dataverse else {}
     return attachment | found
+
+
+# The list last indexed, held (so that no other list can take its id), with its length and its index.
+_indexed: tuple[list[dict], int, dict[str, dict]] = ([], 0, {})
+
+
+def _providers_by_id(dataverse: DataverseEvidence) -> dict[str, dict]:
+    """The CIF 2.0 providers by id, built once per provider list (a profile of 300 providers against a table of
+    5,000 would otherwise compare every pair, in each of the checks that asks). Targets are judged in threads: the
+    cache is one tuple, read once and replaced whole."""
+    global _indexed
+    records = dataverse.v2_providers or []
+    cached, length, index = _indexed
+    if cached is not records or length != len(records):
+        index = {}
+        for record in records:
+            index.setdefault(key(record.get("msdyn_channelproviderid")), record)
+        _indexed = (records, len(records), index)
+    return index
