@@ -98,7 +98,11 @@ def records_evidence(scenario: Scenario) -> DataverseEvidence:
 @functools.cache
 def _records_evidence(name: str) -> DataverseEvidence:
     """Read once per scenario and test process: 5,000 providers take seconds."""
-    scenario = SCENARIOS[name]
+    return read_records_of(SCENARIOS[name])
+
+
+def read_records_of(scenario: Scenario) -> DataverseEvidence:
+    """A new read of the scenario's records (a new fingerprint key)."""
     context = SimpleNamespace(request=_StoreRequests(scenario), cookies=lambda url: [])
     page = SimpleNamespace(url=f"{ORG}/main.aspx", context=context)
     return read_dataverse(page, (urlsplit(ORG).hostname,), scenario.app)  # type: ignore[arg-type]

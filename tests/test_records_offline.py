@@ -12,7 +12,7 @@ from cifcheck.checks import judge_target
 from cifcheck.evidence import Evidence
 from cifcheck.offline import rejudge
 from cifcheck.sandbox.scenarios import SCENARIOS
-from tests.scenario_evidence import evidence_for
+from tests.scenario_evidence import evidence_for, read_records_of
 
 RECORD_SCENARIOS = [name for name, scenario in SCENARIOS.items() if "records" in scenario.tags]
 
@@ -67,6 +67,6 @@ def test_a_fingerprint_tells_only_equality():
         if key.startswith("msdyn_channelproviders/") and "customparams" in key
     ]
     assert v1 and v2 and v1 != v2
-    again = evidence_for(SCENARIOS["parity-custom-params"]).dataverse
-    assert again is not None and again.fingerprints != fingerprints, "a new key every read: nothing to look up"
+    again = read_records_of(SCENARIOS["parity-custom-params"])
+    assert again.fingerprints != fingerprints, "a new key every read: nothing to look up"
     assert json.loads(evidence.model_dump_json())["dataverse"]["fingerprints"] == fingerprints
