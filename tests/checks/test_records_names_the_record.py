@@ -4,6 +4,8 @@ as plain words."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from cifcheck.checks import REGISTRY
@@ -41,7 +43,7 @@ def shown(result: CheckResult, column_key: str) -> list[str]:
 def reads_plainly(text: str) -> None:
     assert "(s)" not in text, text
     words = text.lower().split()
-    assert not [a for a, b in zip(words, words[1:], strict=False) if a == b and a.isalpha()], text
+    assert not [a for a, b in itertools.pairwise(words) if a == b and a.isalpha()], text
 
 
 # --- records.provider_parity -------------------------------------------------------------------------------------
@@ -112,7 +114,9 @@ def test_a_tie_links_every_profile_it_names(judge):
         msdyn_profileorder=3,
         msdyn_appconfig_msdyn_channelprovider=[],
     )
-    checked = evidence(profiles=[profile(), SUPERVISORS, others], user=user(profiles=[PROFILE_ID, SUPERVISORS_ID, third]))
+    checked = evidence(
+        profiles=[profile(), SUPERVISORS, others], user=user(profiles=[PROFILE_ID, SUPERVISORS_ID, third])
+    )
     result = judge("records.user_assigned", checked)
     assert result.status == "warn"
     assert {PROFILE_ID, SUPERVISORS_ID, third} <= set(shown(result, "id"))
