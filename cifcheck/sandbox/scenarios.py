@@ -586,7 +586,7 @@ def _catalogue() -> list[Scenario]:
                     "v1_changes",
                     "msdyn_landingurl",
                     "https://phone.contoso.example/cif1/softphone.html",
-                    "contoso phone: channel url",
+                    "was copied with a different channel url",
                 ),
                 ("label", "label", "v2_changes", "msdyn_label", "Contoso Softphone", "label"),
                 ("sort-order", "sort order", "v2_changes", "msdyn_sortorder", 7, "sort order"),
