@@ -100,25 +100,51 @@ def judge(evidence: Evidence) -> Verdict:
             remediation="Re-run; if the list is missing again, attach evidence.json to a cifcheck issue about "
             "records.profile_providers.",
         )
-    inactive = [(p, x) for p in judged for x in p.providers if not is_active(_attached(evidence, x))]
+    inactive = [
+        (p, _attached(evidence, x)) for p in judged for x in p.providers if not is_active(_attached(evidence, x))
+    ]
     if inactive:
-        profile, provider = inactive[0]
-        record = _attached(evidence, provider)
+        said = "; ".join(
+            f"{_label(record) or '(unnamed)'} ({text(record.get('msdyn_channelproviderid'))}), attached to "
+            f"{profile.display} ({profile.id})"
+            for profile, record in inactive[:5]
+        )
+        more = f" and {len(inactive) - 5:,} more" if len(inactive) > 5 else ""
+        one = len(inactive) == 1
+        details.append(
+            Detail(
+                kind="table",
+                title="Deactivated channel providers attached",
+                headings=[
+                    {"key": "name", "label": "Channel provider", "type": "text"},
+                    {"key": "profile", "label": "Attached to", "type": "text"},
+                    {"key": "id", "label": "Record id", "type": "code"},
+                    link_heading(),
+                ],
+                rows=[
+                    {
+                        "name": _label(record),
+                        "profile": profile.display,
+                        "id": text(record.get("msdyn_channelproviderid")),
+                        "link": record_link(evidence, V2_TABLE, record.get("msdyn_channelproviderid")),
+                    }
+                    for profile, record in inactive
+                ],
+            )
+        )
         return Verdict(
             "fail",
-            f"The channel provider {_label(record)} ({text(record.get('msdyn_channelproviderid'))}) attached to "
-            f"{profile.display} is deactivated.{upgraded}",
+            f"The channel provider{'' if one else 's'} {said}{more} {'is' if one else 'are'} deactivated.{upgraded}",
             details,
-            remediation=f"Activate the channel provider {_label(record)} "
-            f"({record_link(evidence, V2_TABLE, record.get('msdyn_channelproviderid')) or V2_PATH}), or attach an "
-            "active CIF 2.0 provider to the profile.",
+            remediation=f"Activate the channel provider{'' if one else 's'} the table names (each link opens one; "
+            f"{V2_PATH}), or attach an active CIF 2.0 provider to the profile.",
         )
     if not judged:
         names = ", ".join(p.display for p in every)
         return Verdict(
             "fail",
-            f"{app} has only its out-of-box profile(s) ({names}), which cannot be modified: no channel provider can "
-            "be attached to them.",
+            f"{app} has only its out-of-box {'profile' if len(every) == 1 else 'profiles'} ({names}), which cannot "
+            f"be modified: no channel provider can be attached to {'it' if len(every) == 1 else 'them'}.",
             details,
             remediation=f"Create an agent experience profile for {app} ({PROFILES_PATH} > New), attach the CIF 2.0 "
             "channel provider to it, and assign the users to it.",
