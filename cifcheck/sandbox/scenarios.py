@@ -763,7 +763,8 @@ def _catalogue() -> list[Scenario]:
             ),
             expect=_expect(
                 profile__channel_providers=Expect("pass", "2 providers"),
-                records__session_providers=Expect("warn", "not attached to contoso agents: retired dialer"),
+                # "... not attached to Contoso agents (<its id>): Retired Dialer"
+                records__session_providers=Expect("warn", "): retired dialer"),
             ),
             tags=("records",),
         ),
