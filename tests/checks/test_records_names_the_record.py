@@ -169,3 +169,30 @@ def test_the_session_pass_counts_in_plain_words(judge, count: int):
     result = judge("records.session_providers", checked)
     assert result.status == "pass", result.reason
     reads_plainly(result.reason)
+
+
+# --- names quoted alike, counts read aloud -----------------------------------------------------------------------
+def test_a_view_name_with_an_apostrophe_is_quoted_as_every_other_name(judge):
+    from tests.checks.test_records import omnichannel, view
+
+    checked = omnichannel([view(name="Agent's Active Channel Providers", state=1)])
+    checked.settings.records.view_name = "Agent's Active Channel Providers"
+    result = judge("records.active_providers_view", checked)
+    assert result.status == "fail"
+    assert "The view 'Agent's Active Channel Providers' (" in result.reason
+    assert '"' not in result.reason
+
+
+def test_a_configured_profile_name_with_an_apostrophe_is_quoted_as_every_other_name(judge):
+    checked = healthy_evidence()
+    checked.settings.records.profile = "Agent's profile"
+    result = judge("records.profile_providers", checked)
+    assert result.status == "fail"
+    assert "is named 'Agent's profile'" in result.reason
+    assert '"' not in result.reason
+
+
+def test_one_provider_copied_as_it_is_reads_in_the_singular(judge):
+    result = judge("records.provider_parity", migrating())
+    assert result.status == "pass"
+    assert result.reason.startswith("The 1 active CIF 1.0 provider has a CIF 2.0 counterpart")
