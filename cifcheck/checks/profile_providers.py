@@ -12,6 +12,7 @@ from cifcheck.checks.records import (
     profiles,
     provider_profiles,
     provider_record,
+    quoted,
     record_link,
     same,
     text,
@@ -69,7 +70,7 @@ def judge(evidence: Evidence) -> Verdict:
         names = ", ".join(p.display for p in every)
         return Verdict(
             "fail",
-            f"No agent experience profile of {app} is named {wanted!r} (records.profile); the app has {names}.",
+            f"No agent experience profile of {app} is named {quoted(wanted)} (records.profile); the app has {names}.",
             details,
             remediation="Set records.profile to one of the app's profiles, or leave it out to judge the profile "
             "the signed-in user gets.",
@@ -173,8 +174,8 @@ def _upgraded_note(evidence: Evidence, judged: list) -> str:
         return ""
     upgraded = evidence.settings.records.upgraded_profile
     if any(same(upgraded, p.name) for p in judged):
-        return f" It is the {upgraded!r}, as the document says to edit when there is one."
-    return f" It is a new profile, not the {upgraded!r}."
+        return f" It is the {quoted(upgraded)}, as the document says to edit when there is one."
+    return f" It is a new profile, not the {quoted(upgraded)}."
 
 
 def _profiles_table(evidence: Evidence, every: list) -> Detail:

@@ -205,7 +205,12 @@ def judge(evidence: Evidence) -> Verdict:
     if not missing and not differences:
         return Verdict(
             "pass",
-            f"All {len(active):,} active CIF 1.0 provider{'s' if len(active) != 1 else ''} have a CIF 2.0 counterpart "
+            (
+                "The 1 active CIF 1.0 provider has"
+                if len(active) == 1
+                else f"All {len(active):,} active CIF 1.0 providers have"
+            )
+            + " a CIF 2.0 counterpart "
             "with the same channel URL, label, sort order, trusted domain, custom parameters and analytics setting, "
             "at API version 2.0.",
             details,

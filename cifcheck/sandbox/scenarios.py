@@ -382,7 +382,7 @@ def _catalogue() -> list[Scenario]:
             cif1_active=True,
             expect=_expect(
                 cif__v1_absent=Expect("warn", "msdyn_internal_ci_library.js"),
-                records__provider_parity=Expect("pass", "all 1 active cif 1.0 provider have"),
+                records__provider_parity=Expect("pass", "the 1 active cif 1.0 provider has"),
             ),
             tags=(),
         ),
@@ -727,7 +727,7 @@ def _catalogue() -> list[Scenario]:
             "then serves them.",
             records=replace(migrating, throttled_reads=2),
             expect=_expect(
-                records__provider_parity=Expect("pass", "all 1 active"),
+                records__provider_parity=Expect("pass", "the 1 active"),
                 cif__v1_absent=Expect("warn", "active"),
             ),
             tags=("records", "slow"),
