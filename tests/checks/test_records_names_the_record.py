@@ -196,3 +196,17 @@ def test_one_provider_copied_as_it_is_reads_in_the_singular(judge):
     result = judge("records.provider_parity", migrating())
     assert result.status == "pass"
     assert result.reason.startswith("The 1 active CIF 1.0 provider has a CIF 2.0 counterpart")
+
+
+def test_an_attached_provider_whose_table_was_not_read_names_the_profile_by_id(judge):
+    error = "HTTP 403: msdyn_channelproviders was refused (signed out, or the user may not read msdyn_channelproviders)"
+    result = judge("records.profile_providers", evidence(v2_providers=None, errors={"msdyn_channelproviders": error}))
+    assert result.status == "warn"
+    assert f"Contoso agents ({PROFILE_ID}) has Contoso Phone" in result.reason
+    assert PROFILE_LINK in links(result)
+
+
+def test_the_user_assigned_facts_read_plainly(judge):
+    result = judge("records.user_assigned", healthy_evidence())
+    for label in result.details[0].facts:
+        reads_plainly(label)
