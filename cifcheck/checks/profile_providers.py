@@ -82,6 +82,7 @@ def judge(evidence: Evidence) -> Verdict:
         said = "; ".join(f"{p.display} has {_named(evidence, p.providers)}" for p in with_active)
         if V2_TABLE in dataverse.errors:
             # The attachment is there; whether the provider it names is active the provider table would say.
+            said = "; ".join(f"{p.display} ({p.id}) has {_named(evidence, p.providers)}" for p in with_active)
             return Verdict(
                 "warn",
                 f"CIF 2.0 provider attached: {said}; whether it is active could not be told ({V2_TABLE} was not "

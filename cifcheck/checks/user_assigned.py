@@ -53,7 +53,7 @@ def judge(evidence: Evidence) -> Verdict:
                 "Profile the user gets": got.profile.display if got.profile else "none",
                 "How": got.how,
                 "Also applies": "; ".join(got.others) or "nothing else",
-                "Profile(s) with the CIF 2.0 provider": names,
+                "With the CIF 2.0 provider": names or "no profile",
             },
         )
     ]
