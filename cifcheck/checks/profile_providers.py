@@ -1,4 +1,4 @@
-"""records.profile_providers: the app's agent experience profile exists and has the CIF 2.0 provider(s) attached."""
+"""records.profile_providers: the app's agent experience profile exists and has a CIF 2.0 provider attached."""
 
 from __future__ import annotations
 
