@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from cifcheck.checks.records import TABLES, is_active, is_omnichannel, link_heading, record_link, same, text, unread
+from cifcheck.checks.records import (
+    TABLES,
+    is_active,
+    is_omnichannel,
+    link_heading,
+    quoted,
+    record_link,
+    same,
+    text,
+    unread,
+)
 from cifcheck.checks.registry import Verdict, check
 from cifcheck.evidence import Evidence
 from cifcheck.probes.dataverse import V1_TABLE, V2_TABLE, VIEWS
@@ -63,34 +73,34 @@ def judge(evidence: Evidence) -> Verdict:
         kinds = ", ".join(sorted({text(v.get("querytype")) for v in on_table}))
         return Verdict(
             "fail",
-            f"No public view named {name!r} exists on the CIF 2.0 provider table (msdyn_channelprovider): only "
+            f"No public view named {quoted(name)} exists on the CIF 2.0 provider table (msdyn_channelprovider): only "
             f"views of another type (querytype {kinds}).",
             details,
-            remediation=f"Restore the public {name!r} view on the Channel Provider table ({VIEW_PATH}).",
+            remediation=f"Restore the public {quoted(name)} view on the Channel Provider table ({VIEW_PATH}).",
         )
     if not on_v2:
         on_v1 = [v for v in views if same(TABLES[V1_TABLE][0], v.get("returnedtypecode"))]
         also = " (only the CIF 1.0 provider table's view of that name exists)" if on_v1 else ""
         return Verdict(
             "fail",
-            f"No view named {name!r} exists on the CIF 2.0 provider table (msdyn_channelprovider){also}.",
+            f"No view named {quoted(name)} exists on the CIF 2.0 provider table (msdyn_channelprovider){also}.",
             details,
-            remediation=f"Restore the {name!r} view on the Channel Provider table ({VIEW_PATH}); on a localized org, "
-            "set records.view_name to the view's name there.",
+            remediation=f"Restore the {quoted(name)} view on the Channel Provider table ({VIEW_PATH}); on a localized "
+            "org, set records.view_name to the view's name there.",
         )
     active = [v for v in on_v2 if is_active(v)]
     if not active:
         view = on_v2[0]
         return Verdict(
             "fail",
-            f"The view {text(view.get('name'))!r} ({text(view.get('savedqueryid'))}) on msdyn_channelprovider is "
+            f"The view {quoted(view.get('name'))} ({text(view.get('savedqueryid'))}) on msdyn_channelprovider is "
             "deactivated.",
             details,
         )
     view = active[0]
     return Verdict(
         "pass",
-        f"The view {text(view.get('name'))!r} on msdyn_channelprovider is active ({text(view.get('savedqueryid'))}).",
+        f"The view {quoted(view.get('name'))} on msdyn_channelprovider is active ({text(view.get('savedqueryid'))}).",
         details,
     )
 

@@ -45,7 +45,7 @@ def _judged(evidence: Evidence) -> list[Profile]:
     "applicationExtensions lack it too, profile.cif_v2_loader's card has the migration document's fix.",
     checked="Reads the application extensions of the profile (the N:N msdyn_appconfiguration_applicationextension) "
     "with cifcheck's own Web API GETs and looks for the loader by its unique name and web resource.",
-    doc_step="Check your migration, step 2: applicationExtensions names msdyn_CIFV2Loader (the profile is wrong)",
+    doc_step="Verify step 2: applicationExtensions names msdyn_CIFV2Loader (the profile is wrong)",
     requires=("dataverse",),
     prerequisites=("session.signed_in", "records.profile_providers"),
 )
@@ -66,6 +66,10 @@ def judge(evidence: Evidence) -> Verdict:
         }
         for p in judged
         for e in p.extensions
+    ] + [  # a profile without any extension still has its row, and its link
+        {"profile": p.display, "name": "(none)", "url": "", "id": "", "link": record_link(evidence, PROFILES, p.id)}
+        for p in judged
+        if p.extensions_read and not p.extensions
     ]
     details = [
         Detail(

@@ -1,4 +1,4 @@
-"""records.profile_providers: the app's agent experience profile exists and has the CIF 2.0 provider(s) attached."""
+"""records.profile_providers: the app's agent experience profile exists and has a CIF 2.0 provider attached."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from cifcheck.checks.records import (
     profiles,
     provider_profiles,
     provider_record,
+    quoted,
     record_link,
     same,
     text,
@@ -69,7 +70,7 @@ def judge(evidence: Evidence) -> Verdict:
         names = ", ".join(p.display for p in every)
         return Verdict(
             "fail",
-            f"No agent experience profile of {app} is named {wanted!r} (records.profile); the app has {names}.",
+            f"No agent experience profile of {app} is named {quoted(wanted)} (records.profile); the app has {names}.",
             details,
             remediation="Set records.profile to one of the app's profiles, or leave it out to judge the profile "
             "the signed-in user gets.",
@@ -81,6 +82,7 @@ def judge(evidence: Evidence) -> Verdict:
         said = "; ".join(f"{p.display} has {_named(evidence, p.providers)}" for p in with_active)
         if V2_TABLE in dataverse.errors:
             # The attachment is there; whether the provider it names is active the provider table would say.
+            said = "; ".join(f"{p.display} ({p.id}) has {_named(evidence, p.providers)}" for p in with_active)
             return Verdict(
                 "warn",
                 f"CIF 2.0 provider attached: {said}; whether it is active could not be told ({V2_TABLE} was not "
@@ -100,25 +102,51 @@ def judge(evidence: Evidence) -> Verdict:
             remediation="Re-run; if the list is missing again, attach evidence.json to a cifcheck issue about "
             "records.profile_providers.",
         )
-    inactive = [(p, x) for p in judged for x in p.providers if not is_active(_attached(evidence, x))]
+    inactive = [
+        (p, _attached(evidence, x)) for p in judged for x in p.providers if not is_active(_attached(evidence, x))
+    ]
     if inactive:
-        profile, provider = inactive[0]
-        record = _attached(evidence, provider)
+        said = "; ".join(
+            f"{_label(record) or '(unnamed)'} ({text(record.get('msdyn_channelproviderid'))}), attached to "
+            f"{profile.display} ({profile.id})"
+            for profile, record in inactive[:5]
+        )
+        more = f" and {len(inactive) - 5:,} more" if len(inactive) > 5 else ""
+        one = len(inactive) == 1
+        details.append(
+            Detail(
+                kind="table",
+                title="Deactivated channel providers attached",
+                headings=[
+                    {"key": "name", "label": "Channel provider", "type": "text"},
+                    {"key": "profile", "label": "Attached to", "type": "text"},
+                    {"key": "id", "label": "Record id", "type": "code"},
+                    link_heading(),
+                ],
+                rows=[
+                    {
+                        "name": _label(record),
+                        "profile": profile.display,
+                        "id": text(record.get("msdyn_channelproviderid")),
+                        "link": record_link(evidence, V2_TABLE, record.get("msdyn_channelproviderid")),
+                    }
+                    for profile, record in inactive
+                ],
+            )
+        )
         return Verdict(
             "fail",
-            f"The channel provider {_label(record)} ({text(record.get('msdyn_channelproviderid'))}) attached to "
-            f"{profile.display} is deactivated.{upgraded}",
+            f"The channel provider{'' if one else 's'} {said}{more} {'is' if one else 'are'} deactivated.{upgraded}",
             details,
-            remediation=f"Activate the channel provider {_label(record)} "
-            f"({record_link(evidence, V2_TABLE, record.get('msdyn_channelproviderid')) or V2_PATH}), or attach an "
-            "active CIF 2.0 provider to the profile.",
+            remediation=f"Activate the channel provider{'' if one else 's'} the table names (each link opens one; "
+            f"{V2_PATH}), or attach an active CIF 2.0 provider to the profile.",
         )
     if not judged:
         names = ", ".join(p.display for p in every)
         return Verdict(
             "fail",
-            f"{app} has only its out-of-box profile(s) ({names}), which cannot be modified: no channel provider can "
-            "be attached to them.",
+            f"{app} has only its out-of-box {'profile' if len(every) == 1 else 'profiles'} ({names}), which cannot "
+            f"be modified: no channel provider can be attached to {'it' if len(every) == 1 else 'them'}.",
             details,
             remediation=f"Create an agent experience profile for {app} ({PROFILES_PATH} > New), attach the CIF 2.0 "
             "channel provider to it, and assign the users to it.",
@@ -147,8 +175,8 @@ def _upgraded_note(evidence: Evidence, judged: list) -> str:
         return ""
     upgraded = evidence.settings.records.upgraded_profile
     if any(same(upgraded, p.name) for p in judged):
-        return f" It is the {upgraded!r}, as the document says to edit when there is one."
-    return f" It is a new profile, not the {upgraded!r}."
+        return f" It is the {quoted(upgraded)}, as the document says to edit when there is one."
+    return f" It is a new profile, not the {quoted(upgraded)}."
 
 
 def _profiles_table(evidence: Evidence, every: list) -> Detail:

@@ -10,7 +10,16 @@ import functools
 import re
 import uuid
 
-from cifcheck.checks.records import V1_PATH, V2_PATH, is_active, link_heading, record_link, text, unread
+from cifcheck.checks.records import (
+    V1_PATH,
+    V2_PATH,
+    counted,
+    is_active,
+    link_heading,
+    record_link,
+    text,
+    unread,
+)
 from cifcheck.checks.registry import Verdict, check
 from cifcheck.evidence import Evidence
 from cifcheck.parity import PARITY_FIELDS, ParityField, canonical
@@ -165,6 +174,7 @@ def judge(evidence: Evidence) -> Verdict:
                     {"key": "field", "label": "Field", "type": "text"},
                     {"key": "v1", "label": "CIF 1.0 value", "type": "code"},
                     {"key": "v2", "label": "CIF 2.0 value", "type": "code"},
+                    {"key": "id", "label": "Record id", "type": "code"},
                     link_heading(),
                 ],
                 rows=differences,
@@ -195,7 +205,12 @@ def judge(evidence: Evidence) -> Verdict:
     if not missing and not differences:
         return Verdict(
             "pass",
-            f"All {len(active):,} active CIF 1.0 provider{'s' if len(active) != 1 else ''} have a CIF 2.0 counterpart "
+            (
+                "The 1 active CIF 1.0 provider has"
+                if len(active) == 1
+                else f"All {len(active):,} active CIF 1.0 providers have"
+            )
+            + " a CIF 2.0 counterpart "
             "with the same channel URL, label, sort order, trusted domain, custom parameters and analytics setting, "
             "at API version 2.0.",
             details,
@@ -203,21 +218,28 @@ def judge(evidence: Evidence) -> Verdict:
     found = []
     if deactivated:
         names = ", ".join(f"{_name(v2)} ({text(v2.get('msdyn_channelproviderid'))})" for v2 in deactivated[:MAX_NAMED])
-        found.append(f"{len(deactivated):,} CIF 2.0 counterpart(s) are deactivated: {names}")
+        names += f" and {len(deactivated) - MAX_NAMED:,} more" if len(deactivated) > MAX_NAMED else ""
+        verb = "is" if len(deactivated) == 1 else "are"
+        found.append(f"{counted(len(deactivated), 'CIF 2.0 counterpart')} {verb} deactivated: {names}")
     if missing:
         names = ", ".join(f"{_name(v1)} ({text(v1.get('msdyn_ciproviderid'))})" for v1 in missing[:MAX_NAMED])
         more = f" and {len(missing) - MAX_NAMED:,} more" if len(missing) > MAX_NAMED else ""
-        found.append(f"{len(missing):,} active CIF 1.0 provider(s) have no CIF 2.0 counterpart: {names}{more}")
+        verb = "has" if len(missing) == 1 else "have"
+        found.append(f"{counted(len(missing), 'active CIF 1.0 provider')} {verb} no CIF 2.0 counterpart: {names}{more}")
     values = [row for row in differences if row["field"] != "State"]  # a deactivated counterpart is said above
     if values:
-        pairs = sorted({f"{row['provider']}: {row['field'].lower()}" for row in values})
+        fields: dict[str, list[str]] = {}  # each provider once, with the fields that differ
+        for row in values:
+            fields.setdefault(f"{row['name']} ({row['id']})", []).append(row["field"].lower())
+        pairs = sorted(f"{provider}: {', '.join(named)}" for provider, named in fields.items())
         more = f" and {len(pairs) - MAX_NAMED:,} more" if len(pairs) > MAX_NAMED else ""
         said = "; ".join(pairs[:MAX_NAMED]) + more
-        found.append(
-            f"copied with a different value ({said})"
-            if len(values) == 1
-            else f"{len(values):,} values differ from the CIF 1.0 providers they were copied from ({said})"
-        )
+        if len(values) == 1:
+            found.append(
+                f"{values[0]['name']} ({values[0]['id']}) was copied with a different {values[0]['field'].lower()}"
+            )
+        else:
+            found.append(f"{len(values):,} values differ from the CIF 1.0 providers they were copied from ({said})")
     remediation = None
     if missing and not differences:
         remediation = (
@@ -225,12 +247,14 @@ def judge(evidence: Evidence) -> Verdict:
             f"values and API version 2.0, and attach it to the agent experience profile ({V2_PATH}); or deactivate "
             f"the CIF 1.0 provider if it is no longer used ({V1_PATH})."
         )
-    return Verdict("fail", "; ".join(found) + ".", details, remediation=remediation)
+    reason = "; ".join(found) + "."
+    return Verdict("fail", reason[:1].upper() + reason[1:], details, remediation=remediation)
 
 
 def _row(evidence: Evidence, v1: dict, v2: dict, label: str, old: str, new: str) -> dict:
     return {
         "provider": f"{_name(v2)} (from {_name(v1)})" if _name(v1) != _name(v2) else _name(v2),
+        "name": _name(v2),
         "field": label,
         "v1": old,
         "v2": new,

@@ -389,6 +389,17 @@ def is_omnichannel(evidence: Evidence) -> bool:
     return app.casefold() == OMNICHANNEL_APP
 
 
+def quoted(name: object) -> str:
+    """A name as the reasons quote it: in single quotes, always (repr would switch to double quotes for a name with
+    an apostrophe in it)."""
+    return f"'{text(name)}'"
+
+
+def counted(count: int, one: str, many: str | None = None) -> str:
+    """ "1 provider", "2 providers": a count with its noun in the right number."""
+    return f"{count:,} {one if count == 1 else many or one + 's'}"
+
+
 def link_heading() -> dict[str, str]:
     return {"key": "link", "label": "Open", "type": "link"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cifcheck.checks.profile import channel_providers
 from cifcheck.checks.records import (
     PROFILES_PATH,
+    Profile,
     assignment,
     in_session,
     link_heading,
@@ -52,11 +53,13 @@ def judge(evidence: Evidence) -> Verdict:
                 "Profile the user gets": got.profile.display if got.profile else "none",
                 "How": got.how,
                 "Also applies": "; ".join(got.others) or "nothing else",
-                "Profile(s) with the CIF 2.0 provider": names,
+                "With the CIF 2.0 provider": names or "no profile",
             },
         )
     ]
-    if got.profile is not None:
+    # Every profile the verdict names, each once: the one the user gets, those tied with it, those with the provider.
+    named = list({p.id: p for p in [*([got.profile] if got.profile else []), *got.tied, *wanted]}.values())
+    if named:
         details.append(
             Detail(
                 kind="table",
@@ -66,10 +69,7 @@ def judge(evidence: Evidence) -> Verdict:
                     {"key": "id", "label": "Record id", "type": "code"},
                     link_heading(),
                 ],
-                rows=[
-                    {"name": p.display, "id": p.id, "link": record_link(evidence, PROFILES, p.id)}
-                    for p in [got.profile, *[p for p in wanted if p.id != got.profile.id]]
-                ],
+                rows=[{"name": p.display, "id": p.id, "link": record_link(evidence, PROFILES, p.id)} for p in named],
             )
         )
     also = f" Also applies: {'; '.join(got.others)}." if got.others else ""
@@ -112,16 +112,16 @@ def judge(evidence: Evidence) -> Verdict:
         # Which column marks a custom default profile is not published: the session's providers tell instead.
         return Verdict(
             "warn",
-            f"{user} is assigned to {custom_default.display} neither directly nor through a security role, but "
-            "this session got its channel providers: it is probably the custom default profile. Set "
-            "records.default_profile to it to have this confirmed.",
+            f"{user} is assigned to {custom_default.display} ({custom_default.id}) neither directly nor through a "
+            "security role, but this session got its channel providers: it is probably the custom default profile. "
+            "Set records.default_profile to it to have this confirmed.",
             details,
-            remediation="If it is not the default profile, add the user to it under Users.",
+            remediation=f"If it is not the default profile, open it ({PROFILES_PATH}) and add the user under Users.",
         )
     return Verdict("fail", reason, details)
 
 
-def _custom_default_seen(evidence: Evidence, wanted: list) -> object | None:
+def _custom_default_seen(evidence: Evidence, wanted: list[Profile]) -> Profile | None:
     """The profile whose providers are exactly the session's, when no default profile is configured."""
     if evidence.settings.records.default_profile:
         return None

@@ -448,7 +448,7 @@ def test_a_provider_in_the_session_but_not_attached_is_named(judge):
     checked.storage = StorageEvidence(keys=["channelProviders"], values={"channelProviders": json.dumps(extra)})
     result = judge("records.session_providers", checked)
     assert result.status == "warn"
-    assert "in channelProviders but not attached to Contoso agents: Retired" in result.reason
+    assert f"in channelProviders but not attached to Contoso agents ({PROFILE_ID}): Retired" in result.reason
 
 
 def test_a_session_without_readable_providers_is_left_to_the_storage_check(judge):
