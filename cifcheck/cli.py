@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 import os
 import signal
 import sys
@@ -262,6 +263,9 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
     def interrupt(signum: int, frame: object) -> None:
         INTERRUPTED.set()
+        # An interrupt that lands while a Playwright command waits for its answer leaves the answer with no one to
+        # take it: Playwright logs that with a traceback. The run is stopping; what the driver says now is noise.
+        logging.getLogger("playwright").setLevel(logging.CRITICAL)
         raise KeyboardInterrupt
 
     INTERRUPTED.clear()
