@@ -498,3 +498,22 @@ def test_a_read_that_did_not_succeed_is_titled_as_such_not_as_a_failure(judge):
     error = "HTTP 403: msdyn_ciproviders was refused (signed out, or the user may not read msdyn_ciproviders)"
     result = judge("records.provider_parity", evidence(v1_providers=None, errors={"msdyn_ciproviders": error}))
     assert result.title == "The Channel Integration Framework v1.0 Provider records could not be read"
+
+
+@pytest.mark.parametrize(
+    "check_id",
+    [
+        "records.profile_providers",
+        "records.user_assigned",
+        "records.loader_extension",
+        "records.session_providers",
+    ],
+)
+def test_evidence_from_before_the_records_checks_is_re_judged_to_a_skip_saying_so(judge, check_id: str):
+    from cifcheck.evidence import DataverseEvidence
+
+    older = healthy_evidence()
+    older.dataverse = DataverseEvidence(user_id="u", v1_providers=[], v2_providers=[])  # what cifcheck read before
+    result = judge(check_id, older)
+    assert result.status == "skip"
+    assert "did not read the migration's records yet" in result.reason
