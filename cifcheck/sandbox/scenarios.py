@@ -741,7 +741,7 @@ def _catalogue() -> list[Scenario]:
                 records__provider_parity=Expect("pass", "all 5,000 active"),
                 cif__v1_absent=Expect("warn", "active"),
             ),
-            tags=("records", "large"),
+            tags=("records", "slow"),  # Python work, not the browser's: it need not run alone
         ),
         replace(
             healthy,
