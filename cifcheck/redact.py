@@ -626,10 +626,11 @@ def _json_text(text: str, nesting: int) -> str | None:
 
 # Texts already redacted, with what they became, and what they became with itself (redaction is idempotent): the
 # same values pass the boundary more than once (a probe, the evidence model, the final rebuild), and thousands of
-# provider records make that seconds. Emptied whenever a secret is registered, since that changes every answer.
+# provider records make that seconds. Emptied whenever a secret is registered, since that changes every answer, and
+# when full: short texts only (record fields, URLs), so it holds some ten megabytes, at most about a hundred.
 _done: dict[str, str] = {}
 _DONE_MAX = 100_000
-_DONE_TEXT_MAX = 4_096
+_DONE_TEXT_MAX = 512
 
 
 def redact_text(text: str, _nesting: int = 0) -> str:
@@ -641,9 +642,10 @@ def redact_text(text: str, _nesting: int = 0) -> str:
     shown = done.get(text)
     if shown is None:
         shown = _redact_text(text, _nesting)
-        if len(done) < _DONE_MAX:
-            done[text] = shown
-            done[shown] = shown
+        if len(done) >= _DONE_MAX:
+            done.clear()
+        done[text] = shown
+        done[shown] = shown
     return shown
 
 
