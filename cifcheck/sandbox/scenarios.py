@@ -741,7 +741,7 @@ def _catalogue() -> list[Scenario]:
                 records__provider_parity=Expect("pass", "all 5,000 active"),
                 cif__v1_absent=Expect("warn", "active"),
             ),
-            tags=("records", "slow"),  # Python work, not the browser's: it need not run alone
+            tags=("records", "large"),  # run alone: 10,000 records are seconds of Python that 11 other cases would slow
         ),
         replace(
             healthy,
