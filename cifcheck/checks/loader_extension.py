@@ -7,6 +7,7 @@ from cifcheck.checks.records import (
     Profile,
     assignment,
     link_heading,
+    list_not_read,
     provider_profiles,
     record_link,
     same,
@@ -106,14 +107,13 @@ def judge(evidence: Evidence) -> Verdict:
     if problems:
         return Verdict("fail", "; ".join(problems) + ".", details)
     if not_read:
-        names = ", ".join(f"{p.display} ({p.id})" for p in not_read)
-        return Verdict(
-            "error",
-            f"The application extensions of {names} were not read (the answer had no {PROFILE_EXTENSIONS} list, "
-            "not even an empty one): whether the loader is there could not be decided.",
+        return list_not_read(
+            not_read,
+            "application extensions",
+            PROFILE_EXTENSIONS,
+            "whether the loader is there",
             details,
-            remediation="Re-run; if the list is missing again, attach evidence.json to a cifcheck issue about "
-            "records.loader_extension.",
+            "records.loader_extension",
         )
     names = ", ".join(p.display for p in judged)
     return Verdict("pass", f"{names} has the {loader} extension loading {library}.", details)

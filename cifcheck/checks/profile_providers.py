@@ -9,7 +9,9 @@ from cifcheck.checks.records import (
     is_omnichannel,
     is_out_of_box,
     link_heading,
+    list_not_read,
     profiles,
+    provider_label,
     provider_profiles,
     provider_record,
     quoted,
@@ -27,12 +29,6 @@ from cifcheck.results import Detail
 def _attached(evidence: Evidence, provider: dict) -> dict:
     """The provider record an attachment names, from the CIF 2.0 provider table (which says whether it is active)."""
     return provider_record(evidence, provider)
-
-
-def _label(provider: dict) -> str:
-    return (
-        text(provider.get("msdyn_label")) or text(provider.get("msdyn_name")) or text(provider.get("msdyn_uniquename"))
-    )
 
 
 @check(
@@ -93,21 +89,20 @@ def judge(evidence: Evidence) -> Verdict:
         return Verdict("pass", f"CIF 2.0 provider attached: {said}.{upgraded}", details)
     not_read = [p for p in judged if not p.providers_read]
     if not_read:
-        names = ", ".join(f"{p.display} ({p.id})" for p in not_read)
-        return Verdict(
-            "error",
-            f"The channel providers of {names} were not read (the answer had no {PROFILE_PROVIDERS} list, not even "
-            "an empty one): whether a provider is attached could not be decided.",
+        return list_not_read(
+            not_read,
+            "channel providers",
+            PROFILE_PROVIDERS,
+            "whether a provider is attached",
             details,
-            remediation="Re-run; if the list is missing again, attach evidence.json to a cifcheck issue about "
-            "records.profile_providers.",
+            "records.profile_providers",
         )
     inactive = [
         (p, _attached(evidence, x)) for p in judged for x in p.providers if not is_active(_attached(evidence, x))
     ]
     if inactive:
         said = "; ".join(
-            f"{_label(record) or '(unnamed)'} ({text(record.get('msdyn_channelproviderid'))}), attached to "
+            f"{provider_label(record) or '(unnamed)'} ({text(record.get('msdyn_channelproviderid'))}), attached to "
             f"{profile.display} ({profile.id})"
             for profile, record in inactive[:5]
         )
@@ -125,7 +120,7 @@ def judge(evidence: Evidence) -> Verdict:
                 ],
                 rows=[
                     {
-                        "name": _label(record),
+                        "name": provider_label(record),
                         "profile": profile.display,
                         "id": text(record.get("msdyn_channelproviderid")),
                         "link": record_link(evidence, V2_TABLE, record.get("msdyn_channelproviderid")),
@@ -163,7 +158,7 @@ def judge(evidence: Evidence) -> Verdict:
 
 def _named(evidence: Evidence, providers: list[dict], most: int = 5) -> str:
     """The providers by label, the first few of a long list (the table lists them all)."""
-    labels = [_label(_attached(evidence, provider)) for provider in providers]
+    labels = [provider_label(_attached(evidence, provider)) for provider in providers]
     if len(labels) <= most:
         return ", ".join(labels)
     return f"{len(labels):,} providers: {', '.join(labels[:most])} and {len(labels) - most:,} more"
@@ -197,7 +192,8 @@ def _profiles_table(evidence: Evidence, every: list) -> Detail:
                 "unique_name": p.unique_name,
                 "rank": "" if p.rank is None else f"{p.rank:g}",
                 "providers": ", ".join(
-                    _label(_attached(evidence, x)) + ("" if is_active(_attached(evidence, x)) else " (deactivated)")
+                    provider_label(_attached(evidence, x))
+                    + ("" if is_active(_attached(evidence, x)) else " (deactivated)")
                     for x in p.providers
                 )
                 or "none",

@@ -453,3 +453,25 @@ def _providers_by_id(dataverse: DataverseEvidence) -> dict[str, dict]:
             index.setdefault(key(record.get("msdyn_channelproviderid")), record)
         _indexed = (records, len(records), index)
     return index
+
+
+def provider_label(provider: dict) -> str:
+    """A CIF 2.0 provider as people name it: its label, else its name, else its unique name."""
+    return (
+        text(provider.get("msdyn_label")) or text(provider.get("msdyn_name")) or text(provider.get("msdyn_uniquename"))
+    )
+
+
+def list_not_read(
+    profiles: list[Profile], what: str, navigation: str, undecided: str, details: list[Detail], check_id: str
+) -> Verdict:
+    """The `error` for profiles whose N:N list was not in the answer at all (an empty list would be): `undecided`
+    says what could not be decided."""
+    names = ", ".join(f"{p.display} ({p.id})" for p in profiles)
+    return Verdict(
+        "error",
+        f"The {what} of {names} were not read (the answer had no {navigation} list, not even an empty one): "
+        f"{undecided} could not be decided.",
+        details,
+        remediation=f"Re-run; if the list is missing again, attach evidence.json to a cifcheck issue about {check_id}.",
+    )

@@ -13,6 +13,7 @@ from cifcheck.checks.records import (
     counted,
     in_session,
     link_heading,
+    provider_label,
     provider_profiles,
     provider_record,
     record_link,
@@ -23,10 +24,6 @@ from cifcheck.checks.registry import Verdict, check
 from cifcheck.evidence import Evidence
 from cifcheck.probes.dataverse import PROFILES, ROLE_MAPPINGS, USERS, V2_TABLE
 from cifcheck.results import Detail
-
-
-def _label(record: dict) -> str:
-    return text(record.get("msdyn_label")) or text(record.get("msdyn_name")) or text(record.get("msdyn_uniquename"))
 
 
 @check(
@@ -65,7 +62,7 @@ def judge(evidence: Evidence) -> Verdict:
             title="Records beside the session",
             facts={
                 "Profile": f"{profile.display} ({got.how})" if got.profile == profile else profile.display,
-                "Attached in the records": ", ".join(_label(r) for r in profile.providers) or "none",
+                "Attached in the records": ", ".join(provider_label(r) for r in profile.providers) or "none",
                 "In channelProviders": ", ".join(e.display for e in entries) or "none",
             },
         )
@@ -96,7 +93,7 @@ def judge(evidence: Evidence) -> Verdict:
             ]
             + [
                 {
-                    "name": _label(r) or "(unnamed)",
+                    "name": provider_label(r) or "(unnamed)",
                     "session": "no" if any(r is a for a in absent) else "yes",
                     "id": text(r.get("msdyn_channelproviderid")),
                     "link": record_link(evidence, V2_TABLE, r.get("msdyn_channelproviderid")),
@@ -109,7 +106,9 @@ def judge(evidence: Evidence) -> Verdict:
     if absent:
         found.append(
             f"attached to {profile.display} ({profile.id}) in the records but not in this session's channelProviders: "
-            + ", ".join(f"{_label(r) or '(unnamed)'} ({text(r.get('msdyn_channelproviderid'))})" for r in absent[:5])
+            + ", ".join(
+                f"{provider_label(r) or '(unnamed)'} ({text(r.get('msdyn_channelproviderid'))})" for r in absent[:5]
+            )
             + (f" and {len(absent) - 5:,} more" if len(absent) > 5 else "")
         )
     if extra:

@@ -104,6 +104,11 @@ def _query(select: Sequence[str], expand: Expand | None, query: Mapping[str, str
     return {**built, **(query or {})}
 
 
+def _redacted(record: dict) -> dict:
+    """A kept record with its values redacted (its field names are the ones asked for, or the org's columns)."""
+    return {field: redact_values(value) for field, value in record.items()}
+
+
 def _columns(record: dict) -> dict:
     """A record read without $select: its columns, without OData annotations."""
     return {field: value for field, value in record.items() if "@" not in field}
@@ -172,8 +177,7 @@ class WebApi:
     def record(self, path: str, select: Sequence[str], expand: Expand | None = None) -> dict:
         """One record (`systemusers(<id>)`) with only the `select` fields and the `expand` navigation properties
         (each an N:N collection, followed to its end); values redacted."""
-        raw = self.raw_record(path, select, expand)
-        return {field: redact_values(value) for field, value in raw.items()}
+        return _redacted(self.raw_record(path, select, expand))
 
     def raw_record(self, path: str, select: Sequence[str], expand: Expand | None = None) -> dict:
         """As `record`, with values as the org sent them: for a caller that fingerprints some before redacting."""
@@ -188,10 +192,7 @@ class WebApi:
         expand: Expand | None = None,
     ) -> list[dict]:
         """Every record of `entity_set` with only the `select` fields (values redacted), page after page."""
-        return [
-            {field: redact_values(value) for field, value in raw.items()}
-            for raw in self.raw_records(entity_set, select, query, expand)
-        ]
+        return [_redacted(raw) for raw in self.raw_records(entity_set, select, query, expand)]
 
     def raw_records(
         self,

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from cifcheck.checks import ORDER
 from cifcheck.evidence import Evidence, StorageEvidence
 from tests.checks.test_records import (
     AGENT_ROLE,
@@ -22,14 +23,7 @@ from tests.checks.test_records import (
 )
 from tests.evidence_factory import PROFILE_ID, V2_ID, healthy_evidence, profile, v1_provider, v2_provider
 
-RECORDS_CHECKS = (
-    "records.provider_parity",
-    "records.profile_providers",
-    "records.user_assigned",
-    "records.loader_extension",
-    "records.active_providers_view",
-    "records.session_providers",
-)
+RECORDS_CHECKS = tuple(check_id for check_id in ORDER if check_id.startswith("records."))
 
 
 def omnichannel_evidence(**dataverse: object) -> Evidence:
