@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
@@ -677,26 +676,6 @@ def test_a_skiptoken_is_refused_for_another_query() -> None:
     store, _, pairs = first_page_link()
     other = [("$select", "msdyn_name,statecode"), ("$skiptoken", dict(pairs)["$skiptoken"])]
     error(store.get(PROVIDERS, other, "odata.maxpagesize=100", BASE))
-
-
-def test_each_page_of_5001_rows_answers_in_well_under_50_ms() -> None:
-    store = big_store()
-    prefer = "odata.maxpagesize=100"
-    for query in (
-        [("$select", "msdyn_name")],
-        [
-            ("$select", "msdyn_name"),
-            ("$filter", "statecode eq 0 and contains(msdyn_name,'1')"),
-            ("$orderby", "msdyn_name desc"),
-        ],
-    ):
-        answer = store.get(PROVIDERS, query, prefer, BASE)
-        slowest = 0.0
-        while "@odata.nextLink" in answer.body:
-            started = time.perf_counter()
-            answer = follow(store, answer.body["@odata.nextLink"], prefer)
-            slowest = max(slowest, time.perf_counter() - started)
-        assert slowest < 0.05, f"{slowest * 1000:.1f} ms for one page"
 
 
 # --- the rest ----------------------------------------------------------------------------------------------------
