@@ -36,6 +36,7 @@ from cifcheck.checks import run_checks
 from cifcheck.config import Config, Target
 from cifcheck.evidence import BrowserInfo
 from cifcheck.runner import open_target
+from cifcheck.sandbox.host import RunningSandbox
 from cifcheck.sandbox.scenarios import SCENARIOS, TIMINGS
 from cifcheck.sandbox.server import SandboxServer
 from cifcheck.session import gather_on_page
@@ -105,7 +106,7 @@ def measure(browser: Browser, sandbox: SandboxServer, name: str, timing: str, in
     """One page load of `name` under `timing` in a fresh context, judged as `cifcheck run` does."""
     scenario = SCENARIOS[name]
     config = Config(targets=[Target(name=name, url=f"sandbox://{name}", app=scenario.app)], sandbox={"timing": timing})
-    opened, cookies = open_target(config.targets[0], config, sandbox)
+    opened, cookies = open_target(config.targets[0], config, {"sandbox": RunningSandbox(sandbox)})
     context = browser.new_context()
     try:
         context.add_cookies(cookies)

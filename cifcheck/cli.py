@@ -110,7 +110,20 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             click.echo("cifcheck: interrupted", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+            leave(EXIT_INTERRUPTED)
+
+
+def leave(code: int) -> None:
+    """Exit with `code`. After an interrupt of a run with workers, Python's shutdown can crash (SIGSEGV) on what a
+    worker's Playwright left behind, the worker still in a page load or just out of one: the process then ends at
+    once, its output flushed; the browser drivers exit when their pipes close."""
+    from cifcheck.runner import INTERRUPTED, WORKERS_STARTED
+
+    if INTERRUPTED.is_set() and WORKERS_STARTED.is_set():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -161,6 +174,13 @@ def cli() -> None:
     metavar="URL",
     help="Attach to a running browser, e.g. http://127.0.0.1:9222.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    metavar="N",
+    help="Targets validated at once, each in its own browser (default: browser.workers, else two per CPU).",
+)
 @FAIL_ON
 def run(
     config_path: str | None,
@@ -173,6 +193,7 @@ def run(
     quiet: bool,
     as_json: bool,
     cdp_endpoint: str | None,
+    workers: int | None,
     fail_on: str,
 ) -> None:
     """Open each target in a browser, check the CIF 2.0 migration, and write a report.
@@ -233,7 +254,7 @@ def run(
     terminal = Terminal(quiet=quiet, as_json=as_json)
     with _sigterm_as_interrupt(), _interrupt_exits(terminal):
         try:
-            output = run_targets(config, progress=terminal)
+            output = run_targets(config, progress=terminal, workers=workers)
         except ConfigError as error:  # found once the browser could tell (a selectors expression that does not compile)
             raise _in_config(config, error) from None
         except BrowserNotFound as error:
@@ -248,7 +269,7 @@ def run(
             terminal.interrupted(len(result.targets) - len(result.not_run), len(result.targets))
         run_dir = _write(result, output.evidence, reports, config.history.keep_runs)
     terminal.summary(verified(result), run_dir)
-    sys.exit(result.exit_code)
+    leave(result.exit_code)
 
 
 run.help = f"{inspect.cleandoc(run.help or '')}\n\n{EXIT_CODES}"
@@ -286,7 +307,7 @@ def _interrupt_exits(terminal: Terminal) -> Iterator[None]:
     except KeyboardInterrupt:
         terminal.close()
         click.echo("cifcheck: interrupted; no report written", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        leave(EXIT_INTERRUPTED)
 
 
 def _browser_failed(config: Config, error: Exception) -> BadInput:

@@ -44,6 +44,8 @@ MAX_WAIT_MS = 86_400_000
 # The widest and tallest viewport: Chromium refuses above 10,000,000 px, and a screenshot of even a fraction of that
 # cannot be taken; 10,000 px is wider than an 8K screen.
 MAX_VIEWPORT = 10_000
+MAX_WORKERS = 64
+MAX_ENDPOINTS = 64
 
 
 class ConfigError(Exception):
@@ -260,6 +262,43 @@ class BrowserConfig(_Strict):
         description="Accept certificates the browser does not trust, for the pages and cifcheck's own Web API "
         "reads: only for a test org with a self-signed certificate, never for a real one.",
     )
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_WORKERS,
+        description="Targets validated at once, each in its own browser (default: two per CPU, four per browser "
+        "server, at most 16; `--workers` overrides).",
+    )
+    endpoints: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_ENDPOINTS,
+        description="Playwright browser servers (`playwright run-server`) to run targets on, ws:// or wss:// URLs; "
+        "targets are spread over them and moved to another when one goes down.",
+    )
+    expose_network: str | None = Field(
+        None,
+        max_length=1_000,
+        description="With endpoints: hosts of this machine's network the remote browsers may reach through "
+        "cifcheck, in Playwright's expose_network rules, e.g. <loopback> for an org served on this machine.",
+    )
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoints_are_websocket_urls(cls, endpoints: list[str]) -> list[str]:
+        for number, endpoint in enumerate(endpoints):
+            try:
+                check_url(endpoint, ("ws", "wss"), org_root=False)
+            except ValueError as error:
+                raise ValueError(f"[{number}]: {error}") from None
+        if len(set(endpoints)) < len(endpoints):
+            raise ValueError("lists the same browser server twice")
+        return endpoints
+
+    @model_validator(mode="after")
+    def _one_kind_of_browser(self) -> BrowserConfig:
+        if self.endpoints and self.cdp_endpoint:
+            raise ValueError("give browser servers (endpoints) or a browser to attach to (cdp_endpoint), not both")
+        return self
 
     @field_validator("cdp_endpoint")
     @classmethod
@@ -583,6 +622,14 @@ class Config(_Strict):
                     info.context.setdefault("notes", []).append(trimmed_note(f"targets[{index}].url", root, app))
             targets.append(target)
         return {**data, "targets": targets}
+
+    @model_validator(mode="after")
+    def _profile_or_browser_servers(self) -> Config:
+        if self.browser.endpoints and self.auth.user_data_dir:
+            raise ValueError(
+                "browser.endpoints and auth.user_data_dir: a browser profile lives on this machine; give one of them"
+            )
+        return self
 
     @model_validator(mode="after")
     def _paths_from_the_config_folder(self, info: ValidationInfo) -> Config:

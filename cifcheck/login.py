@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,9 +29,10 @@ from cifcheck.credentials import SignInSecrets
 from cifcheck.evidence import Navigation
 from cifcheck.probes.sign_in_page import is_sign_in_host
 from cifcheck.redact import register_secret
-from cifcheck.runner import credentials_for, open_target, sandbox_if_needed, secrets_for, storage_state_path
+from cifcheck.runner import credentials_for, hosts_started, open_target, secrets_for, storage_state_path
 from cifcheck.session import OpenedTarget, check_expressions, open_app
 from cifcheck.signin import sign_in
+from cifcheck.targets import RunningHost
 
 if TYPE_CHECKING:
     from cifcheck.sandbox.server import SandboxServer
@@ -181,11 +182,11 @@ def _sign_in_here(context: BrowserContext, opened: OpenedTarget, config: Config,
 
 
 def _opened_for_login(
-    target: Target, config: Config, sandbox: SandboxServer | None, person: Person | None, headless: bool | None
+    target: Target, config: Config, hosts: Mapping[str, RunningHost], person: Person | None, headless: bool | None
 ) -> OpenedTarget:
     """Where to sign in, signed out on purpose. A sandbox target with no credentials of its own signs in with the
     sandbox's test account, unless a person signs in (`--headed`)."""
-    opened, _sandbox_session = open_target(target, config, sandbox)
+    opened, _sandbox_session = open_target(target, config, hosts)
     if target.is_sandbox and opened.secrets is None and person is None and headless is not False:
         from cifcheck.sandbox.signin import SANDBOX_PASSWORD, SANDBOX_USER
 
@@ -213,11 +214,13 @@ def login(
         reason = nothing_to_sign_in(target, config)
         if reason is not None:
             raise NothingToSignIn(reason)
-        with sandbox_if_needed(config) as own:
+        from cifcheck.sandbox.server import SandboxServer
+
+        with SandboxServer(latency_ms=config.sandbox.latency_ms) as own:
             outcome = login(config, target, headless=headless, person=person, sandbox=own, browser=browser)
         return replace(outcome, note=SANDBOX_SESSION_NOTE)
-    with sandbox_if_needed(config, sandbox) as sandbox:
-        opened = _opened_for_login(target, config, sandbox, person, headless)
+    with hosts_started(config, sandbox) as hosts:
+        opened = _opened_for_login(target, config, hosts, person, headless)
         if browser is not None:
             context = browser.new_context()
             try:
@@ -290,8 +293,8 @@ def check_saved_session(
     if not profile and not path.is_file():
         return False, f"no saved session at {path}; run `{login_command(target, config)}`"
     what = f"the browser profile {profile}" if profile else f"the saved session {path}"
-    with sandbox_if_needed(config, sandbox) as sandbox:
-        opened = replace(open_target(target, config, sandbox)[0], secrets=None)
+    with hosts_started(config, sandbox) as hosts:
+        opened = replace(open_target(target, config, hosts)[0], secrets=None)
         with contextlib.ExitStack() as stack:
             try:
                 if profile:

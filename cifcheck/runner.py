@@ -4,21 +4,24 @@ over CDP, or a persistent profile), gather evidence per target, judge it, and re
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from cifcheck import __version__
 from cifcheck.browser import find_browser, launch_options
 from cifcheck.checks import REGISTRY, all_checks, judge_target
+from cifcheck.checks.signed_in import BROWSER_GONE, NO_BROWSER_SERVER
 from cifcheck.config import (
     Config,
     ConfigError,
@@ -31,12 +34,11 @@ from cifcheck.config import (
 from cifcheck.config_messages import did_you_mean
 from cifcheck.credentials import SignInSecrets, load_secrets
 from cifcheck.evidence import BrowserInfo, Evidence, Navigation, TargetInfo
+from cifcheck.remote import Endpoints, connect, endpoint_label, why_not_connected
 from cifcheck.results import RunResult, TargetResult, not_run_target
 from cifcheck.session import OpenedTarget, Phase, check_settings, gather
 from cifcheck.signin import CredentialHosts, is_loopback
-
-if TYPE_CHECKING:  # the sandbox (uvicorn, starlette) is imported only when a target needs it
-    from cifcheck.sandbox.server import SandboxServer
+from cifcheck.targets import RunningHost, host, hosted, scheme_of
 
 
 class Progress(Protocol):
@@ -78,21 +80,15 @@ def check_targets(config: Config, output_dir: str | None = None) -> None:
 
 
 def target_problems(config: Config) -> list[str]:
-    """Check ids and sandbox scenarios exist, the sandbox timing exists, credentials are readable, saved sessions
-    are files; each line names the config file and the field."""
-    from cifcheck.sandbox.scenarios import SCENARIOS, TIMINGS
-
+    """Check ids exist, hosted targets (sandbox scenarios) and their host's settings exist, credentials are readable,
+    saved sessions are files; each line names the config file and the field."""
     found = [*saved_session_problems(config)]
-    if config.sandbox.timing not in TIMINGS:
-        timing = config.sandbox.timing
-        found.append(f"sandbox.timing: unknown sandbox timing {timing!r}{_known(timing, TIMINGS)}")
+    for scheme, targets in hosted(config).items():
+        found += host(scheme).problems(config, targets)
     for index, target in enumerate(config.targets):
         for check_id in target.checks or []:
             if check_id not in REGISTRY:
                 found.append(f"targets[{index}].checks: unknown check id {check_id!r}{_known(check_id, REGISTRY)}")
-        scenario = target.sandbox_scenario
-        if target.is_sandbox and scenario not in SCENARIOS:
-            found.append(f"targets[{index}].url: unknown sandbox scenario {scenario!r}{_known(scenario, SCENARIOS)}")
         try:
             secrets_for(target, config)
         except ConfigError as error:
@@ -129,21 +125,17 @@ def new_run_id(now: datetime) -> str:
 
 
 @contextlib.contextmanager
-def sandbox_if_needed(config: Config, running: SandboxServer | None = None) -> Iterator[SandboxServer | None]:
-    """The sandbox org for sandbox:// targets: the one given, or one started for this run."""
-    if running is not None or not any(target.is_sandbox for target in config.targets):
-        yield running
-        return
-    from cifcheck.sandbox.server import SandboxServer
-
-    with SandboxServer(latency_ms=config.sandbox.latency_ms) as server:
-        yield server
+def hosts_started(config: Config, running: object | None = None) -> Iterator[dict[str, RunningHost]]:
+    """The orgs the run's hosted targets need (`cifcheck.targets`), started for the run; `running` is one a caller
+    started already (a test's sandbox server), used by the host it belongs to."""
+    with contextlib.ExitStack() as stack:
+        yield {scheme: stack.enter_context(host(scheme).started(config, running)) for scheme in hosted(config)}
 
 
 def credentials_for(target: Target, config: Config) -> Credentials | None:
-    """Where this target's sign-in secrets are. A sandbox target uses only credentials it names itself: the
-    account in CIFCHECK_USERNAME is for the user's real org, never typed into the sandbox's sign-in page."""
-    if target.is_sandbox or config.browser.cdp_endpoint:
+    """Where this target's sign-in secrets are. A hosted target (the sandbox) uses only credentials it names itself:
+    the account in CIFCHECK_USERNAME is for the user's real org, never typed into the sandbox's sign-in page."""
+    if scheme_of(target) or config.browser.cdp_endpoint:
         # Nor, over CDP, into the browser of the person cifcheck attached to, unless the target asks for it.
         return target.credentials
     return target.credentials or config.auth.credentials
@@ -159,42 +151,36 @@ def storage_state_path(target: Target, config: Config) -> Path:
     return Path(target.storage_state or config.auth.storage_state)
 
 
-def open_target(target: Target, config: Config, sandbox: SandboxServer | None) -> tuple[OpenedTarget, list[dict]]:
+def open_target(
+    target: Target, config: Config, hosts: Mapping[str, RunningHost] | None = None
+) -> tuple[OpenedTarget, list[dict]]:
     """Where the target is, its sign-in secrets, and the cookies to start with.
 
-    A sandbox target without a saved session of its own gets a session the sandbox issues, as a saved sign-in
-    would give; one that names a storage state uses it, so sign-in and expiry are tested for real.
+    A hosted target (the sandbox) without a saved session of its own gets a session its host issues, as a saved
+    sign-in would give; one that names a storage state uses it, so sign-in and expiry are tested for real.
     """
     secrets = secrets_for(target, config)
     sign_in_hosts = config.sign_in.all_hosts
     credential_hosts = tuple(config.sign_in.credential_hosts)
-    if not target.is_sandbox:
+    checked = not config.browser.ignore_https_errors
+    scheme = scheme_of(target)
+    if scheme is None:
         # An org served over http from this machine is a sandbox (`cifcheck sandbox serve`), and so is its sign-in.
         org = urlsplit(target.url)
         local = org.scheme == "http" and is_loopback((org.hostname or "").lower())
-        allowed = CredentialHosts(
-            credential_hosts, http_on_loopback=local, certificates_checked=not config.browser.ignore_https_errors
-        )
+        allowed = CredentialHosts(credential_hosts, http_on_loopback=local, certificates_checked=checked)
         return OpenedTarget(target, target.url, sign_in_hosts, secrets, allowed), []
-    from cifcheck.sandbox.app import SESSION_COOKIE
-    from cifcheck.sandbox.scenarios import get_scenario
-
-    try:
-        get_scenario(target.sandbox_scenario)
-    except KeyError as error:
-        raise ConfigError(f"target {target.name}: url: {error.args[0]}") from None
-    assert sandbox is not None, "sandbox targets run with a sandbox server"
-    org_url = sandbox.urls.org(target.sandbox_scenario, config.sandbox.timing)
+    running = (hosts or {}).get(scheme)
+    assert running is not None, f"{scheme}:// targets run with their host started (runner.hosts_started)"
+    with_session = not (target.storage_state or secrets or config.browser.cdp_endpoint or config.auth.user_data_dir)
+    opening = running.opening(target, config, with_session)
     allowed = CredentialHosts(
-        (*credential_hosts, "login.localhost"),
-        http_on_loopback=True,
-        certificates_checked=not config.browser.ignore_https_errors,
+        (*credential_hosts, *opening.sign_in_hosts),
+        http_on_loopback=opening.served_over_http,
+        certificates_checked=checked,
     )
-    opened = OpenedTarget(target, org_url, (*sign_in_hosts, "login.localhost"), secrets, allowed)
-    if target.storage_state or secrets or config.browser.cdp_endpoint or config.auth.user_data_dir:
-        return opened, []
-    token = sandbox.app.state.issue_session()
-    return opened, [{"name": SESSION_COOKIE, "value": token, "url": org_url}]
+    opened = OpenedTarget(target, opening.org_url, (*sign_in_hosts, *opening.sign_in_hosts), secrets, allowed)
+    return opened, [dict(cookie) for cookie in opening.session_cookies] if with_session else []
 
 
 @dataclass
@@ -220,7 +206,7 @@ class Browsers:
             "ignore_https_errors": config.browser.ignore_https_errors,
         }
         state = storage_state_path(target, config)
-        if state.is_file() and (target.storage_state or not target.is_sandbox):
+        if state.is_file() and (target.storage_state or scheme_of(target) is None):
             options["storage_state"] = str(state)
         try:
             context = self.browser.new_context(**options)
@@ -234,13 +220,19 @@ class Browsers:
                 context.add_cookies(cookies)
             yield context
         finally:
-            context.close()
+            with contextlib.suppress(PlaywrightError):  # a browser that went away took its contexts with it
+                context.close()
 
 
 @contextlib.contextmanager
-def browsers(config: Config, running: Browser | None = None) -> Iterator[Browsers]:
+def shared_browser(config: Config, running: Browser | None = None) -> Iterator[Browsers | None]:
+    """The one browser all targets share, when the run has one: a browser the caller launched, the user's browser
+    over CDP, or a persistent profile. None: the run launches (or connects to) its own, one per worker."""
     if running is not None:
         yield Browsers(BrowserInfo(name=running.browser_type.name, version=running.version, source="given"), running)
+        return
+    if not (config.browser.cdp_endpoint or config.auth.user_data_dir):
+        yield None
         return
     with sync_playwright() as playwright:
         if config.browser.cdp_endpoint:
@@ -250,28 +242,18 @@ def browsers(config: Config, running: Browser | None = None) -> Iterator[Browser
             yield Browsers(info, shared=context)  # leaving sync_playwright only disconnects: the user's tabs stay
             return
         choice = find_browser(config.browser)
-        options = launch_options(choice, config.browser.headless)
-        if config.auth.user_data_dir:
-            viewport = {"width": config.browser.viewport_width, "height": config.browser.viewport_height}
-            profile = playwright.chromium.launch_persistent_context(
-                config.auth.user_data_dir,
-                viewport=viewport,
-                ignore_https_errors=config.browser.ignore_https_errors,
-                **options,
-            )
-            version = profile.browser.version if profile.browser else ""
-            try:
-                yield Browsers(BrowserInfo(name="chromium", version=version, source=choice.describe()), shared=profile)
-            finally:
-                profile.close()
-            return
-        browser = playwright.chromium.launch(**options)
+        viewport = {"width": config.browser.viewport_width, "height": config.browser.viewport_height}
+        profile = playwright.chromium.launch_persistent_context(
+            config.auth.user_data_dir,
+            viewport=viewport,
+            ignore_https_errors=config.browser.ignore_https_errors,
+            **launch_options(choice, config.browser.headless),
+        )
+        version = profile.browser.version if profile.browser else ""
         try:
-            yield Browsers(
-                BrowserInfo(name=browser.browser_type.name, version=browser.version, source=choice.describe()), browser
-            )
+            yield Browsers(BrowserInfo(name="chromium", version=version, source=choice.describe()), shared=profile)
         finally:
-            browser.close()
+            profile.close()
 
 
 def _unusable_session(target: Target, opened: OpenedTarget, config: Config, info: BrowserInfo, why: str) -> Evidence:
@@ -286,16 +268,31 @@ def _unusable_session(target: Target, opened: OpenedTarget, config: Config, info
     )
 
 
+Outcome = tuple[TargetResult, Evidence]
+
+
 def _validate_target(
-    browsers_: Browsers, target: Target, config: Config, sandbox: SandboxServer | None, phase: Phase | None
-) -> tuple[TargetResult, Evidence]:
+    browsers_: Browsers, target: Target, config: Config, hosts: Mapping[str, RunningHost], phase: Phase | None
+) -> Outcome:
     """One target: one page load, its evidence, and the verdicts on it."""
-    opened, cookies = open_target(target, config, sandbox)
+    opened, cookies = open_target(target, config, hosts)
     try:
         with browsers_.context_for(target, config, cookies) as context:
             evidence = gather(context, opened, config, browsers_.info, phase)
     except SavedSessionError as error:
         evidence = _unusable_session(target, opened, config, browsers_.info, str(error))
+    except PlaywrightError as error:
+        if browsers_.browser is None or browsers_.browser.is_connected() or INTERRUPTED.is_set():
+            raise
+        why = f"{BROWSER_CLOSED} ({str(error).splitlines()[0] if str(error) else 'no message'})"
+        evidence = _unusable_session(target, opened, config, browsers_.info, why)
+    return judge_target(evidence, target.checks), evidence
+
+
+def _no_browser(target: Target, config: Config, hosts: Mapping[str, RunningHost], why: str) -> Outcome:
+    opened, _ = open_target(target, config, hosts)
+    info = BrowserInfo(source="none: every browser server was down")
+    evidence = _unusable_session(target, opened, config, info, f"{NO_BROWSER_SERVER} ({why})")
     return judge_target(evidence, target.checks), evidence
 
 
@@ -307,11 +304,17 @@ def _not_run(target: Target) -> TargetResult:
 def run(
     config: Config,
     progress: Progress | None = None,
-    sandbox: SandboxServer | None = None,
+    sandbox: object | None = None,
     browser: Browser | None = None,
+    workers: int | None = None,
 ) -> RunOutput:
     """Validate every target. `sandbox` (a running sandbox server) and `browser` (a launched browser, left open)
-    are reused when given, as the test suite and a pytest plugin do. The reports folder is the caller's.
+    are reused when given, as the test suite and the pytest plugin do. The reports folder is the caller's.
+
+    Targets run `workers` at a time (default: `browser.workers`, else what the machine can take), each worker with
+    its own browser, launched or on a browser server of `browser.endpoints`; verdicts and their order are those of a
+    run one target at a time. A given browser, a browser over CDP or a persistent profile is one browser: its
+    targets run one at a time.
 
     A KeyboardInterrupt (Ctrl-C; the command turns SIGTERM into one too) stops the run at once: the page, the
     browser and the sandbox close as the interrupt leaves them, and the result holds the finished targets, the
@@ -321,30 +324,22 @@ def run(
         raise ConfigError(*found)
     started_at = datetime.now(UTC)
     started = time.monotonic()
-    results: list[TargetResult] = []
-    evidences: list[Evidence] = []
+    outcomes: dict[int, Outcome] = {}
     browser_name = ""
     interrupted = False
-    total = len(config.targets)
     try:
-        with sandbox_if_needed(config, sandbox) as sandbox, browsers(config, browser) as browsers_:
-            browser_name = f"{browsers_.info.name} {browsers_.info.version}"
-            for number, target in enumerate(config.targets, start=1):
-                if progress:
-                    progress.target_started(number, total, target.name)
-                phase = progress.phase if progress else None
-                result, evidence = _validate_target(browsers_, target, config, sandbox, phase)
-                if INTERRUPTED.is_set():  # the interrupt reached this target as an error: it is not run, not judged
-                    raise KeyboardInterrupt
-                results.append(result)
-                evidences.append(evidence)
-                if progress:
-                    progress.target_finished(number, total, result)
+        with hosts_started(config, sandbox) as hosts, shared_browser(config, browser) as shared:
+            if shared is not None:
+                browser_name = f"{shared.info.name} {shared.info.version}"
+                _one_at_a_time(shared, config, hosts, progress, outcomes)
+            else:
+                count = workers or config.browser.workers or default_workers(config)
+                browser_name = run_in_workers(config, hosts, progress, outcomes, count)
     except (KeyboardInterrupt, PlaywrightError) as error:
         if isinstance(error, PlaywrightError) and not INTERRUPTED.is_set():
             raise
         interrupted = True
-        results += [_not_run(target) for target in config.targets[len(results) :]]
+    results = [outcomes[i][0] if i in outcomes else _not_run(t) for i, t in enumerate(config.targets)]
     run_result = RunResult(
         run_id=new_run_id(started_at),
         cifcheck_version=__version__,
@@ -354,4 +349,241 @@ def run(
         targets=results,
         interrupted=interrupted,
     )
-    return RunOutput(run_result, evidences)
+    return RunOutput(run_result, [outcomes[i][1] for i in sorted(outcomes)])
+
+
+def _one_at_a_time(
+    browsers_: Browsers,
+    config: Config,
+    hosts: Mapping[str, RunningHost],
+    progress: Progress | None,
+    outcomes: dict[int, Outcome],
+) -> None:
+    total = len(config.targets)
+    for index, target in enumerate(config.targets):
+        if progress:
+            progress.target_started(index + 1, total, target.name)
+        outcome = _validate_target(browsers_, target, config, hosts, progress.phase if progress else None)
+        if INTERRUPTED.is_set():  # the interrupt reached this target as an error: it is not run, not judged
+            raise KeyboardInterrupt
+        outcomes[index] = outcome
+        if progress:
+            progress.target_finished(index + 1, total, outcome[0])
+
+
+def default_workers(config: Config) -> int:
+    """Targets at once when neither --workers nor browser.workers says: most of a target is waiting for the org,
+    so two per CPU; with browser servers, four per server (their machines carry the browsers); at most as many as
+    there are targets, and at most 16. Each local worker's browser costs about 200 MB of memory (bench/fleet.py)."""
+    wanted = 4 * len(config.browser.endpoints) if config.browser.endpoints else 2 * (os.cpu_count() or 1)
+    return max(1, min(wanted, 16, len(config.targets)))
+
+
+@dataclass
+class _Job:
+    index: int
+    target: Target
+    attempts: int = 0
+    lost_on: str = ""  # the browser server whose browser went away under an earlier attempt
+
+
+class _Pool:
+    """The run's targets for its workers: handed out in config order, a lost one handed out again, and the progress
+    told in config order (a target is shown once it and every target before it finished), so a run with workers
+    reads like a run one target at a time."""
+
+    def __init__(self, config: Config, progress: Progress | None, outcomes: dict[int, Outcome]) -> None:
+        self.targets = config.targets
+        self.progress = progress
+        self.outcomes = outcomes
+        self.failure: BaseException | None = None
+        self._waiting = deque(_Job(index, target) for index, target in enumerate(config.targets))
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._told = 0  # targets shown as finished
+        self._shown_started = -1  # the highest target shown as started
+
+    def take(self) -> _Job | None:
+        with self._lock:
+            if self._stopped or self.failure is not None or INTERRUPTED.is_set() or not self._waiting:
+                return None
+            job = self._waiting.popleft()
+            self._show_head(job.index)
+            return job
+
+    def again(self, job: _Job) -> None:
+        with self._lock:
+            self._waiting.appendleft(job)
+
+    def finish(self, job: _Job, outcome: Outcome) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self.outcomes[job.index] = outcome
+            total = len(self.targets)
+            while self._told in self.outcomes:
+                if self.progress:
+                    if self._shown_started < self._told:
+                        self.progress.target_started(self._told + 1, total, self.targets[self._told].name)
+                    self.progress.target_finished(self._told + 1, total, self.outcomes[self._told][0])
+                self._shown_started = max(self._shown_started, self._told)
+                self._told += 1
+            self._show_head(None)
+
+    def _show_head(self, taken: int | None) -> None:
+        """Show the first unfinished target as started once a worker has it (the live line follows it)."""
+        head = self._told
+        if self.progress is None or head >= len(self.targets) or self._shown_started >= head:
+            return
+        if taken == head or (taken is None and all(job.index != head for job in self._waiting)):
+            self.progress.target_started(head + 1, len(self.targets), self.targets[head].name)
+            self._shown_started = head
+
+    def phase(self, job: _Job) -> Phase:
+        def told(name: str) -> None:
+            if self.progress is not None and job.index == self._told:  # only the target the live line shows
+                self.progress.phase(name)
+
+        return told
+
+    def fail(self, error: BaseException) -> None:
+        with self._lock:
+            if self.failure is None:
+                self.failure = error
+
+    def stop(self) -> None:
+        """Nothing more is handed out or recorded: the run is over (interrupted)."""
+        with self._lock:
+            self._stopped = True
+
+
+# Set once a run started worker threads in this process (the command's exit after an interrupt depends on it).
+WORKERS_STARTED = threading.Event()
+WORKER_THREAD = "cifcheck-worker-"
+
+
+def run_in_workers(
+    config: Config,
+    hosts: Mapping[str, RunningHost],
+    progress: Progress | None,
+    outcomes: dict[int, Outcome],
+    count: int,
+) -> str:
+    """Validate the targets `count` at a time, each worker in its own thread with its own Playwright and browser
+    (Playwright's API is not thread-safe: one instance per thread). Returns the browser's name and version."""
+    pool = _Pool(config, progress, outcomes)
+    endpoints = Endpoints(config.browser.endpoints) if config.browser.endpoints else None
+    names: list[str] = []
+    threads = [
+        threading.Thread(
+            target=_worker, args=(pool, config, hosts, endpoints, number, names), name=f"{WORKER_THREAD}{number}"
+        )
+        for number in range(min(count, len(config.targets)) or 1)
+    ]
+    WORKERS_STARTED.set()
+    for thread in threads:
+        thread.daemon = True  # an interrupted run does not wait for a page load to end
+        thread.start()
+    try:
+        while any(thread.is_alive() for thread in threads):
+            for thread in threads:
+                thread.join(0.2)
+    except KeyboardInterrupt:
+        pool.stop()
+        raise
+    if pool.failure is not None:
+        raise pool.failure
+    return names[0] if names else ""
+
+
+class _Worker:
+    """One worker's browser: launched, or on a browser server; replaced when it goes away under a target."""
+
+    def __init__(self, playwright: Playwright, config: Config, endpoints: Endpoints | None, number: int) -> None:
+        self.playwright = playwright
+        self.config = config
+        self.endpoints = endpoints
+        self.number = number
+        self.current: Browsers | None = None
+        self.endpoint = ""
+
+    def browsers(self, job: _Job) -> Browsers:
+        """The worker's browser, started when it has none; raises NoBrowserServer when every server is down."""
+        if self.current is not None and self.current.browser is not None and self.current.browser.is_connected():
+            return self.current
+        self.drop()
+        if self.endpoints is None:
+            choice = find_browser(self.config.browser)
+            browser = self.playwright.chromium.launch(**launch_options(choice, self.config.browser.headless))
+            self.current = Browsers(BrowserInfo(name="chromium", version=browser.version, source=choice.describe()))
+            self.current.browser = browser
+            return self.current
+        while (url := self.endpoints.pick(self.number)) is not None:
+            try:
+                browser = connect(self.playwright, url, self.config)
+            except PlaywrightError as error:
+                self.endpoints.down(url, why_not_connected(url, error))
+                continue
+            source = f"browser server {endpoint_label(url)}"
+            if job.lost_on and job.lost_on != url:
+                source += f" (again, after the browser on {endpoint_label(job.lost_on)} went away)"
+            self.current = Browsers(BrowserInfo(name="chromium", version=browser.version, source=source), browser)
+            self.endpoint = url
+            return self.current
+        raise NoBrowserServer(self.endpoints.why_all_down())
+
+    def lost(self, evidence: Evidence) -> bool:
+        """Whether the browser went away under the target. A dead connection is noticed only when Playwright next
+        reads from it: a page load that ended on a closed browser asks the browser once more."""
+        browser = self.current.browser if self.current is not None else None
+        if browser is None:
+            return False
+        if browser.is_connected() and any(words in (evidence.navigation.error or "") for words in BROWSER_GONE):
+            try:
+                browser.new_context().close()
+            except PlaywrightError:
+                return True
+        return not browser.is_connected()
+
+    def drop(self) -> None:
+        if self.current is not None and self.current.browser is not None:
+            with contextlib.suppress(PlaywrightError):
+                self.current.browser.close()
+        self.current, self.endpoint = None, ""
+
+
+class NoBrowserServer(Exception):
+    """Every browser server of browser.endpoints is down: why, per server."""
+
+
+def _worker(
+    pool: _Pool,
+    config: Config,
+    hosts: Mapping[str, RunningHost],
+    endpoints: Endpoints | None,
+    number: int,
+    names: list[str],
+) -> None:
+    try:
+        with sync_playwright() as playwright:
+            worker = _Worker(playwright, config, endpoints, number)
+            try:
+                while (job := pool.take()) is not None:
+                    try:
+                        browsers_ = worker.browsers(job)
+                    except NoBrowserServer as error:
+                        pool.finish(job, _no_browser(job.target, config, hosts, str(error)))
+                        continue
+                    names.append(f"{browsers_.info.name} {browsers_.info.version}")
+                    outcome = _validate_target(browsers_, job.target, config, hosts, pool.phase(job))
+                    if worker.lost(outcome[1]):
+                        lost_on = worker.endpoint
+                        worker.drop()
+                        if endpoints is not None and job.attempts == 0:  # a server that died: once more elsewhere
+                            pool.again(_Job(job.index, job.target, 1, lost_on))
+                            continue
+                    pool.finish(job, outcome)
+            finally:
+                worker.drop()
+    except BaseException as error:  # the run raises it (a browser that will not start is bad input, exit 2)
+        pool.fail(error)

@@ -196,7 +196,8 @@ class Terminal:
         if self.quiet:
             return
         self._active = False
-        elapsed = seconds(time.monotonic() - self._current.started)
+        # A target's own time: with workers, it was shown as started only when the targets before it had finished.
+        elapsed = seconds(result.duration_ms / 1000 if result.duration_ms else time.monotonic() - self._current.started)
         if number == total:  # the live line's last words, while the browser closes
             self._current.label, self._current.phase = "closing the browser", ""
         counts = counted(result.counts)

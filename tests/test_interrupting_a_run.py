@@ -35,11 +35,13 @@ def five_targets(tmp_path: Path) -> Path:
     return path
 
 
-def start(config: Path, reports: Path, own_group: bool = False) -> subprocess.Popen:
+def start(config: Path, reports: Path, own_group: bool = False, workers: int = 1) -> subprocess.Popen:
     """`own_group`: the run leads a process group of its own, which a terminal's Ctrl-C reaches as a whole (the
-    Playwright driver and its browser too), as `killpg` does here."""
+    Playwright driver and its browser too), as `killpg` does here. One worker unless told: which targets had
+    finished is then known from the progress alone."""
+    command = [sys.executable, "-m", "cifcheck", "run", "--config", str(config), "--output", str(reports)]
     return subprocess.Popen(
-        [sys.executable, "-m", "cifcheck", "run", "--config", str(config), "--output", str(reports)],
+        [*command, "--workers", str(workers)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -123,3 +125,18 @@ def test_ctrl_c_in_a_terminal_reaches_the_browser_driver_too_and_the_run_still_e
     assert process.returncode == 130, (lines, err)
     assert not [noise for noise in NOISE if noise in err] and "driver" not in err, err
     assert written(reports)["interrupted"] is True
+
+
+def test_an_interrupt_with_workers_reports_every_finished_target_and_exits_at_once(five_targets, tmp_path):
+    # Three workers: the second target holds its worker for a minute while the others finish theirs.
+    reports = tmp_path / "reports"
+    process = start(five_targets, reports, workers=3)
+    lines, err, took = interrupt_after(process, "[1/5] t1: PASS", signal.SIGINT)
+    assert process.returncode == 130, (lines, err)
+    assert took < 20, took  # not the minute the second target's worker is still in
+    assert not [noise for noise in NOISE if noise in err], err
+    targets = written(reports)["targets"]
+    assert targets[0]["not_run"] is False and targets[1]["not_run"] is True, "t2 was still loading"
+    finished = [t["target"] for t in targets if not t["not_run"]]
+    evidence = sorted(path.stem for path in (reports / "latest" / "evidence").iterdir())
+    assert evidence == sorted(finished), "every finished target keeps its evidence, no other does"

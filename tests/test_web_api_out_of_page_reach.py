@@ -16,6 +16,7 @@ from cifcheck.probes.webapi import Limits, WebApi
 from cifcheck.results import CheckResult, TargetResult
 from cifcheck.runner import Browsers, open_target, run
 from cifcheck.sandbox.app import REFUSAL_MARKER
+from cifcheck.sandbox.host import RunningSandbox
 from cifcheck.sandbox.scenarios import SCENARIOS
 from cifcheck.session import OpenedTarget, gather
 
@@ -58,7 +59,7 @@ def _validate(
     """One target as the runner validates it, with `init_script` in every frame before the page's own scripts."""
     target = Target(name=scenario, url=f"sandbox://{scenario}", app=SCENARIOS[scenario].app)
     config = Config(targets=[target])
-    opened, cookies = open_target(target, config, sandbox)
+    opened, cookies = open_target(target, config, {"sandbox": RunningSandbox(sandbox)})
     browsers = Browsers(BrowserInfo(name="chromium"), browser)
     with browsers.context_for(target, config, cookies) as context:
         if init_script:
@@ -69,7 +70,7 @@ def _validate(
 
 def _opened(sandbox, scenario: str) -> tuple[OpenedTarget, list[dict]]:
     target = Target(name="org", url=f"sandbox://{scenario}")
-    return open_target(target, Config(targets=[target]), sandbox)
+    return open_target(target, Config(targets=[target]), {"sandbox": RunningSandbox(sandbox)})
 
 
 def _check(result: TargetResult, check_id: str) -> CheckResult:

@@ -19,6 +19,7 @@ from cifcheck.results import Detail
 SAVED_SESSION_UNUSABLE = "could not be loaded"  # runner.SavedSessionError's words
 # runner.BROWSER_CLOSED, and Playwright's words for a page whose browser went away during the load.
 BROWSER_GONE = ("the browser closed during the run", "Target page, context or browser has been closed")
+NO_BROWSER_SERVER = "no browser server could take this target"  # runner: every one of browser.endpoints was down
 
 
 def _session_fix(evidence: Evidence) -> str:
@@ -43,6 +44,15 @@ def _not_opened(evidence: Evidence, error: str, facts: Detail) -> Verdict:
             "The browser closed during the run (it crashed, ran out of memory or was closed by hand) before this "
             "target was judged: re-run it; if that happens again, `cifcheck doctor` checks the browser.",
             "The browser closed during the run",
+        )
+    if NO_BROWSER_SERVER in error:
+        return Verdict(
+            "error",
+            reason,
+            [facts],
+            f"Start the browser servers listed in browser.endpoints of {config} (`playwright run-server --port N`, "
+            "with the same Playwright major.minor as cifcheck's) or fix the network to them, then re-run.",
+            "No browser server could take this target",
         )
     if SAVED_SESSION_UNUSABLE in error:
         return Verdict("error", reason, [facts], _session_fix(evidence), "Not signed in: the saved session is unusable")

@@ -1,0 +1,227 @@
+"""Targets validated several at a time: each worker with its own browser, launched here or on a Playwright browser
+server (`playwright run-server`); verdicts, and their order, those of a run one target at a time; a browser that
+goes away loses only the targets it held."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from playwright._impl._driver import compute_driver_executable
+
+from cifcheck import runner
+from cifcheck.browser import find_browser
+from cifcheck.config import Config, ConfigError, Target
+from cifcheck.remote import playwright_version
+from cifcheck.results import TargetResult
+from cifcheck.runner import default_workers, run
+from cifcheck.sandbox.scenarios import SCENARIOS
+from cifcheck.sandbox.server import SandboxServer
+
+pytestmark = pytest.mark.browser
+
+# Eight targets, four kinds of verdict: healthy, a hidden panel, no library, no providers.
+EIGHT = [
+    "healthy-csw",
+    "panel-hidden",
+    "library-missing",
+    "providers-empty",
+    "healthy-omnichannel",
+    "loader-missing",
+    "panel-minimized",
+    "several-providers",
+]
+
+
+# Short waits keep eight page loads to seconds; both runs compared wait alike.
+QUICK = {"observe_ms": 1_500, "absence_ms": 3_000}
+
+
+def _config(scenarios: list[str], **browser: object) -> Config:
+    targets = [
+        Target(name=f"t{n}-{name}", url=f"sandbox://{name}", app=SCENARIOS[name].app)
+        for n, name in enumerate(scenarios)
+    ]
+    return Config(targets=targets, browser=browser, timeouts=QUICK)
+
+
+def _verdicts(targets: list[TargetResult]) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """Per target, each check's status and reason, numbers left out (times and counts of the moment)."""
+    return [(t.target, [(c.id, c.status, re.sub(r"\d[\d.,]*", "N", c.reason)) for c in t.checks]) for t in targets]
+
+
+@pytest.fixture(scope="module")
+def one_at_a_time(sandbox: SandboxServer) -> list[TargetResult]:
+    return run(_config(EIGHT), sandbox=sandbox, workers=1).result.targets
+
+
+def test_eight_targets_four_at_a_time_get_the_verdicts_of_one_at_a_time(sandbox, one_at_a_time):
+    parallel = run(_config(EIGHT), sandbox=sandbox, workers=4)
+    assert _verdicts(parallel.result.targets) == _verdicts(one_at_a_time)
+    assert [e.target.name for e in parallel.evidence] == [t.target for t in one_at_a_time]
+
+
+class _Told:
+    """A run's progress, as the terminal gets it."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def target_started(self, number: int, total: int, name: str) -> None:
+        self.lines.append(f"started {number}/{total} {name}")
+
+    def phase(self, name: str) -> None:
+        pass
+
+    def target_finished(self, number: int, total: int, result: TargetResult) -> None:
+        self.lines.append(f"finished {number}/{total} {result.target}")
+
+
+def test_progress_with_workers_is_told_in_config_order_each_target_started_then_finished(sandbox):
+    told = _Told()
+    run(_config(EIGHT[:4]), progress=told, sandbox=sandbox, workers=3)
+    names = [f"t{n}-{name}" for n, name in enumerate(EIGHT[:4])]
+    expected = [line for n, name in enumerate(names, 1) for line in (f"started {n}/4 {name}", f"finished {n}/4 {name}")]
+    assert told.lines == expected
+
+
+def test_a_browser_that_crashes_under_a_target_loses_only_that_target(sandbox, monkeypatch):
+    gather = runner.gather
+
+    def crashing(context, opened, config, info, phase=None):
+        if opened.target.name.startswith("t1-"):
+            with contextlib.suppress(Exception):  # the browser is gone, and its session with it
+                context.browser.new_browser_cdp_session().send("Browser.crash")
+        return gather(context, opened, config, info, phase)
+
+    monkeypatch.setattr(runner, "gather", crashing)
+    output = run(_config(EIGHT[:3]), sandbox=sandbox, workers=1)
+    crashed = output.result.targets[1]
+    assert crashed.status == "error"
+    assert "browser closed during the run" in next(c.reason for c in crashed.checks if c.id == "session.signed_in")
+    statuses = [t.status for t in output.result.targets]
+    assert statuses[0] == "pass" and statuses[2] == "fail", "the next target gets a new browser"
+
+
+def test_the_default_is_two_workers_per_cpu_at_most_one_per_target_and_sixteen():
+    many = _config(["healthy-csw"] * 40)
+    assert default_workers(many) == min(16, 2 * (os.cpu_count() or 1))
+    assert default_workers(_config(["healthy-csw"] * 1)) == 1
+
+
+# --- Playwright's browser server -----------------------------------------------------------------------------------
+
+
+class BrowserServer:
+    """`playwright run-server` of the Playwright cifcheck runs, in its own process group so that a test can kill it
+    whole. Started with --unsafe: Playwright's own Chromium is not installed here, so the client names the system's
+    (browser.executable_path), which a server takes only then."""
+
+    def __init__(self) -> None:
+        node, cli = compute_driver_executable()
+        self.process = subprocess.Popen(
+            [node, cli, "run-server", "--port", "0", "--host", "127.0.0.1", "--unsafe"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        assert line.startswith("Listening on "), line
+        self.url = line.split()[-1]
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+
+@pytest.fixture
+def two_servers() -> Iterator[list[BrowserServer]]:
+    servers = [BrowserServer(), BrowserServer()]
+    yield servers
+    for server in servers:
+        server.kill()
+
+
+def _on_servers(scenarios: list[str], urls: list[str]) -> Config:
+    choice = find_browser()
+    return _config(scenarios, endpoints=urls, executable_path=choice.executable_path)
+
+
+class _KillsOnFirstFinish(_Told):
+    def __init__(self, server: BrowserServer) -> None:
+        super().__init__()
+        self.server = server
+
+    def target_finished(self, number: int, total: int, result: TargetResult) -> None:
+        super().target_finished(number, total, result)
+        self.server.kill()  # while the other workers' targets are still loading on it
+
+
+def test_eight_targets_on_two_browser_servers_one_killed_mid_run_all_end_with_a_verdict(
+    sandbox, two_servers, one_at_a_time
+):
+    config = _on_servers(EIGHT, [server.url for server in two_servers])
+    output = run(config, progress=_KillsOnFirstFinish(two_servers[0]), sandbox=sandbox, workers=4)
+    targets = output.result.targets
+    assert len(targets) == 8 and not any(t.not_run for t in targets) and len(output.evidence) == 8
+    assert _verdicts(targets) == _verdicts(one_at_a_time), "the killed server's targets were run again on the other"
+    moved = [e.browser.source for e in output.evidence if "again, after" in e.browser.source]
+    assert moved, [e.browser.source for e in output.evidence]
+
+
+def test_a_browser_server_that_is_down_leaves_its_targets_to_the_others(sandbox, two_servers, one_at_a_time):
+    two_servers[0].kill()
+    config = _on_servers(EIGHT[:2], [server.url for server in two_servers])
+    output = run(config, sandbox=sandbox, workers=2)
+    assert _verdicts(output.result.targets) == _verdicts(one_at_a_time[:2])
+    assert all(two_servers[1].url.rstrip("/") in e.browser.source for e in output.evidence)
+
+
+def test_targets_with_every_browser_server_down_are_errors_naming_the_servers(sandbox, two_servers):
+    for server in two_servers:
+        server.kill()
+    output = run(_on_servers(EIGHT[:2], [s.url for s in two_servers]), sandbox=sandbox, workers=2)
+    assert [t.status for t in output.result.targets] == ["error", "error"]
+    signed_in = next(c for c in output.result.targets[0].checks if c.id == "session.signed_in")
+    assert "no browser server could take this target" in signed_in.reason
+    assert "ECONNREFUSED" in signed_in.reason and "playwright run-server" in signed_in.remediation
+
+
+def test_a_browser_server_of_another_playwright_version_is_said_plainly(sandbox, two_servers, monkeypatch):
+    # The server tells a client's version by its User-Agent: an old one is answered HTTP 428, as a real mismatch is.
+    def as_an_old_client(playwright, url, config):
+        browser = playwright.chromium
+        return browser.connect(url, headers={"user-agent": "Playwright/1.2.3 (x64) python/3.11"}, timeout=10_000)
+
+    monkeypatch.setattr(runner, "connect", as_an_old_client)
+    output = run(_on_servers(EIGHT[:1], [two_servers[0].url]), sandbox=sandbox, workers=1)
+    reason = next(c.reason for c in output.result.targets[0].checks if c.id == "session.signed_in")
+    server_version = ".".join(playwright_version().split(".")[:2])  # the test's server runs cifcheck's Playwright
+    assert f"runs Playwright {server_version}, cifcheck runs Playwright" in reason
+    assert "must run the same major.minor" in reason
+
+
+def test_an_endpoint_that_is_not_a_websocket_url_is_refused_naming_the_field():
+    with pytest.raises(ValueError, match=r"endpoints\n.*\[1\]"):
+        Config(targets=[Target(name="a", url="sandbox://healthy-csw")], browser={"endpoints": ["ws://a:1", "http://b"]})
+
+
+def test_browser_servers_and_a_browser_to_attach_to_are_refused_together():
+    with pytest.raises(ValueError, match="not both"):
+        Config(
+            targets=[Target(name="a", url="sandbox://healthy-csw")],
+            browser={"endpoints": ["ws://a:1"], "cdp_endpoint": "http://127.0.0.1:9222"},
+        )
+
+
+def test_an_unknown_scenario_is_refused_before_any_worker_starts(sandbox):
+    with pytest.raises(ConfigError, match="unknown sandbox scenario"):
+        run(Config(targets=[Target(name="a", url="sandbox://no-such-org")]), sandbox=sandbox, workers=4)
