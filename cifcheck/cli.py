@@ -106,6 +106,13 @@ BASELINE = click.option(
     help="Mark each check new failure, still failing, fixed or unchanged against an earlier run: `latest` (the "
     "reports folder's newest complete live run), a run id, a run folder or a result.json.",
 )
+SUMMARY_MD = click.option(
+    "--summary-md",
+    "summary_md",
+    default=None,
+    metavar="FILE",
+    help="Also append a Markdown summary to FILE, for a CI step summary (e.g. $GITHUB_STEP_SUMMARY).",
+)
 CONFIG_HELP = "Config file (default: ./playwright.config.json, else the bundled sandbox config)."
 URL_HELP = "Validate this one org instead of the config's targets, e.g. https://contoso.crm.dynamics.com."
 APP_HELP = "With --url: the app's unique name or app id (default msdyn_CustomerServiceWorkspace)."
@@ -172,6 +179,7 @@ def cli() -> None:
 )
 @FAIL_ON
 @BASELINE
+@SUMMARY_MD
 def run(
     config_path: str | None,
     url: str | None,
@@ -185,6 +193,7 @@ def run(
     cdp_endpoint: str | None,
     fail_on: str,
     baseline: str | None,
+    summary_md: str | None,
 ) -> None:
     """Open each target in a browser, check the CIF 2.0 migration, and write a report.
 
@@ -203,7 +212,7 @@ def run(
       cifcheck run --url https://contoso.crm.dynamics.com --app OmniChannelEngagementHub
       cifcheck run --cdp http://127.0.0.1:9222 --url https://contoso.crm.dynamics.com
       CI=true cifcheck run --fail-on warn --json > result.json
-      cifcheck run --fail-on regression
+      cifcheck run --fail-on regression --summary-md "$GITHUB_STEP_SUMMARY"
     """
     from playwright.sync_api import Error as PlaywrightError
 
@@ -243,6 +252,7 @@ def run(
     except ConfigError as error:
         raise BadInput(*error.lines) from None
     compared, baseline_run = _find_baseline(baseline, fail_on, Path(output_dir or config.output_dir))
+    summary_file = _summary_file(summary_md)
     reports = _writable_folder(output_dir or config.output_dir, "--output" if output_dir else "output_dir")
     terminal = Terminal(quiet=quiet, as_json=as_json)
     with _sigterm_as_interrupt(), _interrupt_exits(terminal):
@@ -264,6 +274,7 @@ def run(
             terminal.interrupted(len(result.targets) - len(result.not_run), len(result.targets))
         run_dir = _write(result, output.evidence, reports, config.history.keep_runs)
     terminal.summary(verified(result), run_dir)
+    _write_summary(summary_file, result, run_dir)
     sys.exit(result.exit_code)
 
 
@@ -361,6 +372,29 @@ def _find_baseline(given: str | None, fail_on: str, reports: Path) -> tuple[bool
     return True, found
 
 
+def _summary_file(given: str | None) -> Path | None:
+    """`--summary-md`'s file, checked before any work."""
+    if not given:
+        return None
+    from cifcheck.report.summary_md import summary_path_problem
+
+    problem = summary_path_problem(Path(given))
+    if problem:
+        raise BadInput(f"--summary-md: {problem}")
+    return Path(given)
+
+
+def _write_summary(path: Path | None, result: RunResult, run_dir: Path) -> None:
+    if path is None:
+        return
+    from cifcheck.report.summary_md import append_summary, render_summary_md
+
+    try:
+        append_summary(path, render_summary_md(result, run_dir / "index.html"))
+    except OSError as error:
+        raise BadInput(f"--summary-md: cannot write {path}: {error.strerror or error}") from None
+
+
 def _write(result: RunResult, evidence: list[Evidence], reports: Path, keep_runs: int | None = None) -> Path:
     from cifcheck.report import DEFAULT_KEEP_RUNS, write_run
 
@@ -456,6 +490,7 @@ def _scenario_app(scenario: str) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout.")
 @FAIL_ON
 @BASELINE
+@SUMMARY_MD
 def report(
     evidence_files: tuple[str, ...],
     output_dir: str,
@@ -463,6 +498,7 @@ def report(
     as_json: bool,
     fail_on: str,
     baseline: str | None,
+    summary_md: str | None,
 ) -> None:
     """Re-judge saved evidence files (evidence/<target>.json, or a run folder for all of them) offline and render a
     new report (no browser, no org).
@@ -486,6 +522,7 @@ def report(
     except EvidenceError as error:
         raise BadInput(*error.lines) from None
     compared, baseline_run = _find_baseline(baseline, fail_on, Path(output_dir))
+    summary_file = _summary_file(summary_md)
     reports = _writable_folder(output_dir, "--output")
     result.fail_on = fail_on  # type: ignore[assignment]  # click's Choice: "fail", "warn" or "regression"
     if compared:
@@ -493,6 +530,7 @@ def report(
     run_dir = _write(result, evidence, reports)
     terminal = Terminal(quiet=quiet, as_json=as_json)
     terminal.summary(verified(result), run_dir)
+    _write_summary(summary_file, result, run_dir)
     sys.exit(result.exit_code)
 
 

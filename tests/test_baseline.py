@@ -320,10 +320,12 @@ def test_a_sandbox_run_that_regressed_leads_with_the_new_failure_and_exits_1(tmp
     (tmp_path / "cfg.json").write_text(json.dumps(SMALL_PANEL_HIDDEN), encoding="utf-8")
     done = subprocess.run(
         [sys.executable, "-m", "cifcheck", "run", "--config", "cfg.json", "--output", "reports",
-         "--baseline", "baseline.json", "--fail-on", "regression"],
+         "--baseline", "baseline.json", "--fail-on", "regression", "--summary-md", "ci/summary.md"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout.splitlines()[2].startswith("FAIL  panel-hidden panel.docked (new failure):")
     result = json.loads((tmp_path / "reports" / "latest" / "result.json").read_text())
     assert result["baseline_run_id"] == "20261201-110000-000" and result["fail_on"] == "regression"
+    summary = (tmp_path / "ci" / "summary.md").read_text(encoding="utf-8")
+    assert "### New failures (regressions): 1" in summary and "| panel-hidden | `panel.docked` |" in summary
