@@ -32,7 +32,8 @@ EXIT_CODES = """Exit codes:
 \b
   0    every check passed, warned or was skipped
   1    a check failed (the org is wrong), even with errors beside it;
-       or warned, with --fail-on warn
+       or warned, with --fail-on warn; with --fail-on regression, only
+       a check that failed and did not fail in the baseline run
   2    cifcheck could not decide (an error and no failure: unreachable
        org, expired session, timeout), or the input was bad
   130  interrupted (Ctrl-C or SIGTERM): the report holds the finished
@@ -89,13 +90,28 @@ def _in_config(config: Config, error: Exception) -> BadInput:
     return BadInput(*(f"{config_label(config)}: {line}" for line in lines))
 
 
-# `run` and `report` judge, so both take it.
+# `run` and `report` judge, so both take these.
 FAIL_ON = click.option(
     "--fail-on",
-    type=click.Choice(["fail", "warn"]),
+    type=click.Choice(["fail", "warn", "regression"]),
     default="fail",
     show_default=True,
-    help="The lowest verdict that exits 1: `warn` makes CIF 1.0 leftovers break the build.",
+    help="What exits 1: any failure; `warn`: a warning too (CIF 1.0 leftovers break the build); `regression`: only a "
+    "check that fails now and did not in the baseline run (--baseline, default latest).",
+)
+BASELINE = click.option(
+    "--baseline",
+    default=None,
+    metavar="RUN|latest",
+    help="Mark each check new failure, still failing, fixed or unchanged against an earlier run: `latest` (the "
+    "reports folder's newest complete live run), a run id, a run folder or a result.json.",
+)
+SUMMARY_MD = click.option(
+    "--summary-md",
+    "summary_md",
+    default=None,
+    metavar="FILE",
+    help="Also append a Markdown summary to FILE, for a CI step summary (e.g. $GITHUB_STEP_SUMMARY).",
 )
 CONFIG_HELP = "Config file (default: ./playwright.config.json, else the bundled sandbox config)."
 URL_HELP = "Validate this one org instead of the config's targets, e.g. https://contoso.crm.dynamics.com."
@@ -182,6 +198,8 @@ def cli() -> None:
     help="Targets validated at once, each in its own browser (default: browser.workers, else two per CPU).",
 )
 @FAIL_ON
+@BASELINE
+@SUMMARY_MD
 def run(
     config_path: str | None,
     url: str | None,
@@ -195,6 +213,8 @@ def run(
     cdp_endpoint: str | None,
     workers: int | None,
     fail_on: str,
+    baseline: str | None,
+    summary_md: str | None,
 ) -> None:
     """Open each target in a browser, check the CIF 2.0 migration, and write a report.
 
@@ -213,6 +233,7 @@ def run(
       cifcheck run --url https://contoso.crm.dynamics.com --app OmniChannelEngagementHub
       cifcheck run --cdp http://127.0.0.1:9222 --url https://contoso.crm.dynamics.com
       CI=true cifcheck run --fail-on warn --json > result.json
+      cifcheck run --fail-on regression --summary-md "$GITHUB_STEP_SUMMARY"
     """
     from playwright.sync_api import Error as PlaywrightError
 
@@ -242,6 +263,7 @@ def run(
             raise BadInput(f"--target: no target named {', '.join(unknown)} in {config_label(config)}")
         config.targets = [t for t in config.targets if t.name in target_names]
     from cifcheck.report import verified
+    from cifcheck.report.baseline import mark_changes
     from cifcheck.runner import check_targets
     from cifcheck.runner import run as run_targets
     from cifcheck.terminal import Terminal
@@ -250,6 +272,8 @@ def run(
         check_targets(config, output_dir)
     except ConfigError as error:
         raise BadInput(*error.lines) from None
+    compared, baseline_run = _find_baseline(baseline, fail_on, Path(output_dir or config.output_dir))
+    summary_file = _summary_file(summary_md)
     reports = _writable_folder(output_dir or config.output_dir, "--output" if output_dir else "output_dir")
     terminal = Terminal(quiet=quiet, as_json=as_json)
     with _sigterm_as_interrupt(), _interrupt_exits(terminal):
@@ -264,11 +288,14 @@ def run(
         finally:
             terminal.close()
         result = output.result
-        result.fail_on = fail_on  # type: ignore[assignment]  # click's Choice: "fail" or "warn"
+        result.fail_on = fail_on  # type: ignore[assignment]  # click's Choice: "fail", "warn" or "regression"
+        if compared:
+            mark_changes(result, baseline_run)
         if result.interrupted:
             terminal.interrupted(len(result.targets) - len(result.not_run), len(result.targets))
         run_dir = _write(result, output.evidence, reports, config.history.keep_runs)
     terminal.summary(verified(result), run_dir)
+    _write_summary(summary_file, result, run_dir)
     leave(result.exit_code)
 
 
@@ -346,6 +373,47 @@ def _writable_folder(folder: str, option: str) -> Path:
     except OSError as error:
         raise BadInput(f"{option}: cannot write reports to {folder}: {error.strerror or error}") from None
     return path
+
+
+def _find_baseline(given: str | None, fail_on: str, reports: Path) -> tuple[bool, RunResult | None]:
+    """Whether to compare with a baseline, and the baseline run (None: `latest` found none yet), read before any work.
+    `--fail-on regression` without `--baseline` compares with `latest`: a scheduled run needs nothing more."""
+    if given is None and fail_on == "regression":
+        given = "latest"
+    if given is None:
+        return False, None
+    from cifcheck.report.baseline import NO_BASELINE_YET, BaselineError, find_baseline
+
+    try:
+        found = find_baseline(given, reports)
+    except BaselineError as error:
+        raise BadInput(str(error)) from None
+    if found is None:
+        note(NO_BASELINE_YET)
+    return True, found
+
+
+def _summary_file(given: str | None) -> Path | None:
+    """`--summary-md`'s file, checked before any work."""
+    if not given:
+        return None
+    from cifcheck.report.summary_md import summary_path_problem
+
+    problem = summary_path_problem(Path(given))
+    if problem:
+        raise BadInput(f"--summary-md: {problem}")
+    return Path(given)
+
+
+def _write_summary(path: Path | None, result: RunResult, run_dir: Path) -> None:
+    if path is None:
+        return
+    from cifcheck.report.summary_md import append_summary, render_summary_md
+
+    try:
+        append_summary(path, render_summary_md(result, run_dir / "index.html"))
+    except OSError as error:
+        raise BadInput(f"--summary-md: cannot write {path}: {error.strerror or error}") from None
 
 
 def _write(result: RunResult, evidence: list[Evidence], reports: Path, keep_runs: int | None = None) -> Path:
@@ -442,7 +510,17 @@ def _scenario_app(scenario: str) -> str:
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout.")
 @FAIL_ON
-def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool, as_json: bool, fail_on: str) -> None:
+@BASELINE
+@SUMMARY_MD
+def report(
+    evidence_files: tuple[str, ...],
+    output_dir: str,
+    quiet: bool,
+    as_json: bool,
+    fail_on: str,
+    baseline: str | None,
+    summary_md: str | None,
+) -> None:
     """Re-judge saved evidence files (evidence/<target>.json, or a run folder for all of them) offline and render a
     new report (no browser, no org).
 
@@ -453,19 +531,27 @@ def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool, as_jso
     Examples:
       cifcheck report reports/latest
       cifcheck report customer/evidence/contoso-prod.json --output /tmp/rejudged
+      cifcheck report reports/latest --baseline 20261201-141905-926
     """
     from cifcheck.offline import EvidenceError, rejudge
     from cifcheck.report import verified
+    from cifcheck.report.baseline import mark_changes
     from cifcheck.terminal import Terminal
 
     try:
         result, evidence = rejudge([Path(p) for p in evidence_files])
     except EvidenceError as error:
         raise BadInput(*error.lines) from None
-    result.fail_on = fail_on  # type: ignore[assignment]  # click's Choice: "fail" or "warn"
-    run_dir = _write(result, evidence, _writable_folder(output_dir, "--output"))
+    compared, baseline_run = _find_baseline(baseline, fail_on, Path(output_dir))
+    summary_file = _summary_file(summary_md)
+    reports = _writable_folder(output_dir, "--output")
+    result.fail_on = fail_on  # type: ignore[assignment]  # click's Choice: "fail", "warn" or "regression"
+    if compared:
+        mark_changes(result, baseline_run)
+    run_dir = _write(result, evidence, reports)
     terminal = Terminal(quiet=quiet, as_json=as_json)
     terminal.summary(verified(result), run_dir)
+    _write_summary(summary_file, result, run_dir)
     sys.exit(result.exit_code)
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, computed_field, model_validator
 
 Status = Literal["pass", "fail", "warn", "skip", "error"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "warn", "skip", "error")
-FailOn = Literal["fail", "warn"]
+FailOn = Literal["fail", "warn", "regression"]
+# A check against the baseline run (`--baseline`): README, "Regressions against a baseline".
+Change = Literal["new failure", "still failing", "fixed", "unchanged", "undecided", "new"]
 
 # The process's exit codes (README, "Exit codes"; `cifcheck run --help`).
 EXIT_OK = 0  # everything passed, warned or was skipped
@@ -71,6 +73,13 @@ class CheckResult(BaseModel):
     doc_step: str = ""
     doc_url: str = ""
     details: list[Detail] = Field(default_factory=list)
+    change: Change | None = Field(
+        None,
+        description="Against the baseline run (`--baseline`): `new failure` (fails now, did not fail then), `still "
+        "failing`, `fixed` (failed then, passes, warns or is skipped now), `unchanged`, `undecided` (an error now: "
+        "cifcheck could not decide, so neither a regression nor a fix) or `new` (a target or check the baseline did "
+        "not judge: not a regression). Absent without a baseline.",
+    )
 
 
 class TargetResult(BaseModel):
@@ -115,7 +124,16 @@ class RunResult(BaseModel):
     )
     targets: list[TargetResult]
     interrupted: bool = Field(False, description="Stopped by Ctrl-C or SIGTERM; the targets not finished are not_run.")
-    fail_on: FailOn = Field("fail", description="The lowest verdict that makes the exit code 1 (`--fail-on`).")
+    fail_on: FailOn = Field(
+        "fail",
+        description="What makes the exit code 1 (`--fail-on`): a failure, a warning too, or only a new failure "
+        "against the baseline (`regression`).",
+    )
+    baseline_run_id: str | None = Field(
+        None,
+        description="The run each check's `change` is against (`--baseline`); absent without a baseline, and when "
+        "`--baseline latest` found no earlier run (every check is then `new`).",
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -130,17 +148,23 @@ class RunResult(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def counts(self) -> dict[str, int]:
-        return {s: sum(t.counts[s] for t in self.targets) for s in STATUSES}
+        each = [target.counts for target in self.targets]  # once per target: a 2,000-target run asks often
+        return {s: sum(counts[s] for counts in each) for s in STATUSES}
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def exit_code(self) -> int:
         """130 when interrupted; else 1 on any failure (even beside errors: the org is wrong somewhere), or on a
-        warning with `fail_on` warn; else 2 on any error (cifcheck could not decide); else 0."""
+        warning with `fail_on` warn; with `fail_on` regression only on a new failure against the baseline (an old
+        failure alone is 0); else 2 on any error (cifcheck could not decide, so an error may hide a regression too);
+        else 0."""
         counts = self.counts
         if self.interrupted:
             return EXIT_INTERRUPTED
-        if counts["fail"] or (self.fail_on == "warn" and counts["warn"]):
+        if self.fail_on == "regression":
+            if self.with_change("new failure"):
+                return EXIT_FAIL
+        elif counts["fail"] or (self.fail_on == "warn" and counts["warn"]):
             return EXIT_FAIL
         return EXIT_UNDECIDED if counts["error"] else EXIT_OK
 
@@ -148,11 +172,47 @@ class RunResult(BaseModel):
     def not_run(self) -> list[TargetResult]:
         return [target for target in self.targets if target.not_run]
 
+    @property
+    def compared(self) -> bool:
+        """Whether the checks were marked against a baseline (even one that did not exist yet: all `new`)."""
+        return any(check.change for target in self.targets for check in target.checks)
+
+    def with_change(self, change: Change) -> list[tuple[TargetResult, CheckResult]]:
+        """Every (target, check) marked `change`, in target and check order."""
+        return [(target, check) for target in self.targets for check in target.checks if check.change == change]
+
 
 def not_run_target(name: str, url: str, app: str, checks: Iterable[tuple[str, str]]) -> TargetResult:
     """A target the run never finished: each of its checks (id, title) skipped, saying why."""
     skipped = [CheckResult(id=id_, title=title, status="skip", reason=NOT_RUN_REASON) for id_, title in checks]
     return TargetResult(target=name, url=url, app=app, checks=skipped, not_run=True)
+
+
+def change_of(now: Status, was: Status | None) -> Change:
+    """How one check moved from its baseline verdict `was` (None: the baseline judged the target, not this check) to
+    `now`. A failure is new unless the baseline shows it failing: it passed, warned, was skipped, was not run on the
+    target, or could not be decided then (nothing vouches that it failed). An error now is `undecided`: cifcheck could
+    not decide, so it is neither a regression nor a fix."""
+    if now == "error":
+        return "undecided"
+    if now == "fail":
+        return "still failing" if was == "fail" else "new failure"
+    return "fixed" if was == "fail" else "unchanged"
+
+
+def check_changes(
+    now: dict[str, Status], was: dict[str, Status] | None, known: Container[str] | None = None
+) -> dict[str, Change]:
+    """Each of a target's checks (id -> verdict now) against the same target's verdicts in the baseline (`was`; None:
+    the baseline did not judge this target). Every check of a target the baseline did not judge is `new`, and so is a
+    check no target of the baseline was judged on (`known`: those check ids; None: all), such as one a newer cifcheck
+    added: nothing to compare with, so not a regression."""
+    if was is None:
+        return dict.fromkeys(now, "new")
+    return {
+        check_id: "new" if known is not None and check_id not in known else change_of(status, was.get(check_id))
+        for check_id, status in now.items()
+    }
 
 
 # A failure outranks an error: the org is wrong somewhere, whatever else could not be decided (the exit code too).

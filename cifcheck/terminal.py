@@ -82,9 +82,32 @@ def seconds(duration_s: float) -> str:
 
 
 def findings(run: RunResult) -> list[tuple[TargetResult, CheckResult]]:
-    """Every failing, erroring and warning check, failures first, each group in target and migration order."""
+    """Every failing, erroring and warning check, failures first (new failures against a baseline before the others),
+    each group in target and migration order."""
     found = [(target, check) for target in run.targets for check in target.checks if check.status in FINDINGS]
-    return sorted(found, key=lambda pair: FINDINGS.index(pair[1].status))
+    return sorted(found, key=lambda pair: (FINDINGS.index(pair[1].status), pair[1].change != "new failure"))
+
+
+# What a failure's mark against the baseline says beside its id.
+CHANGE_TAGS = {"new failure": "new failure", "still failing": "still failing", "new": "not in the baseline"}
+
+
+def change_tag(check: CheckResult) -> str:
+    """` (new failure)` for a failure marked against a baseline; "" otherwise (errors and warnings say enough)."""
+    tag = CHANGE_TAGS.get(check.change or "") if check.status == "fail" else None
+    return f" ({tag})" if tag else ""
+
+
+def changes_text(run: RunResult) -> str:
+    """`1 new failure, 2 still failing, 1 fixed since run 20261201-110000-000` (the new failures always counted:
+    they are what `--fail-on regression` exits 1 on)."""
+    if not run.baseline_run_id:
+        return "no baseline run yet"
+    new, still, fixed = (len(run.with_change(c)) for c in ("new failure", "still failing", "fixed"))
+    parts = [f"{new} new failure{'' if new == 1 else 's'}"]
+    parts += [f"{still} still failing"] if still else []
+    parts += [f"{fixed} fixed"] if fixed else []
+    return f"{', '.join(parts)} since run {run.baseline_run_id}"
 
 
 COUNT_ORDER = ("fail", "error", "warn", "pass", "skip")
@@ -114,7 +137,7 @@ def named_checks(run: RunResult) -> str:
     parts = []
     for target in run.targets:
         names = [
-            check.id if check.status == run.status else f"{check.id} ({check.status})"
+            (check.id if check.status == run.status else f"{check.id} ({check.status})") + change_tag(check)
             for check in target.checks
             if check.status in FINDINGS
         ]
@@ -244,6 +267,8 @@ class Terminal:
         if not self.quiet:
             for target, check in findings(run):
                 self._finding(target, check)
+            for target, check in run.with_change("fixed"):
+                self._fixed(target, check)
         self._verdict(run, run_dir / "index.html")
         if self.as_json:
             # ensure_ascii writes every non-ASCII character, bidi and C1 controls included, as a \\u escape: the
@@ -252,9 +277,10 @@ class Terminal:
 
     def _finding(self, target: TargetResult, check: CheckResult) -> None:
         fix = first_sentence(check.remediation)
+        tag = change_tag(check)
         if self.plain:
             name, id_ = safe_text(target.target, limit=CELL_LIMIT), safe_text(check.id, limit=CELL_LIMIT)
-            line = f"{check.status.upper():5} {name} {id_}: {safe_text(check.reason, limit=CELL_LIMIT)}"
+            line = f"{check.status.upper():5} {name} {id_}{tag}: {safe_text(check.reason, limit=CELL_LIMIT)}"
             self._line(line + (f" Fix: {safe_text(fix, limit=CELL_LIMIT)}" if fix else ""))
             return
         heading = Text.assemble(
@@ -262,11 +288,24 @@ class Terminal:
             shown(target.target),
             " ",
             (check.id, "bold"),
+            (tag, "red bold" if check.change == "new failure" else "dim"),
         )
         lines = [shown(check.reason)]
         if fix:
             lines.append(Text.assemble(("Fix: ", "bold"), shown(fix)))
         self.console.print(heading, Padding(Group(*lines), (0, 0, 0, 6)))
+
+    def _fixed(self, target: TargetResult, check: CheckResult) -> None:
+        """A check that failed in the baseline run and no longer does: one line, after what needs doing."""
+        said = f"now {check.status}, failed in the baseline run"
+        if self.plain:
+            name, id_ = safe_text(target.target, limit=CELL_LIMIT), safe_text(check.id, limit=CELL_LIMIT)
+            self._line(f"FIXED {name} {id_}: {said}")
+            return
+        line = Text.assemble(
+            ("FIXED ", "green bold"), shown(target.target), " ", (check.id, "bold"), (f"  {said}", "dim")
+        )
+        self.console.print(line)
 
     def _verdict(self, run: RunResult, report: Path) -> None:
         word = verdict_word(run)
@@ -274,6 +313,8 @@ class Terminal:
         detail = (named_checks(run) if self.quiet else "") or counts_text(run)
         if run.interrupted:
             detail += f"; {len(run.not_run)} not run"  # the counts name only the finished targets' checks
+        if run.compared:
+            detail += f"; {changes_text(run)}"
         if self.plain:
             self._line(f"{word} {safe_text(detail)} — report: {safe_text(str(report))}")
             return

@@ -10,12 +10,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from cifcheck.report.html import ENVIRONMENT
-from cifcheck.results import RunResult, Status, TargetResult
+from cifcheck.results import RunResult, Status, TargetResult, check_changes
 
 # The run ids cifcheck writes (runner.new_run_id): ASCII digits only, matched whole (`$` would let "...\n" by).
 RUN_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9]{3}")
 FAILING = ("fail", "error")
-JUDGED_FINE = ("pass", "warn")
 
 
 def past_runs(output_dir: Path) -> list[RunResult]:
@@ -47,11 +46,14 @@ class TargetChange:
     new_failures: list[str] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)
     still_failing: list[str] = field(default_factory=list)
+    undecided: list[str] = field(default_factory=list)  # an error now: neither a new failure nor fixed
 
     @property
     def noted(self) -> bool:
         """Worth a line of its own: anything but a target that passes as it did before."""
-        return bool(self.not_run or self.first_run or self.new_failures or self.fixed or self.still_failing)
+        return bool(
+            self.not_run or self.first_run or self.new_failures or self.fixed or self.still_failing or self.undecided
+        )
 
 
 def _statuses(target: TargetResult) -> dict[str, Status]:
@@ -59,18 +61,25 @@ def _statuses(target: TargetResult) -> dict[str, Status]:
 
 
 def _change(target: TargetResult, previous: dict[str, Status] | None) -> TargetChange:
+    """The target against its previous live run, by the comparison `--baseline` uses (results.check_changes)."""
     if target.not_run:
         return TargetChange(target.target, target.status, not_run=True)
     now = _statuses(target)
-    failing = [check_id for check_id, status in now.items() if status in FAILING]
     if previous is None:
+        failing = [check_id for check_id, status in now.items() if status in FAILING]
         return TargetChange(target.target, target.status, first_run=True, still_failing=failing)
+    by_check = check_changes(now, previous)  # a check the previous run did not have, failing now, is a new failure
+
+    def marked(change: str) -> list[str]:
+        return [check_id for check_id, marked_as in by_check.items() if marked_as == change]
+
     return TargetChange(
         target.target,
         target.status,
-        new_failures=[check_id for check_id in failing if previous.get(check_id) not in FAILING],
-        fixed=[check_id for check_id, was in previous.items() if was in FAILING and now.get(check_id) in JUDGED_FINE],
-        still_failing=[check_id for check_id in failing if previous.get(check_id) in FAILING],
+        new_failures=marked("new failure"),
+        fixed=marked("fixed"),
+        still_failing=marked("still failing"),
+        undecided=marked("undecided"),
     )
 
 

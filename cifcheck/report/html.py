@@ -75,10 +75,10 @@ NEEDS_DOING: dict[str, int] = {"fail": 0, "error": 0, "warn": 1}  # failures and
 
 
 def needs_doing(target: TargetResult) -> list[CheckResult]:
-    """The checks that ask for something to be done, failures and errors first, then warnings, each group in
-    migration order (sorting is stable)."""
+    """The checks that ask for something to be done, failures and errors first (new failures against a baseline
+    before the others), then warnings, each group in migration order (sorting is stable)."""
     found = [check for check in target.checks if check.status in NEEDS_DOING]
-    return sorted(found, key=lambda check: NEEDS_DOING[check.status])
+    return sorted(found, key=lambda check: (NEEDS_DOING[check.status], check.change != "new failure"))
 
 
 def first_error_id(target: TargetResult) -> str:

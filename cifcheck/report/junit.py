@@ -1,7 +1,9 @@
 """junit.xml: one testcase per target x check, for Azure DevOps, GitHub Actions and Jenkins.
 
 fail -> <failure>, error -> <error>, skip -> <skipped>; warn passes, with the warning in <system-out> and a
-cifcheck.status property, since JUnit has no warning outcome.
+cifcheck.status property, since JUnit has no warning outcome. Against a baseline run (`--baseline`), each case has a
+cifcheck.change property, and a failure's message starts with "New failure:" or "Still failing:", which is what CI
+systems show first.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ def _clean(text: str, multiline: bool = False) -> str:
     (multiline): controls, ESC and bidi controls escaped by safe_text. (The text is redacted already, where its
     evidence was made; the writer verifies the file.)"""
     return _NOT_XML.sub("\ufffd", safe_text(text, multiline=multiline))
+
+
+# A failure's message names its change against the baseline first: regressions read as such in a CI's test list.
+MESSAGE_LEADS = {"new failure": "New failure: ", "still failing": "Still failing: "}
 
 
 def render_junit(result: RunResult) -> str:
@@ -51,7 +57,13 @@ def render_junit(result: RunResult) -> str:
             ET.SubElement(properties, "property", name=name, value=_clean(value))
         for check in target.checks:
             case = ET.SubElement(suite, "testcase", classname=f"cifcheck.{target.target}", name=check.id, time="0")
-            message = _clean(check.reason)
+            marks = [("cifcheck.status", "warn")] if check.status == "warn" else []
+            marks += [("cifcheck.change", check.change)] if check.change else []
+            if marks:
+                case_properties = ET.SubElement(case, "properties")
+                for name, value in marks:
+                    ET.SubElement(case_properties, "property", name=name, value=value)
+            message = _clean(MESSAGE_LEADS.get(check.change or "", "") + check.reason)
             body = _clean(f"{check.reason}\n\nWhat to do: {check.remediation}\n({check.doc_step})", multiline=True)
             if check.status == "fail":
                 ET.SubElement(case, "failure", message=message, type="fail").text = body
@@ -60,8 +72,6 @@ def render_junit(result: RunResult) -> str:
             elif check.status == "skip":
                 ET.SubElement(case, "skipped", message=message)
             elif check.status == "warn":
-                case_properties = ET.SubElement(case, "properties")
-                ET.SubElement(case_properties, "property", name="cifcheck.status", value="warn")
                 ET.SubElement(case, "system-out").text = f"WARN: {body}"
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
