@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # for annotations only: importing these at start-up would slo
     from cifcheck.config import Config
     from cifcheck.evidence import Evidence
     from cifcheck.results import RunResult
+    from cifcheck.shard import Shard
     from cifcheck.terminal import Terminal
 
 EXIT_BAD_INPUT = 2
@@ -152,6 +153,14 @@ def cli() -> None:
     metavar="NAME",
     help="Run sandbox targets under this timing profile (`cifcheck sandbox list`).",
 )
+@click.option(
+    "--shard",
+    "shard_text",
+    default=None,
+    metavar="I/N",
+    help="Run only shard I of N of the selected targets (every N-th from the I-th, in config order), for a CI "
+    "matrix; `cifcheck merge` puts the shards' runs together.",
+)
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout (progress goes to stderr).")
 @click.option(
@@ -170,6 +179,7 @@ def run(
     output_dir: str | None,
     scenario: str | None,
     timing: str | None,
+    shard_text: str | None,
     quiet: bool,
     as_json: bool,
     cdp_endpoint: str | None,
@@ -192,6 +202,7 @@ def run(
       cifcheck run --url https://contoso.crm.dynamics.com --app OmniChannelEngagementHub
       cifcheck run --cdp http://127.0.0.1:9222 --url https://contoso.crm.dynamics.com
       CI=true cifcheck run --fail-on warn --json > result.json
+      cifcheck run --config fleet.json --shard 2/4 --output reports/shard-2
     """
     from playwright.sync_api import Error as PlaywrightError
 
@@ -201,6 +212,7 @@ def run(
 
     if url and (scenario or target_names):
         raise BadInput(f"--url: give it alone, without {'--scenario' if scenario else '--target'}")
+    shard = _shard_option(shard_text)
     config = _load(config_path, url, app)
     if cdp_endpoint:
         try:
@@ -226,11 +238,18 @@ def run(
     from cifcheck.terminal import Terminal
 
     try:
-        check_targets(config, output_dir)
+        check_targets(config, output_dir)  # every target selected, so that each shard refuses a bad config alike
     except ConfigError as error:
         raise BadInput(*error.lines) from None
     reports = _writable_folder(output_dir or config.output_dir, "--output" if output_dir else "output_dir")
     terminal = Terminal(quiet=quiet, as_json=as_json)
+    if shard:
+        from cifcheck.shard import shard_of
+
+        selected = len(config.targets)
+        config.targets = shard_of(config.targets, shard)
+        if not config.targets:
+            _empty_shard(shard, selected, fail_on, reports, config.history.keep_runs, terminal)
     with _sigterm_as_interrupt(), _interrupt_exits(terminal):
         try:
             output = run_targets(config, progress=terminal)
@@ -244,6 +263,7 @@ def run(
             terminal.close()
         result = output.result
         result.fail_on = fail_on  # type: ignore[assignment]  # click's Choice: "fail" or "warn"
+        result.shard = str(shard) if shard else None
         if result.interrupted:
             terminal.interrupted(len(result.targets) - len(result.not_run), len(result.targets))
         run_dir = _write(result, output.evidence, reports, config.history.keep_runs)
@@ -252,6 +272,45 @@ def run(
 
 
 run.help = f"{inspect.cleandoc(run.help or '')}\n\n{EXIT_CODES}"
+
+
+def _shard_option(text: str | None) -> Shard | None:
+    from cifcheck.shard import parse_shard
+
+    if text is None:
+        return None
+    try:
+        return parse_shard(text)
+    except ValueError as error:
+        raise BadInput(f"--shard: {error}") from None
+
+
+def _empty_shard(
+    shard: Shard, selected: int, fail_on: str, reports: Path, keep_runs: int, terminal: Terminal
+) -> NoReturn:
+    """More shards than targets: this shard has none. That is a valid run with nothing in it (no browser starts),
+    written like any other, so that `cifcheck merge` finds every shard of the matrix; exit 0."""
+    from datetime import UTC, datetime
+
+    from cifcheck.report import verified
+    from cifcheck.results import RunResult
+    from cifcheck.runner import new_run_id
+
+    now = datetime.now(UTC)
+    result = RunResult(
+        run_id=new_run_id(now),
+        cifcheck_version=__version__,
+        started_at=now.isoformat(timespec="seconds"),
+        duration_ms=0,
+        targets=[],
+        fail_on=fail_on,  # type: ignore[arg-type]  # click's Choice: "fail" or "warn"
+        shard=str(shard),
+    )
+    targets = f"{selected} target{'s' if selected != 1 else ''}"
+    terminal.note(f"Shard {shard} has no targets: {targets} selected for {shard.count} shards. Nothing to run.")
+    run_dir = _write(result, [], reports, keep_runs)
+    terminal.summary(verified(result), run_dir)
+    sys.exit(result.exit_code)
 
 
 @contextlib.contextmanager
