@@ -510,6 +510,56 @@ def report(evidence_files: tuple[str, ...], output_dir: str, quiet: bool, as_jso
 report.help = f"{inspect.cleandoc(report.help or '')}\n\n{EXIT_CODES}"
 
 
+@cli.command(short_help="Merge the runs of CI shards into one report.")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(), metavar="DIR...")
+@click.option("--config", "config_path", default=None, metavar="FILE", help=CONFIG_HELP)
+@click.option(
+    "--output", "output_dir", default=None, metavar="DIR", help="Reports folder (default: the config's output_dir)."
+)
+@click.option("--quiet", is_flag=True, help="Print only the verdict line.")
+@click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout.")
+@FAIL_ON
+def merge(
+    run_dirs: tuple[str, ...], config_path: str | None, output_dir: str | None, quiet: bool, as_json: bool, fail_on: str
+) -> None:
+    """Merge run folders written by `cifcheck run` (each DIR a run folder, or a reports folder for its latest run),
+    typically the shards of a CI matrix (`cifcheck run --shard i/n`), into one new run in the reports folder:
+    index.html, result.json, junit.xml, evidence and a history entry, as one run would have written them.
+
+    Verdicts are kept as recorded (`cifcheck report` judges evidence again). Shards are put back in the order one
+    unsharded run would have given. Refused, one line each: a folder without result.json, a result.json that
+    cannot be read, a target in two inputs, shards of different splits (1/2 with 1/3), and a missing shard: a
+    merged report without it would read as the whole fleet's verdict.
+
+    \b
+    Examples:
+      cifcheck merge shards/* --output reports
+      cifcheck merge reports/shard-1 reports/shard-2 --fail-on warn
+    """
+    from datetime import UTC, datetime
+
+    from cifcheck.merge import MergeError, merge_runs
+    from cifcheck.report import verified
+    from cifcheck.runner import new_run_id
+    from cifcheck.terminal import Terminal
+
+    config = _load(config_path)
+    reports = _writable_folder(output_dir or config.output_dir, "--output" if output_dir else "output_dir")
+    try:
+        result, evidence = merge_runs([Path(p) for p in run_dirs], new_run_id(datetime.now(UTC)), fail_on)  # type: ignore[arg-type]
+    except MergeError as error:
+        raise BadInput(*error.lines) from None
+    run_dir = _write(result, evidence, reports, config.history.keep_runs)
+    terminal = Terminal(quiet=quiet, as_json=as_json)
+    if result.interrupted:
+        terminal.note(f"Interrupted: a shard was stopped before it finished ({len(result.not_run)} targets not run).")
+    terminal.summary(verified(result), run_dir)
+    sys.exit(result.exit_code)
+
+
+merge.help = f"{inspect.cleandoc(merge.help or '')}\n\n{EXIT_CODES}"
+
+
 @cli.command(short_help="Open a run's report in the browser (or print its path).")
 @click.argument("run_name", default="latest", metavar="[RUN]")
 @click.option("--output", "output_dir", default="reports", show_default=True, metavar="DIR", help="Reports folder.")
