@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # for annotations only: importing these at start-up would slo
     from cifcheck.config import Config
     from cifcheck.evidence import Evidence
     from cifcheck.results import RunResult
+    from cifcheck.runner import RunOutput
     from cifcheck.shard import Shard
     from cifcheck.terminal import Terminal
 
@@ -243,16 +244,17 @@ def run(
         raise BadInput(*error.lines) from None
     reports = _writable_folder(output_dir or config.output_dir, "--output" if output_dir else "output_dir")
     terminal = Terminal(quiet=quiet, as_json=as_json)
+    selected = len(config.targets)
     if shard:
         from cifcheck.shard import shard_of
 
-        selected = len(config.targets)
         config.targets = shard_of(config.targets, shard)
-        if not config.targets:
-            _empty_shard(shard, selected, fail_on, reports, config.history.keep_runs, terminal)
     with _sigterm_as_interrupt(), _interrupt_exits(terminal):
         try:
-            output = run_targets(config, progress=terminal)
+            if config.targets:
+                output = run_targets(config, progress=terminal)
+            else:  # a shard of a split into more shards than targets
+                output = _empty_shard(shard, selected, terminal)
         except ConfigError as error:  # found once the browser could tell (a selectors expression that does not compile)
             raise _in_config(config, error) from None
         except BrowserNotFound as error:
@@ -285,32 +287,23 @@ def _shard_option(text: str | None) -> Shard | None:
         raise BadInput(f"--shard: {error}") from None
 
 
-def _empty_shard(
-    shard: Shard, selected: int, fail_on: str, reports: Path, keep_runs: int, terminal: Terminal
-) -> NoReturn:
-    """More shards than targets: this shard has none. That is a valid run with nothing in it (no browser starts),
-    written like any other, so that `cifcheck merge` finds every shard of the matrix; exit 0."""
+def _empty_shard(shard: Shard | None, selected: int, terminal: Terminal) -> RunOutput:
+    """More shards than targets: this shard has none. That is a valid run with nothing in it, and no browser starts;
+    it is written like any other, so that `cifcheck merge` finds every shard of the matrix (exit 0, verdict skip)."""
     from datetime import UTC, datetime
 
-    from cifcheck.report import verified
     from cifcheck.results import RunResult
-    from cifcheck.runner import new_run_id
+    from cifcheck.runner import RunOutput, new_run_id
 
-    now = datetime.now(UTC)
-    result = RunResult(
-        run_id=new_run_id(now),
-        cifcheck_version=__version__,
-        started_at=now.isoformat(timespec="seconds"),
-        duration_ms=0,
-        targets=[],
-        fail_on=fail_on,  # type: ignore[arg-type]  # click's Choice: "fail" or "warn"
-        shard=str(shard),
-    )
+    assert shard is not None, "a config has one target or more: only a shard can have none"
     targets = f"{selected} target{'s' if selected != 1 else ''}"
     terminal.note(f"Shard {shard} has no targets: {targets} selected for {shard.count} shards. Nothing to run.")
-    run_dir = _write(result, [], reports, keep_runs)
-    terminal.summary(verified(result), run_dir)
-    sys.exit(result.exit_code)
+    now = datetime.now(UTC)
+    started_at = now.isoformat(timespec="seconds")
+    result = RunResult(
+        run_id=new_run_id(now), cifcheck_version=__version__, started_at=started_at, duration_ms=0, targets=[]
+    )
+    return RunOutput(result, [])
 
 
 @contextlib.contextmanager

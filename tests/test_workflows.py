@@ -38,10 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 GITHUB = ROOT / ".github" / "workflows" / "cifcheck-fleet.yml"
 AZURE = ROOT / "azure-pipelines.yml"
 
-# The fleet the played jobs validate: one org whose panel is hidden (a failing org must fail its jobs), naming
+# The fleet the played jobs validate: one org without the CIF library (a failing org must fail its jobs), naming
 # credentials of its own so that the sign-in variables the jobs pass are read (unset ones must stay unset).
 FLEET = {
-    "targets": [{"name": "contoso", "url": "sandbox://panel-hidden", "credentials": {}}],
+    "targets": [{"name": "contoso", "url": "sandbox://library-missing", "credentials": {}}],
     "timeouts": {"observe_ms": 300, "absence_ms": 600},
 }
 STORAGE_STATE = '{"cookies": [], "origins": []}'  # the saved session the GitHub secret carries, base64-encoded
@@ -563,8 +563,8 @@ def test_github_restores_the_saved_session_owner_only_and_never_prints_it(pipeli
 
 
 def test_azure_leaves_undefined_secrets_unset_rather_than_typing_their_macro(pipelines: dict[str, Pipeline]):
-    """No secret variable is defined here: each reaches the script as "$(NAME)"; read as a sign-in, the hidden panel
-    would be a sign-in error (exit 2), not the failure it is."""
+    """No secret variable is defined here: each reaches the script as "$(NAME)"; were they read as a sign-in, the
+    shard would be bad input (that is no TOTP secret: exit 2), not the failure the missing library is."""
     shard = pipelines["azure"].shards[0]
     assert shard.step(VALIDATE["azure"]).returncode == 1
     assert not (shard.folder / ".cifcheck").exists()
