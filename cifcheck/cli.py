@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # for annotations only: importing these at start-up would slo
     from cifcheck.config import Config
     from cifcheck.evidence import Evidence
     from cifcheck.results import RunResult
+    from cifcheck.runner import RunOutput
+    from cifcheck.shard import Shard
     from cifcheck.terminal import Terminal
 
 EXIT_BAD_INPUT = 2
@@ -181,6 +183,14 @@ def cli() -> None:
     metavar="NAME",
     help="Run sandbox targets under this timing profile (`cifcheck sandbox list`).",
 )
+@click.option(
+    "--shard",
+    "shard_text",
+    default=None,
+    metavar="I/N",
+    help="Run only shard I of N of the selected targets (every N-th from the I-th, in config order), for a CI "
+    "matrix; `cifcheck merge` puts the shards' runs together.",
+)
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout (progress goes to stderr).")
 @click.option(
@@ -208,6 +218,7 @@ def run(
     output_dir: str | None,
     scenario: str | None,
     timing: str | None,
+    shard_text: str | None,
     quiet: bool,
     as_json: bool,
     cdp_endpoint: str | None,
@@ -234,6 +245,7 @@ def run(
       cifcheck run --cdp http://127.0.0.1:9222 --url https://contoso.crm.dynamics.com
       CI=true cifcheck run --fail-on warn --json > result.json
       cifcheck run --fail-on regression --summary-md "$GITHUB_STEP_SUMMARY"
+      cifcheck run --config fleet.json --shard 2/4 --output reports/shard-2
     """
     from playwright.sync_api import Error as PlaywrightError
 
@@ -243,6 +255,7 @@ def run(
 
     if url and (scenario or target_names):
         raise BadInput(f"--url: give it alone, without {'--scenario' if scenario else '--target'}")
+    shard = _shard_option(shard_text)
     config = _load(config_path, url, app)
     if cdp_endpoint:
         try:
@@ -269,16 +282,24 @@ def run(
     from cifcheck.terminal import Terminal
 
     try:
-        check_targets(config, output_dir)
+        check_targets(config, output_dir)  # every target selected, so that each shard refuses a bad config alike
     except ConfigError as error:
         raise BadInput(*error.lines) from None
     compared, baseline_run = _find_baseline(baseline, fail_on, Path(output_dir or config.output_dir))
     summary_file = _summary_file(summary_md)
     reports = _writable_folder(output_dir or config.output_dir, "--output" if output_dir else "output_dir")
     terminal = Terminal(quiet=quiet, as_json=as_json)
+    selected = len(config.targets)
+    if shard:
+        from cifcheck.shard import shard_of
+
+        config.targets = shard_of(config.targets, shard)
     with _sigterm_as_interrupt(), _interrupt_exits(terminal):
         try:
-            output = run_targets(config, progress=terminal, workers=workers)
+            if config.targets:
+                output = run_targets(config, progress=terminal, workers=workers)
+            else:  # a shard of a split into more shards than targets
+                output = _empty_shard(shard, selected, terminal)
         except ConfigError as error:  # found once the browser could tell (a selectors expression that does not compile)
             raise _in_config(config, error) from None
         except BrowserNotFound as error:
@@ -289,6 +310,7 @@ def run(
             terminal.close()
         result = output.result
         result.fail_on = fail_on  # type: ignore[assignment]  # click's Choice: "fail", "warn" or "regression"
+        result.shard = str(shard) if shard else None
         if compared:
             mark_changes(result, baseline_run)
         if result.interrupted:
@@ -300,6 +322,36 @@ def run(
 
 
 run.help = f"{inspect.cleandoc(run.help or '')}\n\n{EXIT_CODES}"
+
+
+def _shard_option(text: str | None) -> Shard | None:
+    from cifcheck.shard import parse_shard
+
+    if text is None:
+        return None
+    try:
+        return parse_shard(text)
+    except ValueError as error:
+        raise BadInput(f"--shard: {error}") from None
+
+
+def _empty_shard(shard: Shard | None, selected: int, terminal: Terminal) -> RunOutput:
+    """More shards than targets: this shard has none. That is a valid run with nothing in it, and no browser starts;
+    it is written like any other, so that `cifcheck merge` finds every shard of the matrix (exit 0, verdict skip)."""
+    from datetime import UTC, datetime
+
+    from cifcheck.results import RunResult
+    from cifcheck.runner import RunOutput, new_run_id
+
+    assert shard is not None, "a config has one target or more: only a shard can have none"
+    targets = f"{selected} target{'s' if selected != 1 else ''}"
+    terminal.note(f"Shard {shard} has no targets: {targets} selected for {shard.count} shards. Nothing to run.")
+    now = datetime.now(UTC)
+    started_at = now.isoformat(timespec="seconds")
+    result = RunResult(
+        run_id=new_run_id(now), cifcheck_version=__version__, started_at=started_at, duration_ms=0, targets=[]
+    )
+    return RunOutput(result, [])
 
 
 @contextlib.contextmanager
@@ -556,6 +608,56 @@ def report(
 
 
 report.help = f"{inspect.cleandoc(report.help or '')}\n\n{EXIT_CODES}"
+
+
+@cli.command(short_help="Merge the runs of CI shards into one report.")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(), metavar="DIR...")
+@click.option("--config", "config_path", default=None, metavar="FILE", help=CONFIG_HELP)
+@click.option(
+    "--output", "output_dir", default=None, metavar="DIR", help="Reports folder (default: the config's output_dir)."
+)
+@click.option("--quiet", is_flag=True, help="Print only the verdict line.")
+@click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout.")
+@FAIL_ON
+def merge(
+    run_dirs: tuple[str, ...], config_path: str | None, output_dir: str | None, quiet: bool, as_json: bool, fail_on: str
+) -> None:
+    """Merge run folders written by `cifcheck run` (each DIR a run folder, or a reports folder for its latest run),
+    typically the shards of a CI matrix (`cifcheck run --shard i/n`), into one new run in the reports folder:
+    index.html, result.json, junit.xml, evidence and a history entry, as one run would have written them.
+
+    Verdicts are kept as recorded (`cifcheck report` judges evidence again). Shards are put back in the order one
+    unsharded run would have given. Refused, one line each: a folder without result.json, a result.json that
+    cannot be read, a target in two inputs, shards of different splits (1/2 with 1/3), and a missing shard: a
+    merged report without it would read as the whole fleet's verdict.
+
+    \b
+    Examples:
+      cifcheck merge shards/* --output reports
+      cifcheck merge reports/shard-1 reports/shard-2 --fail-on warn
+    """
+    from datetime import UTC, datetime
+
+    from cifcheck.merge import MergeError, merge_runs
+    from cifcheck.report import verified
+    from cifcheck.runner import new_run_id
+    from cifcheck.terminal import Terminal
+
+    config = _load(config_path)
+    reports = _writable_folder(output_dir or config.output_dir, "--output" if output_dir else "output_dir")
+    try:
+        result, evidence = merge_runs([Path(p) for p in run_dirs], new_run_id(datetime.now(UTC)), fail_on)  # type: ignore[arg-type]
+    except MergeError as error:
+        raise BadInput(*error.lines) from None
+    run_dir = _write(result, evidence, reports, config.history.keep_runs)
+    terminal = Terminal(quiet=quiet, as_json=as_json)
+    if result.interrupted:
+        terminal.note(f"Interrupted: a shard was stopped before it finished ({len(result.not_run)} targets not run).")
+    terminal.summary(verified(result), run_dir)
+    sys.exit(result.exit_code)
+
+
+merge.help = f"{inspect.cleandoc(merge.help or '')}\n\n{EXIT_CODES}"
 
 
 @cli.command(short_help="Open a run's report in the browser (or print its path).")

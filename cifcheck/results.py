@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, computed_field, model_validator
 
+from cifcheck.shard import SHARD_PATTERN
+
 Status = Literal["pass", "fail", "warn", "skip", "error"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "warn", "skip", "error")
 FailOn = Literal["fail", "warn", "regression"]
@@ -134,14 +136,19 @@ class RunResult(BaseModel):
         description="The run each check's `change` is against (`--baseline`); absent without a baseline, and when "
         "`--baseline latest` found no earlier run (every check is then `new`).",
     )
+    shard: Annotated[str, Field(pattern=SHARD_PATTERN)] | None = Field(
+        None,
+        description="`i/n`: this run is shard i of n of the selected targets (`cifcheck run --shard`), one part of a "
+        "run that `cifcheck merge` puts together; null for a whole run, and for a merged one.",
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def status(self) -> Status:
-        """The worst verdict of the finished targets; `skip` when none finished (an interrupt before the first):
-        nothing was judged, so nothing passed."""
+        """The worst verdict of the finished targets; `skip` when none finished (an interrupt before the first) or
+        there were none (a shard with no targets): nothing was judged, so nothing passed."""
         finished = [t for t in self.targets if not t.not_run]
-        if self.targets and not finished:
+        if not finished:
             return "skip"
         return worst(t.status for t in finished)
 

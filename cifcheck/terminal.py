@@ -254,6 +254,11 @@ class Terminal:
         self.close()
         self._say(f"Interrupted: writing the report ({finished} of {total} targets finished; the others are not run).")
 
+    def note(self, text: str) -> None:
+        """A sentence about the run as a whole (a shard with no targets); `--quiet` leaves it to the verdict line."""
+        if not self.quiet:
+            self._say(text)
+
     def _say(self, text: str) -> None:
         if self.plain:
             self._line(text)
