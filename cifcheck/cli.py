@@ -618,9 +618,18 @@ report.help = f"{inspect.cleandoc(report.help or '')}\n\n{EXIT_CODES}"
 )
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout.")
+@BASELINE
+@SUMMARY_MD
 @FAIL_ON
 def merge(
-    run_dirs: tuple[str, ...], config_path: str | None, output_dir: str | None, quiet: bool, as_json: bool, fail_on: str
+    run_dirs: tuple[str, ...],
+    config_path: str | None,
+    output_dir: str | None,
+    quiet: bool,
+    as_json: bool,
+    baseline: str | None,
+    summary_md: str | None,
+    fail_on: str,
 ) -> None:
     """Merge run folders written by `cifcheck run` (each DIR a run folder, or a reports folder for its latest run),
     typically the shards of a CI matrix (`cifcheck run --shard i/n`), into one new run in the reports folder:
@@ -640,20 +649,26 @@ def merge(
 
     from cifcheck.merge import MergeError, merge_runs
     from cifcheck.report import verified
+    from cifcheck.report.baseline import mark_changes
     from cifcheck.runner import new_run_id
     from cifcheck.terminal import Terminal
 
     config = _load(config_path)
+    compared, baseline_run = _find_baseline(baseline, fail_on, Path(output_dir or config.output_dir))
+    summary_file = _summary_file(summary_md)
     reports = _writable_folder(output_dir or config.output_dir, "--output" if output_dir else "output_dir")
     try:
         result, evidence = merge_runs([Path(p) for p in run_dirs], new_run_id(datetime.now(UTC)), fail_on)  # type: ignore[arg-type]
     except MergeError as error:
         raise BadInput(*error.lines) from None
+    if compared:  # else each check keeps the change its shard was marked with
+        mark_changes(result, baseline_run)
     run_dir = _write(result, evidence, reports, config.history.keep_runs)
     terminal = Terminal(quiet=quiet, as_json=as_json)
     if result.interrupted:
         terminal.note(f"Interrupted: a shard was stopped before it finished ({len(result.not_run)} targets not run).")
     terminal.summary(verified(result), run_dir)
+    _write_summary(summary_file, result, run_dir)
     sys.exit(result.exit_code)
 
 

@@ -14,7 +14,6 @@ when its condition has always().
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import os
 import re
@@ -29,10 +28,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 from junitparser import JUnitXml
-
-from cifcheck.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 GITHUB = ROOT / ".github" / "workflows" / "cifcheck-fleet.yml"
@@ -45,18 +41,10 @@ FLEET = {
     "timeouts": {"observe_ms": 300, "absence_ms": 600},
 }
 STORAGE_STATE = '{"cookies": [], "origins": []}'  # the saved session the GitHub secret carries, base64-encoded
-SUMMARY_FLAG = re.compile(r'\s--summary-md\s+("[^"]*"|\S+)')
 
 
 def load(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-@functools.cache
-def summary_md_supported() -> bool:
-    """Whether `--summary-md FILE` exists yet in both `run` and `merge` (it is being added beside these commands)."""
-    helps = [CliRunner().invoke(cli, [command, "--help"]).output for command in ("run", "merge")]
-    return all("--summary-md" in text for text in helps)
 
 
 # The shape: GitHub Actions.
@@ -413,8 +401,6 @@ class Azure(CiSystem):
 
 
 def run_shell(script: str, folder: Path, env: dict[str, str], shell: list[str]) -> subprocess.CompletedProcess:
-    if not summary_md_supported():
-        script = SUMMARY_FLAG.sub("", script)
     file = folder / ".step.sh"
     file.write_text(script)
     return subprocess.run([*shell, str(file)], cwd=folder, env=env, capture_output=True, text=True, timeout=170)
@@ -424,13 +410,6 @@ def checkout(folder: Path) -> Path:
     folder.mkdir(parents=True)
     (folder / "fleet.json").write_text(json.dumps(FLEET))
     return folder
-
-
-def skipping_summaries(steps: list[Step]) -> list[Step]:
-    """Without --summary-md yet, the steps that hand its file to the CI system have nothing to hand."""
-    if summary_md_supported():
-        return steps
-    return [step for step in steps if "SUMMARY" not in step.script or "cifcheck" in step.script]
 
 
 @dataclass
@@ -452,16 +431,14 @@ def play_github(folder: Path) -> Pipeline:
         github.matrix = {"shard": index}
         job = Job(f"shard {index}", checkout(folder / f"shard-{index}"))
         env = {**base_environment(job.folder), **github.job_env("shard")}
-        return play(job, skipping_summaries(github.steps("shard")), env, shell, artifacts, github)
+        return play(job, github.steps("shard"), env, shell, artifacts, github)
 
     with ThreadPoolExecutor(4) as pool:  # as the matrix runs: at once
         shards = list(pool.map(shard, workflow["jobs"]["shard"]["strategy"]["matrix"]["shard"]))
     github = GitHub(workflow, {"CIFCHECK_CONFIG": "fleet.json"}, secrets)
     job = Job("merge", checkout(folder / "merge"))
     env = {**base_environment(job.folder), **github.job_env("merge")}
-    return Pipeline(
-        shards, play(job, skipping_summaries(github.steps("merge")), env, shell, artifacts, github), secrets
-    )
+    return Pipeline(shards, play(job, github.steps("merge"), env, shell, artifacts, github), secrets)
 
 
 def play_azure(folder: Path) -> Pipeline:
@@ -475,15 +452,13 @@ def play_azure(folder: Path) -> Pipeline:
         job = Job(f"shard {leg['SHARD']}", checkout(folder / f"shard-{leg['SHARD']}"))
         azure = Azure(pipeline, {"config": "fleet.json"}, folder / f"workspace-{leg['SHARD']}")
         azure.variables.update({name: str(value) for name, value in leg.items()})
-        return play(
-            job, skipping_summaries(azure.steps("shard")), base_environment(job.folder), shell, artifacts, azure
-        )
+        return play(job, azure.steps("shard"), base_environment(job.folder), shell, artifacts, azure)
 
     with ThreadPoolExecutor(4) as pool:
         shards = list(pool.map(shard, legs.values()))
     job = Job("merge", checkout(folder / "merge"))
     azure = Azure(pipeline, {"config": "fleet.json"}, folder / "workspace-merge")
-    merge = play(job, skipping_summaries(azure.steps("merge")), base_environment(job.folder), shell, artifacts, azure)
+    merge = play(job, azure.steps("merge"), base_environment(job.folder), shell, artifacts, azure)
     return Pipeline(shards, merge, {})
 
 
@@ -491,7 +466,6 @@ def play_azure(folder: Path) -> Pipeline:
 def pipelines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pipeline]:
     """Both CI definitions played at once, each with its shard jobs at once, as the CI systems run them."""
     players: dict[str, Callable[[Path], Pipeline]] = {"github": play_github, "azure": play_azure}
-    summary_md_supported()  # asked once, here: click's CliRunner is not for threads
     with ThreadPoolExecutor(2) as pool:
         futures = {ci: pool.submit(player, tmp_path_factory.mktemp(ci)) for ci, player in players.items()}
         return {ci: future.result() for ci, future in futures.items()}
@@ -548,8 +522,6 @@ def test_the_merge_job_merges_every_shard_and_fails_as_the_fleet_does(pipelines:
 
 @pytest.mark.parametrize("ci", CI_SYSTEMS)
 def test_the_step_summaries_are_written(pipelines: dict[str, Pipeline], ci: str):
-    if not summary_md_supported():
-        pytest.skip("`--summary-md` is not in this cifcheck yet: the summary steps were left out")
     assert pipelines[ci].merge.summaries and all(job.summaries for job in pipelines[ci].shards)
 
 
