@@ -288,9 +288,10 @@ class CifcheckPlugin:
             if target.name in merged.chosen:
                 targets.append(merged.chosen[target.name][1])
                 evidence.append(merged.chosen[target.name][2])
-            elif target.name in merged.selected:  # never finished: Ctrl-C, -x, a worker that died
+            elif target.name in merged.selected and target.name not in merged.unrun:  # Ctrl-C, -x, a worker died
                 picked = [(c.id, c.title) for c in all_checks() if target.checks is None or c.id in target.checks]
                 targets.append(not_run_target(target.name, target.url, target.app, picked))
+        self.summary += [f"cifcheck: {name} could not be run: {shown(why)}" for name, why in merged.unrun.items()]
         if not targets:
             self.summary.append("cifcheck: no target ran; no report written")
             return
@@ -334,12 +335,14 @@ class Merged:
 
         self.chosen: dict[str, tuple[bool, TargetResult, Evidence]] = {}
         self.selected: set[str] = set()
+        self.unrun: dict[str, str] = {}  # target -> why it could not be run
         self.browser = ""
         loads: dict[str, int] = {}
         for _worker, exported in sorted(exports, key=lambda pair: _worker_order(pair[0])):
             data = json.loads(exported)
             self.browser = self.browser or data["browser"]
             self.selected.update(data["selected"])
+            self.unrun.update(data["unrun"])
             for entry in data["targets"]:
                 name = entry["name"]
                 loads[name] = loads.get(name, 0) + 1

@@ -198,6 +198,8 @@ class TargetRuns:
             {
                 "browser": self.browser_name,
                 "selected": list(selected),
+                # Targets that could not be run at all (no browser, a bug): the report has no verdicts on them.
+                "unrun": {name: str(problem) for name, problem in self._problems.items()},
                 "targets": [
                     {
                         "name": name,

@@ -210,6 +210,20 @@ def test_a_dist_mode_that_splits_a_target_over_workers_is_refused(tmp_path: Path
     assert not _loads(project)
 
 
+def test_a_target_that_cannot_be_run_errs_in_one_line_and_stays_out_of_the_report(tmp_path: Path):
+    project = _project(tmp_path, TARGETS[2:])
+    config = json.loads((project / "cfg.json").read_text(encoding="utf-8"))
+    config["browser"] = {"executable_path": "/bin/true"}  # found, and no browser: the launch fails
+    (project / "cfg.json").write_text(json.dumps(config), encoding="utf-8")
+    process = _pytest(project, "--cifcheck", "cfg.json", "-q")
+    errors = [line for line in process.stdout.splitlines() if line.startswith("ERROR (could not decide) out: ")]
+    assert len(errors) == len(ORDER), process.stdout
+    assert all("the browser did not start: " in line for line in errors)
+    assert "Traceback" not in process.stdout + process.stderr
+    assert "cifcheck: out could not be run: could not decide: the browser did not start" in process.stdout
+    assert not (project / "reports").exists()
+
+
 @pytest.mark.browser
 def test_on_two_workers_each_target_loads_once(on_two_workers: Run):
     loads = _loads(on_two_workers.project)
