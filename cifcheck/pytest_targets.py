@@ -218,8 +218,11 @@ def _first_line(error: Exception) -> str:
 
 
 def _could_not_run(target: Target, *why: str) -> CouldNotDecide:
-    lines = [f"ERROR (could not decide) {target.name}: {shown(line)}" for line in why]
-    return CouldNotDecide(f"could not decide: {shown(why[0])}", [*lines, "`cifcheck doctor` checks the set-up."])
+    from cifcheck.redact import redact_text
+
+    said = [shown(redact_text(line)) for line in why]  # Playwright's messages can quote a URL the page was at
+    lines = [f"ERROR (could not decide) {target.name}: {line}" for line in said]
+    return CouldNotDecide(f"could not decide: {said[0]}", [*lines, "`cifcheck doctor` checks the set-up."])
 
 
 class TargetLookup:
