@@ -258,6 +258,7 @@ def test_a_failing_item_shows_the_reason_and_the_fix_and_no_traceback(on_two_wor
 
 @pytest.mark.browser
 def test_could_not_decide_is_an_error_apart_from_failures(on_two_workers: Run):
+    assert on_two_workers.process.returncode == pytest.ExitCode.TESTS_FAILED
     summary = on_two_workers.process.stdout.splitlines()[-1]
     assert " 1 failed," in summary and " 1 error " in summary, summary
     assert "ERROR cfg.json::out::session.signed_in - could not decide:" in on_two_workers.process.stdout
