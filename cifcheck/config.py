@@ -266,8 +266,8 @@ class BrowserConfig(_Strict):
         None,
         ge=1,
         le=MAX_WORKERS,
-        description="Targets validated at once, each in its own browser (default: two per CPU, four per browser "
-        "server, at most 16; `--workers` overrides).",
+        description="Targets validated at once, each in its own browser (default: two per CPU as memory allows, "
+        "four per browser server, at most 16; `--workers` overrides).",
     )
     endpoints: list[str] = Field(
         default_factory=list,

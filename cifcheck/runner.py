@@ -371,12 +371,30 @@ def _one_at_a_time(
             progress.target_finished(index + 1, total, outcome[0])
 
 
+BROWSER_BYTES = 400 * 1024**2  # one worker's browser with one org's page open, with margin (bench/fleet.py: ~300 MB)
+
+
 def default_workers(config: Config) -> int:
-    """Targets at once when neither --workers nor browser.workers says: most of a target is waiting for the org,
-    so two per CPU; with browser servers, four per server (their machines carry the browsers); at most as many as
-    there are targets, and at most 16. Each local worker's browser costs about 200 MB of memory (bench/fleet.py)."""
-    wanted = 4 * len(config.browser.endpoints) if config.browser.endpoints else 2 * (os.cpu_count() or 1)
+    """Targets at once when neither --workers nor browser.workers says. Most of a target is waiting for the org, but
+    a page load also keeps about a CPU busy for a third of its time (bench/fleet.py): two per CPU, beyond which a
+    run gets no faster; as many browsers as the memory available holds; with browser servers, four per server (their
+    machines carry the browsers); at most as many as there are targets, and at most 16."""
+    if config.browser.endpoints:
+        wanted = 4 * len(config.browser.endpoints)
+    else:
+        wanted = min(2 * (os.cpu_count() or 1), _available_memory() // BROWSER_BYTES)
     return max(1, min(wanted, 16, len(config.targets)))
+
+
+def _available_memory() -> int:
+    """MemAvailable of /proc/meminfo (Linux); elsewhere, as if there were room for 16 browsers."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 16 * BROWSER_BYTES
 
 
 @dataclass

@@ -108,10 +108,26 @@ def test_a_browser_that_crashes_under_a_target_loses_only_that_target(sandbox, m
     assert statuses[0] == "pass" and statuses[2] == "fail", "the next target gets a new browser"
 
 
-def test_the_default_is_two_workers_per_cpu_at_most_one_per_target_and_sixteen():
-    many = _config(["healthy-csw"] * 40)
-    assert default_workers(many) == min(16, 2 * (os.cpu_count() or 1))
-    assert default_workers(_config(["healthy-csw"] * 1)) == 1
+def test_the_default_is_two_workers_per_cpu_at_most_one_per_target_and_sixteen(monkeypatch):
+    monkeypatch.setattr(runner, "_available_memory", lambda: 64 * 1024**3)
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    assert default_workers(_config(["healthy-csw"] * 40)) == 6
+    assert default_workers(_config(["healthy-csw"] * 2)) == 2
+    monkeypatch.setattr(os, "cpu_count", lambda: 32)
+    assert default_workers(_config(["healthy-csw"] * 40)) == 16
+
+
+def test_the_default_takes_no_more_browsers_than_the_memory_available_holds(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(runner, "_available_memory", lambda: 3 * runner.BROWSER_BYTES + 1)
+    assert default_workers(_config(["healthy-csw"] * 40)) == 3
+    monkeypatch.setattr(runner, "_available_memory", lambda: 0)
+    assert default_workers(_config(["healthy-csw"] * 40)) == 1
+
+
+def test_with_browser_servers_the_default_is_four_per_server():
+    config = _config(["healthy-csw"] * 40, endpoints=["ws://a:1/", "ws://b:1/"])
+    assert default_workers(config) == 8
 
 
 # --- Playwright's browser server -----------------------------------------------------------------------------------
