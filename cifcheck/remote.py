@@ -13,13 +13,14 @@ import json
 import re
 import threading
 from importlib.metadata import version
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from playwright.sync_api import Browser, Playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from cifcheck.browser import QUIET_FLAGS
 from cifcheck.config import Config
+from cifcheck.redact import register_secret
 
 CONNECT_MS = 30_000  # a queued connection (--max-clients) waits this long before the endpoint counts as busy
 
@@ -74,12 +75,27 @@ def connect(playwright: Playwright, url: str, config: Config) -> Browser:
     return playwright.chromium.connect(url, **options)  # the endpoint positionally: its keyword changed in 1.59
 
 
+def register_endpoint_secrets(url: str) -> None:
+    """What of an endpoint may be a credential (a password, query values, path segments: `?token=…`,
+    `/playwright/<key>`) is scrubbed wherever it would reach a report, as the known secrets are."""
+    parts = urlsplit(url)
+    register_secret(parts.password)
+    for _, value in parse_qsl(parts.query, keep_blank_values=False):
+        register_secret(value, minimum=8)
+    for segment in parts.path.split("/"):
+        # A key, not a word: a word (`playwright`) scrubbed from every report would garble the fixes that name it.
+        if len(segment) >= 16 and any(c.isdigit() for c in segment) and any(c.isalpha() for c in segment):
+            register_secret(segment)
+
+
 class Endpoints:
     """The browser servers of a run, shared by its workers: each worker starts at its own, and skips those that
     are down (refused a connection) for the rest of the run."""
 
     def __init__(self, urls: list[str]) -> None:
         self.urls = list(urls)
+        for url in self.urls:
+            register_endpoint_secrets(url)
         self._down: dict[str, str] = {}
         self._lock = threading.Lock()
 

@@ -21,7 +21,7 @@ from playwright.sync_api import Error as PlaywrightError
 from cifcheck import __version__
 from cifcheck.browser import find_browser, launch_options
 from cifcheck.checks import REGISTRY, all_checks, judge_target
-from cifcheck.checks.signed_in import BROWSER_GONE, NO_BROWSER_SERVER
+from cifcheck.checks.signed_in import NO_BROWSER_SERVER
 from cifcheck.config import (
     Config,
     ConfigError,
@@ -212,7 +212,7 @@ class Browsers:
             context = self.browser.new_context(**options)
         except (PlaywrightError, ValueError, OSError) as error:
             why = str(error).splitlines()[0]
-            if not self.browser.is_connected():
+            if browser_gone(self.browser):
                 raise SavedSessionError(f"{BROWSER_CLOSED} ({why})") from None
             raise SavedSessionError(f"the saved session {state} could not be loaded ({why})") from None
         try:
@@ -282,11 +282,23 @@ def _validate_target(
     except SavedSessionError as error:
         evidence = _unusable_session(target, opened, config, browsers_.info, str(error))
     except PlaywrightError as error:
-        if browsers_.browser is None or browsers_.browser.is_connected() or INTERRUPTED.is_set():
+        if browsers_.browser is None or INTERRUPTED.is_set() or not browser_gone(browsers_.browser):
             raise
         why = f"{BROWSER_CLOSED} ({str(error).splitlines()[0] if str(error) else 'no message'})"
         evidence = _unusable_session(target, opened, config, browsers_.info, why)
     return judge_target(evidence, target.checks), evidence
+
+
+def browser_gone(browser: Browser) -> bool:
+    """Whether the browser (or its browser server) went away. Playwright notices a dead connection only when it
+    next reads from it, so the browser is asked for something once more."""
+    if not browser.is_connected():
+        return True
+    try:
+        browser.new_context().close()
+    except PlaywrightError:  # a browser that cannot open a context is no use either
+        return True
+    return False
 
 
 def _no_browser(target: Target, config: Config, hosts: Mapping[str, RunningHost], why: str) -> Outcome:
@@ -550,18 +562,10 @@ class _Worker:
             return self.current
         raise NoBrowserServer(self.endpoints.why_all_down())
 
-    def lost(self, evidence: Evidence) -> bool:
-        """Whether the browser went away under the target. A dead connection is noticed only when Playwright next
-        reads from it: a page load that ended on a closed browser asks the browser once more."""
+    def lost(self) -> bool:
+        """Whether the browser went away under the target."""
         browser = self.current.browser if self.current is not None else None
-        if browser is None:
-            return False
-        if browser.is_connected() and any(words in (evidence.navigation.error or "") for words in BROWSER_GONE):
-            try:
-                browser.new_context().close()
-            except PlaywrightError:
-                return True
-        return not browser.is_connected()
+        return browser is not None and browser_gone(browser)
 
     def drop(self) -> None:
         if self.current is not None and self.current.browser is not None:
@@ -594,7 +598,7 @@ def _worker(
                         continue
                     names.append(f"{browsers_.info.name} {browsers_.info.version}")
                     outcome = _validate_target(browsers_, job.target, config, hosts, pool.phase(job))
-                    if worker.lost(outcome[1]):
+                    if worker.lost():
                         lost_on = worker.endpoint
                         worker.drop()
                         if endpoints is not None and job.attempts == 0:  # a server that died: once more elsewhere

@@ -5,6 +5,7 @@ goes away loses only the targets it held."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -18,8 +19,9 @@ from cifcheck import runner
 from cifcheck.browser import find_browser
 from cifcheck.config import Config, ConfigError, Target
 from cifcheck.remote import playwright_version
+from cifcheck.report import write_run
 from cifcheck.results import TargetResult
-from cifcheck.runner import default_workers, run
+from cifcheck.runner import RunOutput, default_workers, run
 from cifcheck.sandbox.scenarios import SCENARIOS
 from cifcheck.sandbox.server import SandboxServer
 
@@ -50,6 +52,16 @@ def _config(scenarios: list[str], **browser: object) -> Config:
     return Config(targets=targets, browser=browser, timeouts=QUICK)
 
 
+def _differences(these: list[TargetResult], those: list[TargetResult]) -> list[tuple]:
+    """Each check whose verdict differs: (target, check, this verdict, that one)."""
+    return [
+        (this[0], check[0], check[1:], other[1:])
+        for this, that in zip(_verdicts(these), _verdicts(those), strict=True)
+        for check, other in zip(this[1], that[1], strict=True)
+        if check != other
+    ]
+
+
 def _verdicts(targets: list[TargetResult]) -> list[tuple[str, list[tuple[str, str, str]]]]:
     """Per target, each check's status and reason, numbers left out (times and counts of the moment)."""
     return [(t.target, [(c.id, c.status, re.sub(r"\d[\d.,]*", "N", c.reason)) for c in t.checks]) for t in targets]
@@ -58,12 +70,6 @@ def _verdicts(targets: list[TargetResult]) -> list[tuple[str, list[tuple[str, st
 @pytest.fixture(scope="module")
 def one_at_a_time(sandbox: SandboxServer) -> list[TargetResult]:
     return run(_config(EIGHT), sandbox=sandbox, workers=1).result.targets
-
-
-def test_eight_targets_four_at_a_time_get_the_verdicts_of_one_at_a_time(sandbox, one_at_a_time):
-    parallel = run(_config(EIGHT), sandbox=sandbox, workers=4)
-    assert _verdicts(parallel.result.targets) == _verdicts(one_at_a_time)
-    assert [e.target.name for e in parallel.evidence] == [t.target for t in one_at_a_time]
 
 
 class _Told:
@@ -82,11 +88,22 @@ class _Told:
         self.lines.append(f"finished {number}/{total} {result.target}")
 
 
-def test_progress_with_workers_is_told_in_config_order_each_target_started_then_finished(sandbox):
+@pytest.fixture(scope="module")
+def four_at_a_time(sandbox: SandboxServer) -> tuple[RunOutput, _Told]:
     told = _Told()
-    run(_config(EIGHT[:4]), progress=told, sandbox=sandbox, workers=3)
-    names = [f"t{n}-{name}" for n, name in enumerate(EIGHT[:4])]
-    expected = [line for n, name in enumerate(names, 1) for line in (f"started {n}/4 {name}", f"finished {n}/4 {name}")]
+    return run(_config(EIGHT), progress=told, sandbox=sandbox, workers=4), told
+
+
+def test_eight_targets_four_at_a_time_get_the_verdicts_of_one_at_a_time(four_at_a_time, one_at_a_time):
+    parallel, _ = four_at_a_time
+    assert not _differences(parallel.result.targets, one_at_a_time)
+    assert [e.target.name for e in parallel.evidence] == [t.target for t in one_at_a_time]
+
+
+def test_progress_with_workers_is_told_in_config_order_each_target_started_then_finished(four_at_a_time):
+    _, told = four_at_a_time
+    names = [f"t{n}-{name}" for n, name in enumerate(EIGHT)]
+    expected = [line for n, name in enumerate(names, 1) for line in (f"started {n}/8 {name}", f"finished {n}/8 {name}")]
     assert told.lines == expected
 
 
@@ -94,18 +111,17 @@ def test_a_browser_that_crashes_under_a_target_loses_only_that_target(sandbox, m
     gather = runner.gather
 
     def crashing(context, opened, config, info, phase=None):
-        if opened.target.name.startswith("t1-"):
+        if opened.target.name.startswith("t0-"):
             with contextlib.suppress(Exception):  # the browser is gone, and its session with it
                 context.browser.new_browser_cdp_session().send("Browser.crash")
         return gather(context, opened, config, info, phase)
 
     monkeypatch.setattr(runner, "gather", crashing)
-    output = run(_config(EIGHT[:3]), sandbox=sandbox, workers=1)
-    crashed = output.result.targets[1]
+    output = run(_config(["panel-hidden", "healthy-csw"]), sandbox=sandbox, workers=1)
+    crashed = output.result.targets[0]
     assert crashed.status == "error"
     assert "browser closed during the run" in next(c.reason for c in crashed.checks if c.id == "session.signed_in")
-    statuses = [t.status for t in output.result.targets]
-    assert statuses[0] == "pass" and statuses[2] == "fail", "the next target gets a new browser"
+    assert output.result.targets[1].status == "pass", "the next target gets a new browser"
 
 
 def test_the_default_is_two_workers_per_cpu_at_most_one_per_target_and_sixteen(monkeypatch):
@@ -182,15 +198,21 @@ class _KillsOnFirstFinish(_Told):
 
 
 def test_eight_targets_on_two_browser_servers_one_killed_mid_run_all_end_with_a_verdict(
-    sandbox, two_servers, one_at_a_time
+    sandbox, two_servers, one_at_a_time, tmp_path
 ):
     config = _on_servers(EIGHT, [server.url for server in two_servers])
     output = run(config, progress=_KillsOnFirstFinish(two_servers[0]), sandbox=sandbox, workers=4)
     targets = output.result.targets
     assert len(targets) == 8 and not any(t.not_run for t in targets) and len(output.evidence) == 8
-    assert _verdicts(targets) == _verdicts(one_at_a_time), "the killed server's targets were run again on the other"
+    assert not _differences(targets, one_at_a_time), "the killed server's targets were run again on the other"
     moved = [e.browser.source for e in output.evidence if "again, after" in e.browser.source]
     assert moved, [e.browser.source for e in output.evidence]
+    run_dir = write_run(output.result, output.evidence, tmp_path)
+    written = json.loads((run_dir / "result.json").read_text())
+    assert [t["target"] for t in written["targets"]] == [t.target for t in one_at_a_time]
+    assert len(list((run_dir / "evidence").iterdir())) == 8
+    page = (run_dir / "index.html").read_text()
+    assert all(t.target in page for t in one_at_a_time)
 
 
 def test_a_browser_server_that_is_down_leaves_its_targets_to_the_others(sandbox, two_servers, one_at_a_time):
@@ -241,3 +263,12 @@ def test_browser_servers_and_a_browser_to_attach_to_are_refused_together():
 def test_an_unknown_scenario_is_refused_before_any_worker_starts(sandbox):
     with pytest.raises(ConfigError, match="unknown sandbox scenario"):
         run(Config(targets=[Target(name="a", url="sandbox://no-such-org")]), sandbox=sandbox, workers=4)
+
+
+def test_a_token_in_a_browser_servers_url_reaches_no_verdict(sandbox, two_servers):
+    token = "s3cr3t-browserless-token-77f1"
+    url = two_servers[0].url.rstrip("/") + f"/?token={token}"
+    two_servers[0].kill()  # refused: its URL is in what Playwright says
+    output = run(_on_servers(EIGHT[:1], [url]), sandbox=sandbox, workers=1)
+    shown = output.result.model_dump_json() + output.evidence[0].model_dump_json()
+    assert "ECONNREFUSED" in shown and token not in shown
