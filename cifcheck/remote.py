@@ -67,9 +67,14 @@ def why_not_connected(url: str, error: PlaywrightError) -> str:
     return f"{endpoint_label(url)}: {first[:300]}"
 
 
+def queued_too_long(error: PlaywrightError) -> bool:
+    """A connection that timed out: the server accepted it into its queue (--max-clients) and kept it there."""
+    return "Timeout" in str(error) and "exceeded" in str(error)
+
+
 def connect(playwright: Playwright, url: str, config: Config) -> Browser:
     headers = {"x-playwright-launch-options": json.dumps(_launch_options(config))}
-    options: dict = {"timeout": CONNECT_MS, "headers": headers}
+    options: dict = {"timeout": CONNECT_MS, "headers": headers}  # looked up at each call: tests shorten it
     if config.browser.expose_network:
         options["expose_network"] = config.browser.expose_network
     return playwright.chromium.connect(url, **options)  # the endpoint positionally: its keyword changed in 1.59

@@ -34,7 +34,7 @@ from cifcheck.config import (
 from cifcheck.config_messages import did_you_mean
 from cifcheck.credentials import SignInSecrets, load_secrets
 from cifcheck.evidence import BrowserInfo, Evidence, Navigation, TargetInfo
-from cifcheck.remote import Endpoints, connect, endpoint_label, why_not_connected
+from cifcheck.remote import Endpoints, connect, endpoint_label, queued_too_long, why_not_connected
 from cifcheck.results import RunResult, TargetResult, not_run_target
 from cifcheck.session import OpenedTarget, Phase, check_settings, gather
 from cifcheck.signin import CredentialHosts, is_loopback
@@ -415,6 +415,10 @@ class _Job:
     target: Target
     attempts: int = 0
     lost_on: str = ""  # the browser server whose browser went away under an earlier attempt
+    busy_waits: int = 0  # connections that waited in a browser server's queue and timed out
+
+
+BUSY_WAITS = 3  # the last worker waits this many connection timeouts in a busy server's queue, then gives up
 
 
 class _Pool:
@@ -432,6 +436,7 @@ class _Pool:
         self._stopped = False
         self._told = 0  # targets shown as finished
         self._shown_started = -1  # the highest target shown as started
+        self.workers = 0  # the workers still taking targets
 
     def take(self) -> _Job | None:
         with self._lock:
@@ -440,6 +445,14 @@ class _Pool:
             job = self._waiting.popleft()
             self._show_head(job.index)
             return job
+
+    def retire(self) -> bool:
+        """A worker stops taking targets, unless it is the last one (False: it must go on)."""
+        with self._lock:
+            if self.workers <= 1:
+                return False
+            self.workers -= 1
+            return True
 
     def again(self, job: _Job) -> None:
         with self._lock:
@@ -511,6 +524,7 @@ def run_in_workers(
         for number in range(min(count, len(config.targets)) or 1)
     ]
     WORKERS_STARTED.set()
+    pool.workers = len(threads)
     for thread in threads:
         thread.daemon = True  # an interrupted run does not wait for a page load to end
         thread.start()
@@ -552,6 +566,8 @@ class _Worker:
             try:
                 browser = connect(self.playwright, url, self.config)
             except PlaywrightError as error:
+                if queued_too_long(error):
+                    raise ServerBusy(f"{endpoint_label(url)} kept the connection queued (its --max-clients)") from None
                 self.endpoints.down(url, why_not_connected(url, error))
                 continue
             source = f"browser server {endpoint_label(url)}"
@@ -578,6 +594,10 @@ class NoBrowserServer(Exception):
     """Every browser server of browser.endpoints is down: why, per server."""
 
 
+class ServerBusy(Exception):
+    """A browser server kept the connection in its queue (started with --max-clients) past the connection timeout."""
+
+
 def _worker(
     pool: _Pool,
     config: Config,
@@ -595,6 +615,17 @@ def _worker(
                         browsers_ = worker.browsers(job)
                     except NoBrowserServer as error:
                         pool.finish(job, _no_browser(job.target, config, hosts, str(error)))
+                        continue
+                    except ServerBusy as busy:
+                        # Queued past --max-clients: leave the server's slots to the workers that have them.
+                        job.busy_waits += 1
+                        if pool.retire():
+                            pool.again(job)
+                            return
+                        if job.busy_waits >= BUSY_WAITS:
+                            pool.finish(job, _no_browser(job.target, config, hosts, str(busy)))
+                        else:
+                            pool.again(job)
                         continue
                     names.append(f"{browsers_.info.name} {browsers_.info.version}")
                     outcome = _validate_target(browsers_, job.target, config, hosts, pool.phase(job))

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from playwright._impl._driver import compute_driver_executable
 
-from cifcheck import runner
+from cifcheck import remote, runner
 from cifcheck.browser import find_browser
 from cifcheck.config import Config, ConfigError, Target
 from cifcheck.remote import playwright_version
@@ -154,10 +154,10 @@ class BrowserServer:
     whole. Started with --unsafe: Playwright's own Chromium is not installed here, so the client names the system's
     (browser.executable_path), which a server takes only then."""
 
-    def __init__(self) -> None:
+    def __init__(self, *options: str) -> None:
         node, cli = compute_driver_executable()
         self.process = subprocess.Popen(
-            [node, cli, "run-server", "--port", "0", "--host", "127.0.0.1", "--unsafe"],
+            [node, cli, "run-server", "--port", "0", "--host", "127.0.0.1", "--unsafe", *options],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -272,3 +272,15 @@ def test_a_token_in_a_browser_servers_url_reaches_no_verdict(sandbox, two_server
     output = run(_on_servers(EIGHT[:1], [url]), sandbox=sandbox, workers=1)
     shown = output.result.model_dump_json() + output.evidence[0].model_dump_json()
     assert "ECONNREFUSED" in shown and token not in shown
+
+
+def test_a_browser_server_that_queues_connections_past_its_clients_gets_its_targets_through_the_connected_one(
+    sandbox, one_at_a_time, monkeypatch
+):
+    monkeypatch.setattr(remote, "CONNECT_MS", 2_000)  # the queued workers give up their wait sooner
+    server = BrowserServer("--max-clients", "1")
+    try:
+        output = run(_on_servers(EIGHT[:3], [server.url]), sandbox=sandbox, workers=3)
+    finally:
+        server.kill()
+    assert not _differences(output.result.targets, one_at_a_time[:3])
