@@ -109,13 +109,14 @@ def test_run_with_no_arguments_validates_the_sandbox_and_writes_the_report(tmp_p
 
 
 def test_report_rejudges_saved_evidence_offline(tmp_path):
-    assert cifcheck("run", "--scenario", "library-missing", "--output", str(tmp_path / "first")).returncode == 1
-    evidence = tmp_path / "first" / "latest" / "evidence" / "library-missing.json"
+    # A hidden panel: a failure judged once every signal came, without the absence window's wait.
+    assert cifcheck("run", "--scenario", "panel-hidden", "--output", str(tmp_path / "first")).returncode == 1
+    evidence = tmp_path / "first" / "latest" / "evidence" / "panel-hidden.json"
     done = cifcheck("report", str(evidence), "--output", str(tmp_path / "again"))
     assert done.returncode == 1
     result = json.loads((tmp_path / "again" / "latest" / "result.json").read_text())
     verdicts = {c["id"]: c["status"] for c in result["targets"][0]["checks"]}
-    assert verdicts["cif.library_loaded"] == "fail"
+    assert verdicts["panel.docked"] == "fail"
 
 
 def test_report_on_a_broken_evidence_file_is_one_line_and_exit_2(tmp_path):
