@@ -109,3 +109,27 @@ def test_merged_shards_compared_with_a_baseline_keep_that_baseline(tmp_path: Pat
     assert merged["baseline_run_id"] == "20261130-020000-000"
     assert "No baseline run yet" not in summary.read_text()
     assert "No baseline run yet" not in (tmp_path / "out" / "latest" / "index.html").read_text()
+
+
+# --- --baseline: a baseline that is not what it seems -------------------------------------------------------------
+
+
+def test_an_empty_baseline_is_refused_rather_than_read_from_the_current_folder(tmp_path: Path, monkeypatch):
+    # `--baseline "$LAST_RESULT"` with the variable unset: the folder a CI step runs in may hold a result.json.
+    earlier = written_run(tmp_path / "earlier", RUN_ID, "broken-contoso")
+    monkeypatch.chdir(earlier)
+    now = written_run(tmp_path / "now", "20261202-020000-000", "broken-contoso")
+    done = invoke("report", str(now), "--output", str(tmp_path / "out"), "--baseline", "", "--fail-on", "regression")
+    assert done.exit_code == 2, done.output
+    assert one_line_on_stderr(done).startswith("cifcheck: --baseline: empty")
+
+
+@pytest.mark.parametrize("version", ["2", '"2"'])
+def test_a_baseline_written_by_a_newer_cifcheck_is_refused(tmp_path: Path, version: str):
+    folder = written_run(tmp_path / "earlier", RUN_ID, "contoso")
+    text = (folder / "result.json").read_text().replace('"schema_version": 1', f'"schema_version": {version}')
+    edited(folder, text)
+    now = written_run(tmp_path / "now", "20261202-020000-000", "contoso")
+    done = invoke("report", str(now), "--output", str(tmp_path / "out"), "--baseline", str(folder))
+    assert done.exit_code == 2, done.output
+    assert "written by a newer cifcheck (result schema 2)" in one_line_on_stderr(done)
