@@ -133,3 +133,25 @@ def test_a_baseline_written_by_a_newer_cifcheck_is_refused(tmp_path: Path, versi
     done = invoke("report", str(now), "--output", str(tmp_path / "out"), "--baseline", str(folder))
     assert done.exit_code == 2, done.output
     assert "written by a newer cifcheck (result schema 2)" in one_line_on_stderr(done)
+
+
+# --- pytest --cifcheck FILE ----------------------------------------------------------------------------------------
+
+
+def test_a_pytest_session_stopped_early_leaves_a_report_marked_interrupted(tmp_path: Path):
+    # `-x` (or --maxfail, or a worker that died) stops the session before the second target: the report marked it
+    # not run, "interrupted before this target finished", yet said the run was not interrupted (exit code 0, and the
+    # next `--baseline latest` took it for a complete run). The first target errs at once: its browser cannot start.
+    from tests.test_pytest_plugin import APP, _project, _pytest, _run_folders
+
+    targets = [{"name": name, "url": "sandbox://healthy-csw", "app": APP} for name in ("first", "second")]
+    project = _project(tmp_path, targets)
+    config = json.loads((project / "cfg.json").read_text())
+    (project / "cfg.json").write_text(json.dumps({**config, "browser": {"executable_path": "/bin/false"}}))
+    done = _pytest(project, "--cifcheck", "cfg.json", "-x")
+    assert done.returncode == 1, done.stdout + done.stderr
+    (run,) = _run_folders(project / "reports")
+    report = json.loads((run / "result.json").read_text())
+    assert [(t["target"], t["not_run"]) for t in report["targets"]] == [("second", True)]
+    assert (report["interrupted"], report["exit_code"]) == (True, 130)
+
