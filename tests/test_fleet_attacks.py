@@ -155,3 +155,19 @@ def test_a_pytest_session_stopped_early_leaves_a_report_marked_interrupted(tmp_p
     assert [(t["target"], t["not_run"]) for t in report["targets"]] == [("second", True)]
     assert (report["interrupted"], report["exit_code"]) == (True, 130)
 
+
+@pytest.mark.parametrize("names", [("contoso.eu", "contoso-eu"), ("a_b", "a-b")])
+def test_traces_of_two_targets_whose_names_differ_only_in_punctuation_are_both_kept(tmp_path: Path, names):
+    from cifcheck.config import Config, Target
+    from cifcheck.pytest_targets import TargetRuns
+    from cifcheck.results import TargetResult
+
+    targets = [Target(name=name, url="sandbox://healthy-csw") for name in names]
+    runs = TargetRuns(Config(targets=targets), "on", tmp_path / "test-results")
+    for target in targets:
+        trace = tmp_path / f"tmp-{target.name}" / "trace.zip"
+        trace.parent.mkdir()
+        trace.write_text(f"the trace of {target.name}")
+        runs._keep_trace(target, trace, TargetResult(target=target.name, url=target.url, app=target.app, checks=[]))
+    kept = sorted(path.read_text() for path in (tmp_path / "test-results").glob("*/trace.zip"))
+    assert kept == sorted(f"the trace of {name}" for name in names)
