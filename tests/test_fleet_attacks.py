@@ -4,11 +4,18 @@ is one behaviour the README promises, tried with the input most likely to break 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from cifcheck import remote
 from tests.test_shard_and_merge import invoke, one_line_on_stderr, written_run
 
 RUN_ID = "20261201-020000-000"
@@ -171,3 +178,153 @@ def test_traces_of_two_targets_whose_names_differ_only_in_punctuation_are_both_k
         runs._keep_trace(target, trace, TargetResult(target=target.name, url=target.url, app=target.app, checks=[]))
     kept = sorted(path.read_text() for path in (tmp_path / "test-results").glob("*/trace.zip"))
     assert kept == sorted(f"the trace of {name}" for name in names)
+
+
+# --- Workers and browser servers (cifcheck/runner.py, remote.py, cli.py: these stay failing until fixed there) ------
+
+
+@contextlib.contextmanager
+def refusing_websocket_server() -> Iterator[int]:
+    """A port where anything asking for a WebSocket is answered 401, as a browser server behind a proxy that wants a
+    token may answer."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stopping = threading.Event()
+
+    def answer() -> None:
+        while not stopping.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.settimeout(5)
+                with contextlib.suppress(OSError):
+                    connection.recv(65536)
+                    connection.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stopping.set()
+        thread.join(5)
+        listener.close()
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "ws://127.0.0.1:{port}/SECRETPATH?session=1",
+        "ws://LOCALHOST:{port}/SECRETPATH",
+        "ws://127.0.0.1:{port}/x/../SECRETPATH",
+    ],
+    ids=["path and query", "host in capitals", "dot segments"],
+)
+def test_a_browser_servers_path_never_reaches_the_report(sandbox, endpoint: str):
+    # remote.why_not_connected replaces the endpoint as given in Playwright's message; Playwright quotes it without
+    # its query, with the host lower-cased and dot segments resolved, so the path (a token, on some services) stayed.
+    from cifcheck.config import Config, Target
+    from cifcheck.runner import run
+
+    with refusing_websocket_server() as port:
+        url = endpoint.format(port=port)
+        config = Config(targets=[Target(name="contoso", url="sandbox://healthy-csw")], browser={"endpoints": [url]})
+        output = run(config, sandbox=sandbox, workers=1)
+    signed_in = next(c for c in output.result.targets[0].checks if c.id == "session.signed_in")
+    assert signed_in.status == "error" and "401" in signed_in.reason, signed_in.reason
+    written = output.result.model_dump_json() + "".join(e.model_dump_json() for e in output.evidence)
+    leaked = "SECRETPATH" in written
+    assert not leaked, signed_in.reason
+
+
+class _FreezesTheServer:
+    """Progress that stops the browser server (SIGSTOP: a machine that hangs, a network that drops packets) once the
+    target's page is being watched: the connection stays open, and nothing answers on it any more."""
+
+    def __init__(self, server: object) -> None:
+        self.server = server
+        self.frozen = threading.Event()
+
+    def target_started(self, number: int, total: int, name: str) -> None:
+        pass
+
+    def phase(self, name: str) -> None:
+        if name == "watching the CIF state" and not self.frozen.is_set():
+            os.killpg(self.server.process.pid, signal.SIGSTOP)  # type: ignore[attr-defined]
+            self.frozen.set()
+
+    def target_finished(self, number: int, total: int, result: object) -> None:
+        pass
+
+
+@pytest.mark.browser
+def test_a_browser_server_that_stops_answering_ends_its_target_with_an_error_not_a_hang(sandbox, monkeypatch):
+    # Browser.new_context, page reads and context.close take no timeout: on a server that went silent the worker
+    # waited for ever (a run measured here still waited after 190 s, until the server was killed). The bound below
+    # is the target's own timeouts with a wide margin, not a speed: the run must end at all.
+    from cifcheck.runner import run
+    from tests.test_workers import BrowserServer, _on_servers
+
+    monkeypatch.setattr(remote, "CONNECT_MS", 2_000)
+    server = BrowserServer()
+    config = _on_servers(["healthy-csw"], [server.url])
+    config.timeouts = config.timeouts.model_copy(
+        update={"navigation_ms": 2_000, "ready_ms": 2_000, "settle_max_ms": 2_000}
+    )
+    progress = _FreezesTheServer(server)
+    outcome: list[object] = []
+    running = threading.Thread(
+        target=lambda: outcome.append(run(config, progress=progress, sandbox=sandbox, workers=1)), daemon=True
+    )
+    try:
+        running.start()
+        assert progress.frozen.wait(60), "the target never reached its watch"
+        running.join(10 + (2_000 * 3 + remote.CONNECT_MS) / 1000)
+        ended = not running.is_alive()
+    finally:
+        server.kill()  # the frozen connection breaks, and a hung worker with it
+        running.join(30)
+    assert ended, "the run still waited on the frozen browser server"
+    (result,) = outcome[0].result.targets  # type: ignore[attr-defined]
+    assert result.status == "error"
+
+
+def test_a_target_that_raises_inside_a_worker_is_its_own_error_and_the_run_keeps_the_others(
+    sandbox, tmp_path: Path, monkeypatch
+):
+    # An unexpected exception in one target's gathering (a probe's bug) ended the whole run: a traceback, no report,
+    # every other target's verdicts lost, and exit 1, which says "an org failed" when none did.
+    from functools import partial
+
+    from cifcheck import runner
+
+    gather = runner.gather
+
+    def raising_for_the_second(context, opened, config, info, phase=None):
+        if opened.target.name == "second":
+            raise RuntimeError("a probe's bug")
+        return gather(context, opened, config, info, phase)
+
+    monkeypatch.setattr(runner, "gather", raising_for_the_second)
+    monkeypatch.setattr(runner, "run", partial(runner.run, sandbox=sandbox))
+    config = tmp_path / "fleet.json"
+    targets = [{"name": name, "url": "sandbox://healthy-csw"} for name in ("first", "second")]
+    config.write_text(json.dumps({"targets": targets, "timeouts": {"observe_ms": 300, "absence_ms": 600}}))
+    done = invoke("run", "--config", str(config), "--output", str(tmp_path / "out"), "--workers", "2", "--quiet")
+    assert done.exit_code == 2, (done.exception, done.output)
+    result = json.loads((tmp_path / "out" / "latest" / "result.json").read_text())
+    assert [(t["target"], t["status"]) for t in result["targets"]] == [("first", "pass"), ("second", "error")]
+
+
+def test_merge_with_fail_on_regression_keeps_the_new_failures_its_shards_found(tmp_path: Path):
+    # Shards run with `--baseline last/result.json`, merged in a fresh CI job with `--fail-on regression`: merge
+    # compared again with `latest` of its empty reports folder, made every check `new`, and exited 0 over the new
+    # failure both shards had found (cli.py, `merge`: `_find_baseline` turns regression into `latest`).
+    first = _compared(written_run(tmp_path / "a", RUN_ID, "contoso", shard="1/2"), "20261130-020000-000")
+    second = _compared(written_run(tmp_path / "b", RUN_ID, "broken-fabrikam", shard="2/2"), "20261130-020000-000")
+    done = invoke("merge", str(first), str(second), "--output", str(tmp_path / "fresh"), "--fail-on", "regression")
+    merged = json.loads((tmp_path / "fresh" / "latest" / "result.json").read_text())
+    assert [c["change"] for t in merged["targets"] for c in t["checks"] if c["status"] == "fail"] == ["new failure"]
+    assert done.exit_code == 1, done.output
