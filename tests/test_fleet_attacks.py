@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import threading
@@ -328,3 +329,38 @@ def test_merge_with_fail_on_regression_keeps_the_new_failures_its_shards_found(t
     merged = json.loads((tmp_path / "fresh" / "latest" / "result.json").read_text())
     assert [c["change"] for t in merged["targets"] for c in t["checks"] if c["status"] == "fail"] == ["new failure"]
     assert done.exit_code == 1, done.output
+
+
+# --- The CI definitions --------------------------------------------------------------------------------------------
+
+
+def test_azure_rerun_of_a_failed_shard_publishes_anew_and_the_merge_takes_its_newest_attempt(tmp_path: Path):
+    # A failing org fails its shard job and the merge job, so "Rerun failed jobs" is the next click. Azure never
+    # replaces an artifact: the re-run's "cifcheck-shard-1" was refused ("already exists"), and the merge went on
+    # with the first attempt's report (and could not publish its own "cifcheck-report" either).
+    from tests.test_workflows import AZURE, MERGE, Azure, Job, base_environment, checkout, load, play, result_of
+
+    pipeline = load(AZURE)
+    shard_job = next(job for job in pipeline["jobs"] if job["job"] == "shard")
+    upload = next(step for step in shard_job["steps"] if step.get("task", "").startswith("PublishPipelineArtifact"))
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+
+    def published(shard: int, attempt: int, *names: str) -> None:
+        """What attempt `attempt` of shard job `shard` uploads: a run folder, under the name the pipeline gives it."""
+        azure = Azure(pipeline, {}, tmp_path / "workspace")
+        azure.variables.update({"SHARD": str(shard), "System.JobAttempt": str(attempt)})
+        folder = written_run(tmp_path / f"shard-{shard}-{attempt}", RUN_ID, *names, shard=f"{shard}/4")
+        shutil.copytree(folder, artifacts / azure.expand(upload["inputs"]["artifact"]))  # a name twice: refused
+
+    published(1, 1, "broken-contoso")  # the org failed: shard 1 and the merge job failed
+    for shard in (2, 3, 4):
+        published(shard, 1)
+    published(1, 2, "contoso")  # "Rerun failed jobs", once the org was fixed
+    merge = Azure(pipeline, {}, tmp_path / "workspace-merge")
+    merge.variables["System.JobAttempt"] = "2"
+    job = Job("merge", checkout(tmp_path / "merge"))
+    play(job, merge.steps("merge"), base_environment(job.folder), ["bash", "--noprofile", "--norc"], artifacts, merge)
+    assert job.step(MERGE).returncode == 0, job.step(MERGE).output
+    assert [t["target"] for t in result_of(job, "reports/merged")["targets"]] == ["contoso"]
+    assert not job.failed, [(played.name, played.output) for played in job.played if played.returncode]
