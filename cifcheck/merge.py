@@ -10,6 +10,7 @@ quarter of the fleet would pass for the whole; the shards that did run still hav
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,12 @@ from cifcheck.evidence import Evidence
 from cifcheck.offline import EvidenceError, load_evidence
 from cifcheck.results import RESULT_SCHEMA_VERSION, FailOn, RunResult
 from cifcheck.shard import Shard, interleaved, parse_shard
+
+# The longest run a merged input may say it took: a year. Beyond it the number is no run's, and adding it to the start
+# overflows the date.
+MAX_DURATION_MS = 366 * 24 * 3600 * 1000
+_WEB_LINK = re.compile(r"https?://[^\s\x00-\x1f\x7f\"'<>`]+")  # a guide link as the report may render it
+MISSING_NAMED = 3  # missing shards a refusal names, before "and N more"
 
 
 class MergeError(Exception):
@@ -77,11 +84,21 @@ def _result(file: Path) -> RunResult:
         found = problems(error, RunResult)
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         raise MergeError(f"{file}: not a result.json cifcheck writes: {found[0]}{more}") from None
+    if result.schema_version > RESULT_SCHEMA_VERSION:  # written as "2" or 2.0, which validation reads as 2
+        raise MergeError(
+            f"{file}: written by a newer cifcheck (result schema {result.schema_version}); merge with that version"
+        )
     for index, target in enumerate(result.targets):
         # The name becomes a file name below and in the merged run: only names a config can hold.
         if not re.fullmatch(TARGET_NAME, target.target):
             raise MergeError(f"{file}: targets[{index}].target: not a target name a config can hold")
-    _started(result, file)
+        for number, check in enumerate(target.checks):
+            # The report makes doc_url a link: a file that is not cifcheck's own may hold a script there.
+            if check.doc_url and not _WEB_LINK.fullmatch(check.doc_url):
+                raise MergeError(f"{file}: targets[{index}].checks[{number}].doc_url: not an http(s) link")
+    if not (math.isfinite(result.duration_ms) and 0 <= result.duration_ms <= MAX_DURATION_MS):
+        raise MergeError(f"{file}: duration_ms: not a run's length in milliseconds ({str(result.duration_ms)[:40]})")
+    _ended(result, file)
     return result
 
 
@@ -91,6 +108,13 @@ def _started(result: RunResult, file: Path) -> datetime:
     except ValueError:
         raise MergeError(f"{file}: started_at: not a date and time ({result.started_at[:40]!r})") from None
     return started if started.tzinfo else started.replace(tzinfo=UTC)
+
+
+def _ended(result: RunResult, file: Path) -> datetime:
+    try:
+        return _started(result, file) + timedelta(milliseconds=result.duration_ms)
+    except OverflowError:  # a start in the year 9999: its end is past the last date there is
+        raise MergeError(f"{file}: started_at: too late for a run that lasted {result.duration_ms:,.0f} ms") from None
 
 
 def load_input(path: Path) -> InputRun:
@@ -137,11 +161,18 @@ def _in_shard_order(runs: list[InputRun]) -> list[InputRun]:
             raise MergeError(f"shard {run.shard} given twice: {by_index[run.shard.index].folder} and {run.folder}")
         by_index[run.shard.index] = run
     count = first.shard.count  # type: ignore[union-attr]
-    missing = [f"{index}/{count}" for index in range(1, count + 1) if index not in by_index]
+    missing = count - len(by_index)
     if missing:
-        listed = ", ".join(missing)
+        # Only the first few are listed, found without counting up to a shard count a file may make huge.
+        named: list[str] = []
+        index = 0
+        while len(named) < min(missing, MISSING_NAMED):
+            index += 1
+            if index not in by_index:
+                named.append(f"{index}/{count}")
+        listed = ", ".join(named) + (f" and {missing - len(named):,} more" if missing > len(named) else "")
         raise MergeError(
-            f"shard{'s' if len(missing) > 1 else ''} {listed} missing: give the run folder of every shard (each "
+            f"shard{'s' if missing > 1 else ''} {listed} missing: give the run folder of every shard (each "
             "writes one, even with no targets)"
         )
     return [by_index[index] for index in sorted(by_index)]
@@ -169,8 +200,11 @@ def merge_runs(paths: list[Path], run_id: str, fail_on: FailOn = "fail") -> tupl
     else:
         targets = [target for run in runs for target in run.result.targets]
     starts = [_started(run.result, run.file) for run in runs]
-    ends = [start + timedelta(milliseconds=run.result.duration_ms) for start, run in zip(starts, runs, strict=True)]
+    ends = [_ended(run.result, run.file) for run in runs]
     offline = all(run.result.rejudged_offline for run in runs)
+    # The baseline the inputs' checks were marked against (`run --baseline`), kept for when merge compares nothing
+    # itself: the report then says against which run its new failures are new.
+    baselines = sorted({run.result.baseline_run_id for run in runs if run.result.baseline_run_id})
     result = RunResult(
         run_id=run_id,
         cifcheck_version=" / ".join(sorted({run.result.cifcheck_version for run in runs})),
@@ -180,7 +214,10 @@ def merge_runs(paths: list[Path], run_id: str, fail_on: FailOn = "fail") -> tupl
         # Part of the verdicts judged old evidence again: no baseline for the history, as a re-judge is not.
         rejudged_offline=any(run.result.rejudged_offline for run in runs),
         targets=targets,
-        interrupted=any(run.result.interrupted for run in runs),
+        # A target not run is one nobody judged, said so or not (`pytest --cifcheck -x` wrote such runs): the merged
+        # run is interrupted, never a pass and never a baseline.
+        interrupted=any(run.result.interrupted or run.result.not_run for run in runs),
         fail_on=fail_on,
+        baseline_run_id=" / ".join(baselines) or None,
     )
     return result, [item for run in runs for item in run.evidence]

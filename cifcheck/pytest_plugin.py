@@ -302,7 +302,9 @@ class CifcheckPlugin:
             duration_ms=round((time.monotonic() - self.started) * 1000, 1),
             browser=merged.browser,
             targets=targets,
-            interrupted=interrupted,
+            # Ctrl-C, and also -x, --maxfail or a worker that died: a target left not run makes the run an
+            # interrupted one (exit code 130 in result.json, never a baseline), as `cifcheck run` writes it.
+            interrupted=interrupted or any(target.not_run for target in targets),
         )
         keep = self.config.history.keep_runs
         try:

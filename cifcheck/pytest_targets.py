@@ -180,9 +180,10 @@ class TargetRuns:
         """`--tracing on` keeps every target's trace, `retain-on-failure` a target's with a fail or an error, in
         pytest-playwright's output folder (`<--output>/cifcheck-<target>/trace.zip`)."""
         if trace.exists() and (self._tracing == "on" or result.counts["fail"] or result.counts["error"]):
-            from slugify import slugify  # pytest-playwright's own dependency, for its folder names
-
-            kept = self._traces_dir / slugify(f"cifcheck-{target.name}") / "trace.zip"
+            # The name as it is: a config's target names are file names already (letters, digits, `.`, `_`, `-`),
+            # and slugified, `contoso.eu` and `contoso-eu` would share one folder (the config refuses names that differ
+            # only in case).
+            kept = self._traces_dir / f"cifcheck-{target.name}" / "trace.zip"
             kept.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(trace, kept)
         shutil.rmtree(trace.parent, ignore_errors=True)

@@ -133,7 +133,7 @@ def test_azure_merge_waits_for_every_shard_runs_after_failures_and_downloads_eac
     assert merge["dependsOn"] == "shard" and "always()" in merge["condition"]
     published = next(s for s in azure_job("shard")["steps"] if s.get("task", "").startswith("PublishPipelineArtifact"))
     downloaded = next(s for s in merge["steps"] if s.get("task", "").startswith("DownloadPipelineArtifact"))
-    assert published["inputs"]["artifact"] == "cifcheck-shard-$(SHARD)"
+    assert published["inputs"]["artifact"] == "cifcheck-shard-$(SHARD)-attempt-$(System.JobAttempt)"
     assert downloaded["inputs"]["itemPattern"] == "cifcheck-shard-*/**"
 
 
@@ -353,7 +353,7 @@ class Azure(CiSystem):
         self.pipeline = pipeline
         defaults = {parameter["name"]: parameter["default"] for parameter in pipeline["parameters"]}
         self.parameters = {**defaults, **parameters}
-        self.variables: dict[str, str] = {"Pipeline.Workspace": str(workspace)}
+        self.variables: dict[str, str] = {"Pipeline.Workspace": str(workspace), "System.JobAttempt": "1"}
         for name, value in pipeline["variables"].items():
             self.variables[name] = re.sub(r"\$\{\{ parameters\.(\w+) \}\}", lambda m: self.parameters[m[1]], str(value))
         self.outputs = self.variables

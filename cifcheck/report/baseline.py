@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from cifcheck.config import regular_file
 from cifcheck.report.history import RUN_ID
-from cifcheck.results import CheckResult, RunResult, Status, check_changes
+from cifcheck.results import RESULT_SCHEMA_VERSION, CheckResult, RunResult, Status, check_changes
 
 LATEST = "latest"
 NO_BASELINE_YET = "no baseline run yet: every check is compared with nothing"
@@ -29,6 +29,8 @@ def find_baseline(given: str, reports: Path) -> RunResult | None:
     `reports`, a run folder, or a result.json. Anything else, or a file that is no result.json, is a BaselineError."""
     if given == LATEST:
         return latest_run(reports)
+    if not given.strip():  # `--baseline "$LAST_RUN"` with the variable unset: Path("") is the current folder
+        raise BaselineError("empty; give latest, a run id, a run folder or a result.json")
     path = Path(given)
     try:
         if path.is_dir():
@@ -53,10 +55,15 @@ def read_run(path: Path) -> RunResult:
     except OSError as error:
         raise BaselineError(f"{path}: cannot read the baseline result.json: {error.strerror or error}") from None
     try:
-        return RunResult.model_validate_json(text)
+        run = RunResult.model_validate_json(text)
     except ValidationError as error:
         where = ".".join(str(part) for part in error.errors()[0]["loc"])
         raise BaselineError(f"{path}: not a cifcheck result.json ({where or 'the file'}: {_first(error)})") from None
+    if run.schema_version > RESULT_SCHEMA_VERSION:  # its verdicts may not mean what this cifcheck's do
+        raise BaselineError(
+            f"{path}: written by a newer cifcheck (result schema {run.schema_version}); compare with that version"
+        )
+    return run
 
 
 def _first(error: ValidationError) -> str:
