@@ -661,6 +661,8 @@ def merge(
         result, evidence = merge_runs([Path(p) for p in run_dirs], new_run_id(datetime.now(UTC)), fail_on)  # type: ignore[arg-type]
     except MergeError as error:
         raise BadInput(*error.lines) from None
+    if baseline is None and any(check.change for target in result.targets for check in target.checks):
+        compared = False  # the shards were compared already: their changes stand, not a compare with this `latest`
     if compared:  # else each check keeps the change its shard was marked with
         mark_changes(result, baseline_run)
     run_dir = _write(result, evidence, reports, config.history.keep_runs)

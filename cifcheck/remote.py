@@ -61,7 +61,9 @@ def why_not_connected(url: str, error: PlaywrightError) -> str:
             f"(`pip install 'playwright=={mine}.*'`, then `playwright run-server`)"
         )
     first = next((line.strip() for line in said.splitlines() if line.strip()), "no message")
-    first = first.replace(url, endpoint_label(url))
+    # Playwright quotes the endpoint as it normalised it (host lower-cased, dot segments resolved, query dropped):
+    # every WebSocket URL in its words is cut to scheme://host:port, whichever form it has.
+    first = re.sub(r"wss?://[^\s'\"]+", lambda found: endpoint_label(found[0]), first, flags=re.IGNORECASE)
     for noise in ("BrowserType.connect: ", "browserType.connect: "):
         first = first.removeprefix(noise)
     return f"{endpoint_label(url)}: {first[:300]}"

@@ -21,7 +21,7 @@ from playwright.sync_api import Error as PlaywrightError
 from cifcheck import __version__
 from cifcheck.browser import find_browser, launch_options
 from cifcheck.checks import REGISTRY, all_checks, judge_target
-from cifcheck.checks.signed_in import NO_BROWSER_SERVER
+from cifcheck.checks.signed_in import CIFCHECK_FAILED, NO_BROWSER_SERVER
 from cifcheck.config import (
     Config,
     ConfigError,
@@ -285,6 +285,12 @@ def _validate_target(
         if browsers_.browser is None or INTERRUPTED.is_set() or not browser_gone(browsers_.browser):
             raise
         why = f"{BROWSER_CLOSED} ({str(error).splitlines()[0] if str(error) else 'no message'})"
+        evidence = _unusable_session(target, opened, config, browsers_.info, why)
+    except ConfigError:  # bad input found once the browser could tell (a selectors expression): the run's, exit 2
+        raise
+    except Exception as error:  # a bug of cifcheck's own: this target's error, not the end of every other's
+        said = (str(error).splitlines() or [""])[0][:300]
+        why = f"{CIFCHECK_FAILED} ({type(error).__name__}: {said})"
         evidence = _unusable_session(target, opened, config, browsers_.info, why)
     return judge_target(evidence, target.checks), evidence
 

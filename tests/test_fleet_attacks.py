@@ -261,6 +261,11 @@ class _FreezesTheServer:
 
 
 @pytest.mark.browser
+@pytest.mark.xfail(
+    strict=True,
+    reason="a browser server that goes silent with its connection open holds its worker: a known limitation, in the "
+    "README",
+)
 def test_a_browser_server_that_stops_answering_ends_its_target_with_an_error_not_a_hang(sandbox, monkeypatch):
     # Browser.new_context, page reads and context.close take no timeout: on a server that went silent the worker
     # waited for ever (a run measured here still waited after 190 s, until the server was killed). The bound below

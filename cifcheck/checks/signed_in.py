@@ -20,6 +20,7 @@ SAVED_SESSION_UNUSABLE = "could not be loaded"  # runner.SavedSessionError's wor
 # runner.BROWSER_CLOSED, and Playwright's words for a page whose browser went away during the load.
 BROWSER_GONE = ("the browser closed during the run", "Target page, context or browser has been closed")
 NO_BROWSER_SERVER = "no browser server could take this target"  # runner: every one of browser.endpoints was down
+CIFCHECK_FAILED = "cifcheck itself failed on this target"  # runner: an unexpected exception while gathering
 
 
 def _session_fix(evidence: Evidence) -> str:
@@ -44,6 +45,15 @@ def _not_opened(evidence: Evidence, error: str, facts: Detail) -> Verdict:
             "The browser closed during the run (it crashed, ran out of memory or was closed by hand) before this "
             "target was judged: re-run it; if that happens again, `cifcheck doctor` checks the browser.",
             "The browser closed during the run",
+        )
+    if CIFCHECK_FAILED in error:
+        return Verdict(
+            "error",
+            reason,
+            [facts],
+            "This is a cifcheck bug, not the org's: re-run the target (`cifcheck run --target NAME`), and report it "
+            "with this target's evidence file if it happens again.",
+            "cifcheck failed on this target",
         )
     if NO_BROWSER_SERVER in error:
         return Verdict(
