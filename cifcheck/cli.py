@@ -988,4 +988,13 @@ def sandbox_serve(
 
 
 def main() -> None:
-    cli(prog_name="cifcheck")
+    try:
+        cli(prog_name="cifcheck")
+    except SystemExit as done:
+        from cifcheck.runner import workers_busy
+
+        if workers_busy():  # a run that ended on bad input while another worker was still in a page load
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(done.code if isinstance(done.code, int) else EXIT_BAD_INPUT)
+        raise

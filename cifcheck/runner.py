@@ -511,6 +511,11 @@ WORKERS_STARTED = threading.Event()
 WORKER_THREAD = "cifcheck-worker-"
 
 
+def workers_busy() -> bool:
+    """Whether a worker thread is still running: Python's shutdown under one inside Playwright can crash."""
+    return any(thread.name.startswith(WORKER_THREAD) and thread.is_alive() for thread in threading.enumerate())
+
+
 def run_in_workers(
     config: Config,
     hosts: Mapping[str, RunningHost],
@@ -535,13 +540,16 @@ def run_in_workers(
         thread.daemon = True  # an interrupted run does not wait for a page load to end
         thread.start()
     try:
-        while any(thread.is_alive() for thread in threads):
+        # A failure of the run (bad input the browser found, a browser that will not start) ends it at once: the
+        # other workers' page loads are not waited for.
+        while pool.failure is None and any(thread.is_alive() for thread in threads):
             for thread in threads:
                 thread.join(0.2)
     except KeyboardInterrupt:
         pool.stop()
         raise
     if pool.failure is not None:
+        pool.stop()
         raise pool.failure
     return names[0] if names else ""
 
