@@ -207,6 +207,14 @@ def cli() -> None:
     metavar="N",
     help="Targets validated at once, each in its own browser (default: browser.workers, else two per CPU).",
 )
+@click.option(
+    "--trace",
+    "trace_mode",
+    type=click.Choice(["on", "retain-on-failure", "off"]),
+    default=None,
+    help="Record a Playwright trace of each page load (default: trace.mode, off). Raw traces hold cookies: they go "
+    "to trace.dir, never the reports folder.",
+)
 @FAIL_ON
 @BASELINE
 @SUMMARY_MD
@@ -223,6 +231,7 @@ def run(
     as_json: bool,
     cdp_endpoint: str | None,
     workers: int | None,
+    trace_mode: str | None,
     fail_on: str,
     baseline: str | None,
     summary_md: str | None,
@@ -275,6 +284,8 @@ def run(
         if unknown:
             raise BadInput(f"--target: no target named {', '.join(unknown)} in {config_label(config)}")
         config.targets = [t for t in config.targets if t.name in target_names]
+    if trace_mode:
+        config.trace.mode = trace_mode  # type: ignore[assignment]  # click's Choice of the same three
     from cifcheck.report import verified
     from cifcheck.report.baseline import mark_changes
     from cifcheck.runner import check_targets
@@ -289,6 +300,13 @@ def run(
     summary_file = _summary_file(summary_md)
     reports = _writable_folder(output_dir or config.output_dir, "--output" if output_dir else "output_dir")
     terminal = Terminal(quiet=quiet, as_json=as_json)
+    if config.trace.mode != "off":
+        click.echo(
+            f"cifcheck: warning: traces ({config.trace.mode}) hold the session's cookies, headers and bodies: "
+            f"written to {config.trace.dir}, readable by this user only; share `cifcheck bundle RUN --with-trace` "
+            "instead",
+            err=True,
+        )
     selected = len(config.targets)
     if shard:
         from cifcheck.shard import shard_of
@@ -557,7 +575,9 @@ def _scenario_app(scenario: str) -> str:
 
 
 @cli.command(short_help="Re-judge saved evidence offline and render a new report.")
-@click.argument("evidence_files", nargs=-1, required=True, type=click.Path(), metavar="EVIDENCE.json|RUN_FOLDER...")
+@click.argument(
+    "evidence_files", nargs=-1, required=True, type=click.Path(), metavar="EVIDENCE.json|RUN_FOLDER|BUNDLE.zip..."
+)
 @click.option("--output", "output_dir", default="reports", show_default=True, metavar="DIR", help="Reports folder.")
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--json", "as_json", is_flag=True, help="Print result.json on stdout.")
@@ -573,8 +593,8 @@ def report(
     baseline: str | None,
     summary_md: str | None,
 ) -> None:
-    """Re-judge saved evidence files (evidence/<target>.json, or a run folder for all of them) offline and render a
-    new report (no browser, no org).
+    """Re-judge saved evidence files (evidence/<target>.json, a run folder for all of them, or a bundle from
+    `cifcheck bundle`) offline and render a new report (no browser, no org).
 
     A support engineer can judge a customer's evidence with a newer cifcheck, to see whether a fix in cifcheck
     changes the verdict. The new run is marked "re-judged offline" in the history.
@@ -583,6 +603,7 @@ def report(
     Examples:
       cifcheck report reports/latest
       cifcheck report customer/evidence/contoso-prod.json --output /tmp/rejudged
+      cifcheck report cifcheck-bundle-20261201-141905-926.zip
       cifcheck report reports/latest --baseline 20261201-141905-926
     """
     from cifcheck.offline import EvidenceError, rejudge
@@ -675,6 +696,68 @@ def merge(
 
 
 merge.help = f"{inspect.cleandoc(merge.help or '')}\n\n{EXIT_CODES}"
+
+
+@cli.command(short_help="Pack a run into one zip to share: evidence, report, screenshots, a scrubbed trace.")
+@click.argument("run_name", default="latest", metavar="[RUN]")
+@click.option("--target", "target_names", multiple=True, metavar="NAME", help="Only this target (repeatable).")
+@click.option("--with-trace", is_flag=True, help="Add each target's trace, scrubbed (from --trace on a run).")
+@click.option(
+    "--out", "out_file", default=None, metavar="FILE", help="The zip to write (default: ./cifcheck-bundle-<run>.zip)."
+)
+@click.option("--force", is_flag=True, help="Replace FILE when it exists.")
+@click.option("--output", "output_dir", default="reports", show_default=True, metavar="DIR", help="Reports folder.")
+@click.option("--config", "config_path", default=None, metavar="FILE", help=CONFIG_HELP)
+def bundle(
+    run_name: str,
+    target_names: tuple[str, ...],
+    with_trace: bool,
+    out_file: str | None,
+    force: bool,
+    output_dir: str,
+    config_path: str | None,
+) -> None:
+    """Pack a run (RUN: `latest`, a run id or a run folder) into one zip a customer can send a support engineer:
+    the evidence, result.json, the report, the page and panel screenshots, the console, the CIF-related requests,
+    and with --with-trace each target's Playwright trace, scrubbed.
+
+    The scrubbed trace has no Cookie, Set-Cookie, Authorization or other credential header, no body of a request
+    that is not CIF-related, no value typed at sign-in and no picture of a sign-in page; the known secrets and every
+    value the redaction rules catch are removed from the rest. manifest.json lists every file and what was removed.
+    The finished zip is scanned for the secrets cifcheck knows (the config's credentials, the saved sessions'
+    cookies, the trace's cookie and credential values): one found, and nothing is written (exit 2).
+
+    `cifcheck report BUNDLE.zip` re-judges it offline.
+
+    \b
+    Examples:
+      cifcheck bundle
+      cifcheck bundle latest --target contoso-prod --with-trace --out contoso.zip
+
+    \b
+    Exit codes:
+      0    written
+      2    no such run or target, a file that exists, or a secret found (nothing written)
+    """
+    from cifcheck.bundle import BundleError, make_bundle, register_config_secrets, write_bundle
+
+    run_dir = _report_of(run_name, Path(output_dir)).parent
+    config = _load(config_path)
+    register_config_secrets(config)
+    out = Path(out_file) if out_file else Path(f"cifcheck-bundle-{run_dir.resolve().name}.zip")
+    try:
+        data, manifest = make_bundle(run_dir, list(target_names), with_trace)
+        write_bundle(data, out, force)
+    except BundleError as error:
+        raise BadInput(*error.lines) from None
+    for line in manifest.notes:
+        click.echo(f"cifcheck: note: {safe_text(line)}", err=True)
+    removed = sum(item.count for item in manifest.removed)
+    traces = sum(1 for item in manifest.files if item.path.startswith("traces/"))
+    click.echo(
+        f"Wrote {safe_text(str(out))}: {len(manifest.targets)} target(s), {len(manifest.files)} files"
+        f"{f', {traces} scrubbed trace(s)' if traces else ''}, {removed:,} items removed (manifest.json lists them)"
+    )
 
 
 @cli.command(short_help="Open a run's report in the browser (or print its path).")

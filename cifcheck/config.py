@@ -576,6 +576,33 @@ class HistoryOptions(_Strict):
     )
 
 
+TraceMode = Literal["off", "on", "retain-on-failure"]
+
+
+def default_trace_dir() -> str:
+    """Where raw traces go unless `trace.dir` says: the user's own state folder, never the reports folder (reports
+    are shared and uploaded; a raw trace holds the session's cookies)."""
+    if os.name == "nt":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+    else:
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return str(Path(base, "cifcheck", "traces"))
+
+
+class TraceOptions(_Strict):
+    mode: TraceMode = Field(
+        "off",
+        description="Record a Playwright trace of each target's page load: on, retain-on-failure (kept only for a "
+        "target with a fail or an error), or off.",
+    )
+    dir: str = Field(
+        default_factory=default_trace_dir,
+        description="Where raw traces are written, one 0700 folder per run, each trace 0600. Never inside the "
+        "reports folder: a raw trace holds cookies, headers and bodies. Default: the user's state folder "
+        "(~/.local/state/cifcheck/traces; %LOCALAPPDATA%\\cifcheck\\traces on Windows).",
+    )
+
+
 class Config(_Strict):
     schema_: str | None = Field(None, alias="$schema")
     targets: list[Target] = Field(min_length=1)
@@ -589,6 +616,7 @@ class Config(_Strict):
     records: RecordsFacts = Field(default_factory=RecordsFacts)
     sandbox: SandboxOptions = Field(default_factory=SandboxOptions)
     history: HistoryOptions = Field(default_factory=HistoryOptions)
+    trace: TraceOptions = Field(default_factory=TraceOptions)
     output_dir: str = Field("reports", description="Where run folders are written.")
     # The file this config was read from ("" when built in code or bundled): fixes name it.
     _source_file: str = PrivateAttr("")
@@ -645,6 +673,8 @@ class Config(_Strict):
             return path if Path(path).is_absolute() else str(Path(folder, path))
 
         self.output_dir = beside(self.output_dir)
+        if "dir" in self.trace.model_fields_set:
+            self.trace.dir = beside(self.trace.dir)
         self.auth.storage_state = beside(self.auth.storage_state)
         if self.auth.user_data_dir:
             self.auth.user_data_dir = beside(self.auth.user_data_dir)

@@ -360,6 +360,11 @@ class Evidence(_Model):
     probe_errors: dict[PageName, PageText] = Field(
         default_factory=dict, description="Probes that failed, with their error; the checks needing them error."
     )
+    trace_file: str = Field(
+        "",
+        description="The raw Playwright trace of this page load (trace.mode), on the machine that ran it: holds "
+        "cookies and bodies; `cifcheck bundle --with-trace` shares a scrubbed copy.",
+    )
     screenshot_jpeg_base64: str = Field(
         "",
         description="What the browser showed when gathering ended (the viewport, JPEG, input fields masked). "

@@ -66,7 +66,8 @@ def run_folder(path: Path) -> Path:
     raise MergeError(f"{path}: no result.json; give a run folder written by `cifcheck run`, or a reports folder")
 
 
-def _result(file: Path) -> RunResult:
+def read_result(file: Path) -> RunResult:
+    """A result.json cifcheck wrote, checked as a file from elsewhere (a CI artifact, a bundle) must be."""
     regular_file(file, "result file", MergeError)
     try:
         text = file.read_text(encoding="utf-8")
@@ -120,7 +121,7 @@ def _ended(result: RunResult, file: Path) -> datetime:
 def load_input(path: Path) -> InputRun:
     """One run folder (or a reports folder's latest run): its result and the evidence of each finished target."""
     folder = run_folder(path)
-    result = _result(folder / "result.json")
+    result = read_result(folder / "result.json")
     evidence = []
     for target in result.targets:
         if target.not_run:

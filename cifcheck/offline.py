@@ -11,7 +11,7 @@ from cifcheck import __version__
 from cifcheck.checks import judge_target
 from cifcheck.config import parse_json_text, regular_file
 from cifcheck.config_messages import capped, problems
-from cifcheck.evidence import Evidence
+from cifcheck.evidence import EVIDENCE_VERSION, Evidence
 from cifcheck.results import RunResult
 from cifcheck.runner import new_run_id
 
@@ -34,18 +34,31 @@ def load_evidence(path: Path) -> Evidence:
         raise EvidenceError(f"{path}: not UTF-8 text") from None
     except OSError as error:
         raise EvidenceError(f"{path}: cannot read evidence file: {error.strerror}") from None
-    data = parse_json_text(text, str(path), EvidenceError)
+    return parse_evidence(text, str(path), EvidenceError)
+
+
+def parse_evidence(text: str, where: str, error_class: type[Exception]) -> Evidence:
+    """One evidence file's text as Evidence. Evidence newer than this cifcheck reads is refused (its fields may
+    mean something else); older evidence is read, the fields added since taking their defaults."""
+    data = parse_json_text(text, where, error_class)
     if isinstance(data, dict) and "run_id" in data and "target" not in data:
-        run = path.parent
-        raise EvidenceError(
-            f"{path}: a run's result.json, not an evidence file; pass the run folder ({run}) or its evidence files "
+        run = Path(where).parent
+        raise error_class(
+            f"{where}: a run's result.json, not an evidence file; pass the run folder ({run}) or its evidence files "
             f"({run / 'evidence' / '*.json'})"
+        )
+    version = data.get("version") if isinstance(data, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version > EVIDENCE_VERSION:
+        made_by = str(data.get("cifcheck_version") or "a newer cifcheck")[:40]
+        raise error_class(
+            f"{where}: evidence version {version} (written by cifcheck {made_by}); this cifcheck ({__version__}) "
+            f"reads evidence version {EVIDENCE_VERSION} and older: re-judge it with a newer cifcheck"
         )
     try:
         return Evidence.model_validate(data)
     except ValidationError as error:
         # Every problem (capped), in the same plain words as a config's ("missing", not "Field required").
-        raise EvidenceError(*(f"{path}: {line}" for line in capped(problems(error, Evidence)))) from None
+        raise error_class(*(f"{where}: {line}" for line in capped(problems(error, Evidence)))) from None
 
 
 def evidence_files(paths: list[Path]) -> list[Path]:
@@ -67,7 +80,19 @@ def evidence_files(paths: list[Path]) -> list[Path]:
 
 
 def rejudge(paths: list[Path]) -> tuple[RunResult, list[Evidence]]:
-    evidence = [load_evidence(path) for path in evidence_files(paths)]
+    """Every evidence file named (a run folder stands for its evidence, a bundle from `cifcheck bundle` for the
+    evidence in it) judged again by this cifcheck."""
+    from cifcheck.bundle import BundleError, is_bundle, read_bundle
+
+    evidence = []
+    for path in paths:
+        if path.suffix.lower() == ".zip" or is_bundle(path):
+            try:
+                evidence.extend(read_bundle(path)[1])
+            except BundleError as error:
+                raise EvidenceError(*error.lines) from None
+        else:
+            evidence.extend(load_evidence(item) for item in evidence_files([path]))
     names = [item.target.name for item in evidence]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:

@@ -39,6 +39,7 @@ from cifcheck.results import RunResult, TargetResult, not_run_target
 from cifcheck.session import OpenedTarget, Phase, check_settings, gather
 from cifcheck.signin import CredentialHosts, is_loopback
 from cifcheck.targets import RunningHost, host, hosted, scheme_of
+from cifcheck.trace import RunTraces
 
 
 class Progress(Protocol):
@@ -107,6 +108,11 @@ def reports_problems(config: Config, output_dir: str | None) -> list[str]:
     for owner, state in owners:
         if resolved(state).is_relative_to(resolved(reports)):
             found.append(f"{option}: {reports} holds the saved session {owner} ({state}); write reports elsewhere")
+    if config.trace.mode != "off" and resolved(config.trace.dir).is_relative_to(resolved(reports)):
+        found.append(
+            f"trace.dir: {config.trace.dir} is inside the reports folder {reports}; raw traces hold the session's "
+            "cookies: write them elsewhere (share a scrubbed one with `cifcheck bundle --with-trace`)"
+        )
     profile = config.auth.user_data_dir  # its cookies are a saved session too
     if profile and resolved(profile).is_relative_to(resolved(reports)):
         found.append(
@@ -272,13 +278,23 @@ Outcome = tuple[TargetResult, Evidence]
 
 
 def _validate_target(
-    browsers_: Browsers, target: Target, config: Config, hosts: Mapping[str, RunningHost], phase: Phase | None
+    browsers_: Browsers,
+    target: Target,
+    config: Config,
+    hosts: Mapping[str, RunningHost],
+    phase: Phase | None,
+    traces: RunTraces | None = None,
 ) -> Outcome:
-    """One target: one page load, its evidence, and the verdicts on it."""
+    """One target: one page load, its evidence, and the verdicts on it (and its trace, when the run keeps one)."""
     opened, cookies = open_target(target, config, hosts)
     try:
         with browsers_.context_for(target, config, cookies) as context:
+            traced = traces is not None and traces.start(context, target.name)
             evidence = gather(context, opened, config, browsers_.info, phase)
+            if traced:
+                judged = judge_target(evidence, target.checks)
+                failed = bool(judged.counts["fail"] or judged.counts["error"])
+                evidence.trace_file = traces.stop(context, target.name, failed)
     except SavedSessionError as error:
         evidence = _unusable_session(target, opened, config, browsers_.info, str(error))
     except PlaywrightError as error:
@@ -342,6 +358,8 @@ def run(
         raise ConfigError(*found)
     started_at = datetime.now(UTC)
     started = time.monotonic()
+    run_id = new_run_id(started_at)
+    traces = RunTraces(config.trace, run_id) if config.trace.mode != "off" else None
     outcomes: dict[int, Outcome] = {}
     browser_name = ""
     interrupted = False
@@ -349,17 +367,17 @@ def run(
         with hosts_started(config, sandbox) as hosts, shared_browser(config, browser) as shared:
             if shared is not None:
                 browser_name = f"{shared.info.name} {shared.info.version}"
-                _one_at_a_time(shared, config, hosts, progress, outcomes)
+                _one_at_a_time(shared, config, hosts, progress, outcomes, traces)
             else:
                 count = workers or config.browser.workers or default_workers(config)
-                browser_name = run_in_workers(config, hosts, progress, outcomes, count)
+                browser_name = run_in_workers(config, hosts, progress, outcomes, count, traces)
     except (KeyboardInterrupt, PlaywrightError) as error:
         if isinstance(error, PlaywrightError) and not INTERRUPTED.is_set():
             raise
         interrupted = True
     results = [outcomes[i][0] if i in outcomes else _not_run(t) for i, t in enumerate(config.targets)]
     run_result = RunResult(
-        run_id=new_run_id(started_at),
+        run_id=run_id,
         cifcheck_version=__version__,
         started_at=started_at.isoformat(timespec="seconds"),
         duration_ms=round((time.monotonic() - started) * 1000, 1),
@@ -376,12 +394,13 @@ def _one_at_a_time(
     hosts: Mapping[str, RunningHost],
     progress: Progress | None,
     outcomes: dict[int, Outcome],
+    traces: RunTraces | None = None,
 ) -> None:
     total = len(config.targets)
     for index, target in enumerate(config.targets):
         if progress:
             progress.target_started(index + 1, total, target.name)
-        outcome = _validate_target(browsers_, target, config, hosts, progress.phase if progress else None)
+        outcome = _validate_target(browsers_, target, config, hosts, progress.phase if progress else None, traces)
         if INTERRUPTED.is_set():  # the interrupt reached this target as an error: it is not run, not judged
             raise KeyboardInterrupt
         outcomes[index] = outcome
@@ -522,6 +541,7 @@ def run_in_workers(
     progress: Progress | None,
     outcomes: dict[int, Outcome],
     count: int,
+    traces: RunTraces | None = None,
 ) -> str:
     """Validate the targets `count` at a time, each worker in its own thread with its own Playwright and browser
     (Playwright's API is not thread-safe: one instance per thread). Returns the browser's name and version."""
@@ -530,7 +550,9 @@ def run_in_workers(
     names: list[str] = []
     threads = [
         threading.Thread(
-            target=_worker, args=(pool, config, hosts, endpoints, number, names), name=f"{WORKER_THREAD}{number}"
+            target=_worker,
+            args=(pool, config, hosts, endpoints, number, names, traces),
+            name=f"{WORKER_THREAD}{number}",
         )
         for number in range(min(count, len(config.targets)) or 1)
     ]
@@ -619,6 +641,7 @@ def _worker(
     endpoints: Endpoints | None,
     number: int,
     names: list[str],
+    traces: RunTraces | None = None,
 ) -> None:
     try:
         with sync_playwright() as playwright:
@@ -642,7 +665,7 @@ def _worker(
                             pool.again(job)
                         continue
                     names.append(f"{browsers_.info.name} {browsers_.info.version}")
-                    outcome = _validate_target(browsers_, job.target, config, hosts, pool.phase(job))
+                    outcome = _validate_target(browsers_, job.target, config, hosts, pool.phase(job), traces)
                     if worker.lost():
                         lost_on = worker.endpoint
                         worker.drop()

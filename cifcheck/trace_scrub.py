@@ -1,0 +1,359 @@
+"""A raw Playwright trace made fit to share: what `cifcheck bundle --with-trace` puts in a bundle.
+
+A raw trace (trace.py) holds what the browser saw and did: every request's headers and cookies, every answer's
+body, the values cifcheck typed at sign-in, DOM snapshots and a screencast. The scrubbed copy keeps what a support
+engineer needs to see the page load (the actions, the DOM, the CIF requests and their answers) and removes:
+
+- Cookie, Set-Cookie, Authorization and every other credential header, and the HAR's cookie lists;
+- the bodies of requests that are not CIF-related, and every resource file no kept body needs;
+- the values typed into the page (sign-in), cookies cifcheck read or added, and any saved storage state;
+- screencast frames not showing one of the org's own pages (a sign-in page shows the account and the code typed);
+- the call stacks (trace.stacks: file paths of the machine that ran it);
+- from everything left, the known secrets (the cookie, credential header and typed values found in this trace, and
+  those registered by the caller) and every value the redaction rules catch (redact.py).
+
+The trace format is Playwright's (JSON lines in `*.trace` and `*.network`, files under resources/ and screencast/);
+entries it does not know are dropped, not copied."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from cifcheck.redact import (
+    REDACTED,
+    is_secret_name,
+    known_leaks,
+    redact_text,
+    redact_url,
+    register_cookie_values,
+    register_secret,
+    scrub_known,
+)
+
+CREDENTIAL_HEADERS = frozenset(
+    {"cookie", "set-cookie", "set-cookie2", "authorization", "proxy-authorization", "x-ms-client-request-token"}
+)
+# Playwright calls whose `value` or `text` is what was typed into the page: at sign-in, the account, the password, the
+# one-time code.
+TYPING = frozenset({"fill", "type", "pressSequentially", "insertText", "setInputFiles", "selectText"})
+# Fields that name trace structure (ids, file names, cifcheck's own scripts and selectors), never page data.
+STRUCTURE = frozenset(
+    {
+        "type", "class", "method", "callId", "pageId", "frameId", "guid", "phase", "sha1", "_sha1", "_file", "file",
+        "pageref", "_frameref", "_monotonicTime", "startedDateTime", "mimeType", "stepId", "parentId",
+        "beforeSnapshot", "afterSnapshot", "inputSnapshot", "snapshotName", "apiName", "expression", "source",
+        "selector", "sdkLanguage", "browserName", "playwrightVersion", "platform", "testIdAttributeName", "origin",
+        "version", "monotonicTime", "wallTime", "timestamp", "startTime", "endTime", "time",
+    }
+)  # fmt: skip
+TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml", "application/x-javascript")
+TEXT_SUFFIXES = (".json", ".html", ".htm", ".js", ".css", ".txt", ".xml", ".svg")
+MAX_TRACE_BYTES = 512 * 1024**2  # uncompressed, in all: a page load's trace is a few MB
+
+
+class TraceError(Exception):
+    """A trace that cannot be scrubbed (not a zip, not Playwright's format, too large)."""
+
+
+@dataclass
+class Scrubbed:
+    data: bytes
+    removed: Counter[str] = field(default_factory=Counter)
+
+
+def _header_name(header: object) -> str:
+    return str(header.get("name", "")).lower() if isinstance(header, dict) else ""
+
+
+def credential_header(name: str) -> bool:
+    return name.lower() in CREDENTIAL_HEADERS or is_secret_name(name)
+
+
+def _lines(data: bytes) -> list[dict]:
+    events = []
+    for line in data.decode("utf-8", errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short (the browser went away while the trace was written): nothing to show
+        if isinstance(event, dict):
+            events.append(event)
+    return events
+
+
+def _dump(events: list[dict]) -> bytes:
+    return "".join(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n" for event in events).encode()
+
+
+def learn_secrets(members: dict[str, bytes]) -> None:
+    """Registers as known secrets every cookie value, credential header value and typed value in the raw trace, so
+    that they are scrubbed wherever else they appear (a token echoed into a page, a cookie in a URL)."""
+    calls: dict[str, str] = {}
+    for name, data in members.items():
+        if not name.endswith((".trace", ".network")):
+            continue
+        for event in _lines(data):
+            if event.get("type") == "resource-snapshot":
+                entry = event.get("snapshot") or {}
+                for part in (entry.get("request") or {}, entry.get("response") or {}):
+                    _learn_headers(part.get("headers"))
+                    register_cookie_values([str(c.get("value", "")) for c in part.get("cookies") or []])
+            elif event.get("type") == "before":
+                calls[str(event.get("callId"))] = str(event.get("method"))
+                params = event.get("params") or {}
+                if event.get("method") in TYPING:
+                    for key in ("value", "text"):
+                        if isinstance(params.get(key), str):
+                            register_secret(params[key])
+                if event.get("method") == "addCookies":
+                    register_cookie_values([str(c.get("value", "")) for c in params.get("cookies") or []])
+            elif event.get("type") == "after" and calls.get(str(event.get("callId"))) in ("cookies", "storageState"):
+                result = event.get("result") or {}
+                register_cookie_values([str(c.get("value", "")) for c in result.get("cookies") or []])
+
+
+def _learn_headers(headers: object) -> None:
+    for header in headers if isinstance(headers, list) else []:
+        name, value = _header_name(header), str(header.get("value", "")) if isinstance(header, dict) else ""
+        if name in ("cookie", "set-cookie", "set-cookie2"):
+            # `a=1; b=2` in a request; `a=1; Path=/; HttpOnly` (one cookie per line) in an answer.
+            pairs = value.split(";") if name == "cookie" else [line.split(";", 1)[0] for line in value.splitlines()]
+            register_cookie_values([pair.partition("=")[2].strip().strip('"') for pair in pairs])
+        elif credential_header(name):
+            scheme, _, credential = value.partition(" ")
+            register_secret(credential or scheme)
+
+
+class _Scrubber:
+    def __init__(self, cif_url: Callable[[str], bool], org_origins: set[str]) -> None:
+        self.cif_url = cif_url
+        self.org_origins = org_origins
+        self.removed: Counter[str] = Counter()
+        self.kept_resources: dict[str, bytes] = {}  # name in the zip -> scrubbed bytes
+
+    # -- any value ------------------------------------------------------------------------------------------------
+
+    def text(self, value: str) -> str:
+        if known_leaks(value):
+            self.removed["known secrets (password, one-time code, cookie and credential values)"] += 1
+            value = scrub_known(value)
+        shown = redact_url(value) if value.startswith(("http://", "https://", "ws://", "wss://")) else None
+        if shown is None:
+            shown = redact_text(value)
+        if shown != value:
+            self.removed["values the redaction rules caught (tokens, keys, secrets in URLs and text)"] += 1
+        return shown
+
+    def values(self, data: object, key: str = "") -> object:
+        if key in STRUCTURE:
+            return data
+        if isinstance(data, str):
+            return self.text(data)
+        if isinstance(data, list):
+            return [self.values(item) for item in data]
+        if isinstance(data, dict):
+            return {name: self.values(value, name) for name, value in data.items()}
+        return data
+
+    def headers(self, headers: object) -> list:
+        kept = []
+        for header in headers if isinstance(headers, list) else []:
+            name = _header_name(header)
+            if name in ("cookie", "set-cookie", "set-cookie2"):
+                self.removed["Cookie and Set-Cookie headers"] += 1
+            elif credential_header(name):
+                self.removed["Authorization and other credential headers"] += 1
+            else:
+                kept.append(self.values(header))
+        return kept
+
+    # -- trace.network --------------------------------------------------------------------------------------------
+
+    def network(self, event: dict, resources: dict[str, bytes]) -> dict:
+        entry = event.get("snapshot")
+        if event.get("type") != "resource-snapshot" or not isinstance(entry, dict):
+            return self.values(event)  # type: ignore[return-value]
+        url = str((entry.get("request") or {}).get("url", ""))
+        cif = self.cif_url(url)
+        for part_name in ("request", "response"):
+            part = entry.get(part_name)
+            if not isinstance(part, dict):
+                continue
+            if part.get("cookies"):
+                self.removed["cookie lists of requests and answers"] += len(part["cookies"])
+            part["cookies"] = []
+            part["headers"] = self.headers(part.get("headers"))
+            body = part.get("postData" if part_name == "request" else "content")
+            if isinstance(body, dict):
+                self.body(body, cif, resources)
+        scrubbed = self.values({k: v for k, v in entry.items() if k not in ("request", "response")})
+        for part_name in ("request", "response"):
+            part = entry.get(part_name)
+            if isinstance(part, dict):
+                scrubbed[part_name] = {  # type: ignore[index]
+                    k: v if k in ("headers", "cookies", "postData", "content") else self.values(v, k)
+                    for k, v in part.items()
+                }
+        return {**event, "snapshot": scrubbed}
+
+    def body(self, body: dict, cif: bool, resources: dict[str, bytes]) -> None:
+        name = body.pop("_file", None) or (f"resources/{body['_sha1']}" if body.get("_sha1") else None)
+        body.pop("_sha1", None)
+        inline = body.pop("text", None)
+        mime = str(body.get("mimeType", "")).lower()
+        if not cif or not (mime.startswith(TEXT_TYPES) or str(name or "").lower().endswith(TEXT_SUFFIXES)):
+            if name or inline:
+                self.removed["bodies of requests that are not CIF-related (or not text)"] += 1
+            return
+        if isinstance(inline, str):
+            body["text"] = self.text(inline)
+        data = resources.get(str(name)) if name else None
+        if data is None:
+            return
+        scrubbed = self.text(data.decode("utf-8", errors="replace")).encode()
+        suffix = str(name).rsplit(".", 1)[-1] if "." in str(name).rsplit("/", 1)[-1] else "dat"
+        kept = f"resources/{hashlib.sha1(scrubbed).hexdigest()}.{suffix}"  # Playwright's own naming
+        self.kept_resources[kept] = scrubbed
+        body["_file"] = kept
+
+    # -- trace.trace ----------------------------------------------------------------------------------------------
+
+    def action(self, event: dict, calls: dict[str, str]) -> dict | None:
+        kind = event.get("type")
+        if kind == "context-options":
+            options = dict(event.get("options") or {})
+            for secret in ("httpCredentials", "storageState", "extraHTTPHeaders", "proxy", "clientCertificates"):
+                if secret in options:
+                    options.pop(secret)
+                    self.removed["credentials in the context's options"] += 1
+            return {**self.values({k: v for k, v in event.items() if k != "options"}), "options": self.values(options)}  # type: ignore[dict-item]
+        if kind == "before":
+            calls[str(event.get("callId"))] = method = str(event.get("method"))
+            params = dict(event.get("params") or {})
+            if method in TYPING:
+                for key in ("value", "text", "files", "payloads"):
+                    if key in params:
+                        params[key] = REDACTED
+                        self.removed["values typed into the page (sign-in)"] += 1
+            if method == "addCookies":
+                params["cookies"] = REDACTED
+                self.removed["cookies cifcheck added or read"] += 1
+            if method == "setExtraHTTPHeaders":
+                params["headers"] = self.headers(params.get("headers"))
+            return {**event, "params": self.values(params)}
+        if kind == "after" and calls.get(str(event.get("callId"))) in ("cookies", "storageState"):
+            self.removed["cookies cifcheck added or read"] += 1
+            return {**event, "result": REDACTED}
+        if kind == "frame-snapshot":
+            return self.values(event)  # type: ignore[return-value]
+        if kind == "screencast-frame":
+            return event  # kept or dropped by `screencast`, which knows which page it showed
+        return self.values(event)  # type: ignore[return-value]
+
+    def screencast(self, events: list[dict]) -> set[str]:
+        """The screencast files to drop: frames whose page was not, just before and just after, on one of the org's
+        own origins (a sign-in page, another site, a page in between)."""
+        shown: dict[str, list[tuple[float, str]]] = {}
+        for event in events:
+            snapshot = event.get("snapshot") if event.get("type") == "frame-snapshot" else None
+            if isinstance(snapshot, dict) and snapshot.get("isMainFrame"):
+                when = snapshot.get("timestamp")
+                if isinstance(when, int | float):
+                    shown.setdefault(str(snapshot.get("pageId")), []).append((when, str(snapshot.get("frameUrl", ""))))
+        dropped = set()
+        for event in events:
+            if event.get("type") != "screencast-frame":
+                continue
+            timeline = sorted(shown.get(str(event.get("pageId")), []))
+            when = event.get("timestamp") if isinstance(event.get("timestamp"), int | float) else None
+            before = [url for at, url in timeline if when is not None and at <= when][-1:]
+            after = [url for at, url in timeline if when is not None and at >= when][:1]
+            urls = before + after
+            if not urls or not all(self._org_page(url) for url in urls):
+                dropped.add(str(event.get("file") or f"resources/{event.get('sha1')}"))
+        return dropped
+
+    def _org_page(self, url: str) -> bool:
+        if url in ("about:blank", ""):
+            return True
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}".lower() in self.org_origins
+
+
+def scrub_trace(raw: bytes, cif_url: Callable[[str], bool], org_origins: set[str]) -> Scrubbed:
+    """The scrubbed copy of the raw trace zip `raw`: `cif_url` tells a CIF-related request (its body is kept,
+    redacted), `org_origins` the org's own origins (their screencast frames are kept)."""
+    members = _read_zip(raw)
+    learn_secrets(members)
+    scrubber = _Scrubber(cif_url, {origin.lower() for origin in org_origins})
+    resources = {name: data for name, data in members.items() if name.startswith("resources/")}
+    out: dict[str, bytes] = {}
+    calls: dict[str, str] = {}
+    dropped_frames: set[str] = set()
+    for name, data in members.items():
+        if name.endswith(".network"):
+            out[name] = _dump([scrubber.network(event, resources) for event in _lines(data)])
+        elif name.endswith(".trace"):
+            events = _lines(data)
+            frames = scrubber.screencast(events)
+            dropped_frames |= frames
+            kept = []
+            for event in events:
+                if event.get("type") == "screencast-frame" and str(event.get("file") or "") in frames:
+                    continue
+                scrubbed = scrubber.action(event, calls)
+                if scrubbed is not None:
+                    kept.append(scrubbed)
+            out[name] = _dump(kept)
+    if dropped_frames:
+        scrubber.removed["screencast frames not showing the org's own pages (sign-in, other sites)"] += len(
+            dropped_frames
+        )
+    for name, data in members.items():
+        if name.startswith("screencast/") and name not in dropped_frames:
+            out[name] = data
+        elif name.endswith(".stacks"):
+            scrubber.removed["call stacks (file paths of the machine that ran it)"] += 1
+        elif not (name.startswith(("resources/", "screencast/")) or name.endswith((".trace", ".network"))):
+            scrubber.removed[f"files Playwright's trace format does not define ({name})"] += 1
+    out.update(scrubber.kept_resources)
+    kept_names = set(scrubber.kept_resources)
+    unneeded = sum(1 for name in resources if name not in kept_names)
+    if unneeded:
+        scrubber.removed["resource files (page bodies, styles, images) no kept body needs"] += unneeded
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in out.items():
+            archive.writestr(name, data)
+    return Scrubbed(buffer.getvalue(), scrubber.removed)
+
+
+def _read_zip(raw: bytes) -> dict[str, bytes]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+    except zipfile.BadZipFile:
+        raise TraceError("not a zip file (a Playwright trace is one)") from None
+    with archive:
+        infos = archive.infolist()
+        if sum(info.file_size for info in infos) > MAX_TRACE_BYTES:
+            raise TraceError(f"more than {MAX_TRACE_BYTES // 1024**2} MB uncompressed")
+        if not any(info.filename.endswith(".trace") for info in infos):
+            raise TraceError("no *.trace file in it: not a Playwright trace")
+        members = {}
+        for info in infos:
+            if info.is_dir():
+                continue
+            try:
+                members[info.filename] = archive.read(info)
+            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as error:
+                raise TraceError(f"{info.filename} cannot be read ({error})") from None
+        return members
