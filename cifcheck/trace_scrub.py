@@ -53,6 +53,7 @@ STRUCTURE = frozenset(
         "version", "monotonicTime", "wallTime", "timestamp", "startTime", "endTime", "time",
     }
 )  # fmt: skip
+FIELD_VALUE = "__playwright_value_"  # a DOM snapshot's record of an input field's value
 TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml", "application/x-javascript")
 TEXT_SUFFIXES = (".json", ".html", ".htm", ".js", ".css", ".txt", ".xml", ".svg")
 MAX_TRACE_BYTES = 512 * 1024**2  # uncompressed, in all: a page load's trace is a few MB
@@ -156,6 +157,9 @@ class _Scrubber:
     def values(self, data: object, key: str = "") -> object:
         if key in STRUCTURE:
             return data
+        if key == FIELD_VALUE and data:  # what a field of the page held: masked, as in cifcheck's screenshots
+            self.removed["values of the page's input fields"] += 1
+            return REDACTED
         if isinstance(data, str):
             return self.text(data)
         if isinstance(data, list):

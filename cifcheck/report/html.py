@@ -107,6 +107,7 @@ def render_html(result: RunResult, evidence: list[Evidence]) -> str:
         run=result,
         evidence=evidence_by_target,
         screenshots=screenshots,
+        traces={item.target.name: item.trace_file for item in evidence if item.trace_file},
         needs_doing=needs_doing,
         with_status=with_status,
         first_error_id=first_error_id,
