@@ -33,7 +33,7 @@ from cifcheck.credentials import load_secrets
 from cifcheck.evidence import EVIDENCE_VERSION, Evidence, ResourceLoad
 from cifcheck.redact import known_leaks, register_cookie_values, register_secret
 from cifcheck.report.html import render_html
-from cifcheck.trace_scrub import TraceError, scrub_trace
+from cifcheck.trace_scrub import SecretLeft, TraceError, scrub_trace
 
 BUNDLE_VERSION = 1
 MANIFEST = "manifest.json"
@@ -276,6 +276,8 @@ def _scrubbed_trace(item: Evidence, manifest: Manifest) -> tuple[bytes, list[tup
     hosts = provider_hosts(item)
     try:
         scrubbed = scrub_trace(raw, lambda url: cif_related_url(url, item, hosts), org_origins(item))
+    except SecretLeft as error:
+        raise BundleError(f"bundle not written: traces/{name}.trace.zip: {error}") from None
     except TraceError as error:
         manifest.notes.append(f"{name}: no trace ({path}: {error})")
         return None

@@ -199,6 +199,11 @@ def _encodings_of(secret: str) -> set[str]:
     return {form for form in forms if len(form) >= MIN_KNOWN_SECRET}
 
 
+def encoded_forms(secret: str) -> set[str]:
+    """Every encoding cifcheck looks for a known secret in, lower-cased (for a caller's own, local secrets)."""
+    return {form.lower() for form in _encodings(secret)}
+
+
 def _spaced(secret: str) -> str:
     """The secret written with spaces, line breaks or punctuation between its letters, anywhere or everywhere
     (`h u n t e r 2`, a TOTP secret in groups of four, a value folded over two lines)."""

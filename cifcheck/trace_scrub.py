@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import zipfile
 from collections import Counter
 from collections.abc import Callable
@@ -27,7 +28,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from cifcheck.redact import (
+    MIN_KNOWN_SECRET,
     REDACTED,
+    encoded_forms,
     is_secret_name,
     known_leaks,
     redact_text,
@@ -63,6 +66,10 @@ class TraceError(Exception):
     """A trace that cannot be scrubbed (not a zip, not Playwright's format, too large)."""
 
 
+class SecretLeft(TraceError):
+    """A secret found in the scrubbed copy: nothing of it may be written."""
+
+
 @dataclass
 class Scrubbed:
     data: bytes
@@ -95,10 +102,13 @@ def _dump(events: list[dict]) -> bytes:
     return "".join(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n" for event in events).encode()
 
 
-def learn_secrets(members: dict[str, bytes]) -> None:
-    """Registers as known secrets every cookie value, credential header value and typed value in the raw trace, so
-    that they are scrubbed wherever else they appear (a token echoed into a page, a cookie in a URL)."""
+def learn_secrets(members: dict[str, bytes]) -> list[str]:
+    """Registers as known secrets every cookie value and credential header value in the raw trace, so that they are
+    scrubbed wherever else they appear (a token echoed into a page, a cookie in a URL), in the trace and in the
+    bundle around it. Returns the values typed into the page: the password and the code, but also the account
+    name, which the bundle's evidence may name, so they are scrubbed from the trace alone."""
     calls: dict[str, str] = {}
+    typed: list[str] = []
     for name, data in members.items():
         if not name.endswith((".trace", ".network")):
             continue
@@ -112,14 +122,13 @@ def learn_secrets(members: dict[str, bytes]) -> None:
                 calls[str(event.get("callId"))] = str(event.get("method"))
                 params = event.get("params") or {}
                 if event.get("method") in TYPING:
-                    for key in ("value", "text"):
-                        if isinstance(params.get(key), str):
-                            register_secret(params[key])
+                    typed += [params[key] for key in ("value", "text") if isinstance(params.get(key), str)]
                 if event.get("method") == "addCookies":
                     register_cookie_values([str(c.get("value", "")) for c in params.get("cookies") or []])
             elif event.get("type") == "after" and calls.get(str(event.get("callId"))) in ("cookies", "storageState"):
                 result = event.get("result") or {}
                 register_cookie_values([str(c.get("value", "")) for c in result.get("cookies") or []])
+    return [value for value in typed if len(value) >= MIN_KNOWN_SECRET]
 
 
 def _learn_headers(headers: object) -> None:
@@ -134,16 +143,27 @@ def _learn_headers(headers: object) -> None:
             register_secret(credential or scheme)
 
 
+def _pattern(values: list[str]) -> re.Pattern[str] | None:
+    forms = {form for value in values for form in encoded_forms(value)}
+    if not forms:
+        return None
+    return re.compile("|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)), re.IGNORECASE)
+
+
 class _Scrubber:
-    def __init__(self, cif_url: Callable[[str], bool], org_origins: set[str]) -> None:
+    def __init__(self, cif_url: Callable[[str], bool], org_origins: set[str], typed: list[str]) -> None:
         self.cif_url = cif_url
         self.org_origins = org_origins
+        self.typed = _pattern(typed)
         self.removed: Counter[str] = Counter()
         self.kept_resources: dict[str, bytes] = {}  # name in the zip -> scrubbed bytes
 
     # -- any value ------------------------------------------------------------------------------------------------
 
     def text(self, value: str) -> str:
+        if self.typed is not None and self.typed.search(value):
+            self.removed["values typed into the page, where else they appeared"] += 1
+            value = self.typed.sub(REDACTED, value)
         if known_leaks(value):
             self.removed["known secrets (password, one-time code, cookie and credential values)"] += 1
             value = scrub_known(value)
@@ -196,9 +216,10 @@ class _Scrubber:
                 self.removed["cookie lists of requests and answers"] += len(part["cookies"])
             part["cookies"] = []
             part["headers"] = self.headers(part.get("headers"))
-            body = part.get("postData" if part_name == "request" else "content")
-            if isinstance(body, dict):
-                self.body(body, cif, resources)
+            key = "postData" if part_name == "request" else "content"
+            if isinstance(part.get(key), dict):
+                self.body(part[key], cif, resources)
+                part[key] = self.values(part[key])
         scrubbed = self.values({k: v for k, v in entry.items() if k not in ("request", "response")})
         for part_name in ("request", "response"):
             part = entry.get(part_name)
@@ -213,11 +234,14 @@ class _Scrubber:
         name = body.pop("_file", None) or (f"resources/{body['_sha1']}" if body.get("_sha1") else None)
         body.pop("_sha1", None)
         inline = body.pop("text", None)
+        fields = body.pop("params", None)  # a form's fields, the sign-in's password among them
         mime = str(body.get("mimeType", "")).lower()
         if not cif or not (mime.startswith(TEXT_TYPES) or str(name or "").lower().endswith(TEXT_SUFFIXES)):
-            if name or inline:
+            if name or inline or fields:
                 self.removed["bodies of requests that are not CIF-related (or not text)"] += 1
             return
+        if fields is not None:
+            body["params"] = fields  # redacted with the rest of the body by the caller
         if isinstance(inline, str):
             body["text"] = self.text(inline)
         data = resources.get(str(name)) if name else None
@@ -297,8 +321,8 @@ def scrub_trace(raw: bytes, cif_url: Callable[[str], bool], org_origins: set[str
     """The scrubbed copy of the raw trace zip `raw`: `cif_url` tells a CIF-related request (its body is kept,
     redacted), `org_origins` the org's own origins (their screencast frames are kept)."""
     members = _read_zip(raw)
-    learn_secrets(members)
-    scrubber = _Scrubber(cif_url, {origin.lower() for origin in org_origins})
+    typed = learn_secrets(members)
+    scrubber = _Scrubber(cif_url, {origin.lower() for origin in org_origins}, typed)
     resources = {name: data for name, data in members.items() if name.startswith("resources/")}
     out: dict[str, bytes] = {}
     calls: dict[str, str] = {}
@@ -334,6 +358,10 @@ def scrub_trace(raw: bytes, cif_url: Callable[[str], bool], org_origins: set[str
     unneeded = sum(1 for name in resources if name not in kept_names)
     if unneeded:
         scrubber.removed["resource files (page bodies, styles, images) no kept body needs"] += unneeded
+    for name, data in out.items():
+        text = data.decode("utf-8", errors="replace") if not name.startswith("screencast/") else ""
+        if (scrubber.typed is not None and scrubber.typed.search(text)) or known_leaks(text):
+            raise SecretLeft(f"{name} still holds a secret after scrubbing (a bug: please report it, without the run)")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in out.items():
