@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from cifcheck import __version__
+from cifcheck import __version__, remote
 from cifcheck.browser import find_browser, launch_options
 from cifcheck.checks import REGISTRY, all_checks, judge_target
-from cifcheck.checks.signed_in import CIFCHECK_FAILED, NO_BROWSER_SERVER
+from cifcheck.checks.signed_in import BROWSER_UNANSWERED, CIFCHECK_FAILED, NO_BROWSER_SERVER
 from cifcheck.config import (
     Config,
     ConfigError,
@@ -441,6 +441,7 @@ class _Job:
     attempts: int = 0
     lost_on: str = ""  # the browser server whose browser went away under an earlier attempt
     busy_waits: int = 0  # connections that waited in a browser server's queue and timed out
+    abandoned: bool = False  # given up on: its browser stopped answering; a late outcome is not recorded
 
 
 BUSY_WAITS = 3  # the last worker waits this many connection timeouts in a busy server's queue, then gives up
@@ -462,9 +463,13 @@ class _Pool:
         self._told = 0  # targets shown as finished
         self._shown_started = -1  # the highest target shown as started
         self.workers = 0  # the workers still taking targets
+        self._busy: dict[int, tuple[_Job, float, str]] = {}  # worker -> its target, since when, on which server
+        self.abandoned: set[int] = set()  # workers given up on: stuck in a browser that stopped answering
 
-    def take(self) -> _Job | None:
+    def take(self, worker: int = -1) -> _Job | None:
         with self._lock:
+            if worker in self.abandoned:
+                return None
             if self._stopped or self.failure is not None or INTERRUPTED.is_set() or not self._waiting:
                 return None
             job = self._waiting.popleft()
@@ -483,9 +488,34 @@ class _Pool:
         with self._lock:
             self._waiting.appendleft(job)
 
+    def started(self, worker: int, job: _Job, endpoint: str) -> None:
+        with self._lock:
+            self._busy[worker] = (job, time.monotonic(), endpoint)
+
+    def done(self, worker: int) -> None:
+        with self._lock:
+            self._busy.pop(worker, None)
+
+    def overdue(self, deadline_s: float) -> list[tuple[_Job, str]]:
+        """The workers whose target has run longer than `deadline_s`, each marked abandoned with its target: the
+        worker takes nothing more, and what its target ends with is not recorded."""
+        now = time.monotonic()
+        with self._lock:
+            late = [(w, job, url) for w, (job, since, url) in self._busy.items() if now - since > deadline_s]
+            for worker, job, _ in late:
+                del self._busy[worker]
+                self.abandoned.add(worker)
+                job.abandoned = True
+                self.workers -= 1
+            return [(job, url) for _, job, url in late]
+
+    def has_waiting(self) -> bool:
+        with self._lock:
+            return bool(self._waiting)
+
     def finish(self, job: _Job, outcome: Outcome) -> None:
         with self._lock:
-            if self._stopped:
+            if self._stopped or job.abandoned:
                 return
             self.outcomes[job.index] = outcome
             total = len(self.targets)
@@ -548,25 +578,36 @@ def run_in_workers(
     pool = _Pool(config, progress, outcomes)
     endpoints = Endpoints(config.browser.endpoints) if config.browser.endpoints else None
     names: list[str] = []
-    threads = [
-        threading.Thread(
+    threads: dict[int, threading.Thread] = {}
+
+    def start_worker() -> None:
+        number = len(threads)
+        thread = threading.Thread(
             target=_worker,
             args=(pool, config, hosts, endpoints, number, names, traces),
             name=f"{WORKER_THREAD}{number}",
+            daemon=True,  # an interrupted run does not wait for a page load to end, nor for a browser gone silent
         )
-        for number in range(min(count, len(config.targets)) or 1)
-    ]
-    WORKERS_STARTED.set()
-    pool.workers = len(threads)
-    for thread in threads:
-        thread.daemon = True  # an interrupted run does not wait for a page load to end
+        threads[number] = thread
+        pool.workers += 1
         thread.start()
+
+    WORKERS_STARTED.set()
+    deadline_s = target_deadline_s(config)
+    for _ in range(min(count, len(config.targets)) or 1):
+        start_worker()
     try:
         # A failure of the run (bad input the browser found, a browser that will not start) ends it at once: the
         # other workers' page loads are not waited for.
-        while pool.failure is None and any(thread.is_alive() for thread in threads):
-            for thread in threads:
-                thread.join(0.2)
+        while pool.failure is None and any(
+            thread.is_alive() for number, thread in threads.items() if number not in pool.abandoned
+        ):
+            for job, endpoint in pool.overdue(deadline_s):
+                _give_up_on(pool, job, endpoint, endpoints, config, hosts, deadline_s)
+                if pool.has_waiting():
+                    start_worker()  # the stuck worker's place: the run keeps its pace
+            for thread in list(threads.values()):
+                thread.join(0.2 / len(threads))
     except KeyboardInterrupt:
         pool.stop()
         raise
@@ -574,6 +615,50 @@ def run_in_workers(
         pool.stop()
         raise pool.failure
     return names[0] if names else ""
+
+
+# A target's page load is bounded by its own timeouts (timeouts.*, sign_in.*); one that outlives them this far is
+# waiting on a browser that no longer answers: a browser server that froze, a network that drops packets without
+# closing the connection. Playwright's new_context, page reads and close take no timeout of their own.
+UNANSWERED_MARGIN_S = 120.0
+
+
+def target_deadline_s(config: Config) -> float:
+    """How long a worker may hold one target before cifcheck gives up on its browser: twice every wait a page load
+    may make (a sign-in navigates more than once), the browser server connection, and a margin for the probes."""
+    waits_ms = (
+        config.timeouts.navigation_ms
+        + config.timeouts.ready_ms
+        + config.timeouts.settle_max_ms
+        + config.timeouts.error_page_ms
+        + config.sign_in.settle_ms
+        + config.sign_in.foreign_settle_ms
+    )
+    return 2 * waits_ms / 1000 + remote.CONNECT_MS / 1000 + UNANSWERED_MARGIN_S
+
+
+def _give_up_on(
+    pool: _Pool,
+    job: _Job,
+    endpoint: str,
+    endpoints: Endpoints | None,
+    config: Config,
+    hosts: Mapping[str, RunningHost],
+    deadline_s: float,
+) -> None:
+    """A target whose browser stopped answering: its server is down for the rest of the run, and the target runs
+    once more on another server, or ends with an error."""
+    where = f"the browser server {endpoint_label(endpoint)}" if endpoint else "the browser"
+    why = f"{where} stopped answering: cifcheck gave up on the target after {deadline_s:.0f} s"
+    if endpoints is not None and endpoint:
+        endpoints.down(endpoint, f"{endpoint_label(endpoint)} stopped answering")
+        if job.attempts == 0 and endpoints.any_up():
+            pool.again(_Job(job.index, job.target, 1, endpoint))
+            return
+    opened, _ = open_target(job.target, config, hosts)
+    info = BrowserInfo(source=f"{where} (stopped answering)")
+    evidence = _unusable_session(job.target, opened, config, info, f"{BROWSER_UNANSWERED} ({why})")
+    pool.finish(_Job(job.index, job.target), (judge_target(evidence, job.target.checks), evidence))
 
 
 class _Worker:
@@ -647,7 +732,7 @@ def _worker(
         with sync_playwright() as playwright:
             worker = _Worker(playwright, config, endpoints, number)
             try:
-                while (job := pool.take()) is not None:
+                while (job := pool.take(number)) is not None:
                     try:
                         browsers_ = worker.browsers(job)
                     except NoBrowserServer as error:
@@ -665,7 +750,11 @@ def _worker(
                             pool.again(job)
                         continue
                     names.append(f"{browsers_.info.name} {browsers_.info.version}")
+                    pool.started(number, job, worker.endpoint)
                     outcome = _validate_target(browsers_, job.target, config, hosts, pool.phase(job), traces)
+                    pool.done(number)
+                    if job.abandoned:  # given up on while it waited: its browser is no use either
+                        return
                     if worker.lost():
                         lost_on = worker.endpoint
                         worker.drop()

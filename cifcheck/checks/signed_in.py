@@ -21,6 +21,7 @@ SAVED_SESSION_UNUSABLE = "could not be loaded"  # runner.SavedSessionError's wor
 BROWSER_GONE = ("the browser closed during the run", "Target page, context or browser has been closed")
 NO_BROWSER_SERVER = "no browser server could take this target"  # runner: every one of browser.endpoints was down
 CIFCHECK_FAILED = "cifcheck itself failed on this target"  # runner: an unexpected exception while gathering
+BROWSER_UNANSWERED = "the browser stopped answering"  # runner: a target held past its timeouts (target_deadline_s)
 
 
 def _session_fix(evidence: Evidence) -> str:
@@ -54,6 +55,16 @@ def _not_opened(evidence: Evidence, error: str, facts: Detail) -> Verdict:
             "This is a cifcheck bug, not the org's: re-run the target (`cifcheck run --target NAME`), and report it "
             "with this target's evidence file if it happens again.",
             "cifcheck failed on this target",
+        )
+    if BROWSER_UNANSWERED in error:
+        return Verdict(
+            "error",
+            reason,
+            [facts],
+            "The browser (or its browser server) stopped answering in the middle of this target, long past every "
+            "timeout: a machine that hung or a network that drops packets without closing the connection. Check the "
+            "browser server's machine and the network to it, then re-run the target.",
+            "The browser stopped answering",
         )
     if NO_BROWSER_SERVER in error:
         return Verdict(
