@@ -126,6 +126,14 @@ class _Commands(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:
+            # One line, as all bad input: click's own is the usage, a hint and the error, four lines.
+            command = (
+                f"cifcheck {error.ctx.command_path.split(' ', 1)[1]}"
+                if error.ctx and " " in error.ctx.command_path
+                else "cifcheck"
+            )
+            raise BadInput(f"{error.format_message()} (see `{command} --help`)") from None
         except KeyboardInterrupt:
             click.echo("cifcheck: interrupted", err=True)
             leave(EXIT_INTERRUPTED)

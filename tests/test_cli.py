@@ -299,3 +299,19 @@ def test_an_evidence_file_missing_fields_lists_each_in_plain_words(tmp_path):
         f"cifcheck: {broken}: target.url: missing",
         f"cifcheck: {broken}: target.app: missing",
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("run", "--workers", "65"), "Invalid value for '--workers'"),
+        (("merge",), "Missing argument 'DIR...'"),
+        (("bundle", "--bogus"), "No such option '--bogus'"),
+        (("config", "schema"), "No such command 'schema'"),
+    ],
+    ids=["out of range", "missing argument", "unknown option", "unknown subcommand"],
+)
+def test_a_usage_error_is_one_line_naming_what_was_wrong_and_exit_2(args, said):
+    done = cifcheck(*args)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and said in done.stderr and "--help" in done.stderr
