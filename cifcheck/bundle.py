@@ -322,6 +322,9 @@ def write_bundle(data: bytes, path: Path, replace: bool) -> None:
     except OSError as error:
         temporary.unlink(missing_ok=True)
         raise BundleError(f"--out: cannot write {path}: {error.strerror or error}") from None
+    except BaseException:  # interrupted: no half-written bundle left behind
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 # ---- reading a bundle back -------------------------------------------------------------------------------------

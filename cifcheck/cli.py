@@ -1078,7 +1078,14 @@ def sandbox_serve(
         server.serve_forever()
 
 
+def _terminate_as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    # SIGTERM (a cancelled CI job, `kill`) stops any command as Ctrl-C does: one line and exit 130, what was being
+    # written removed, never a half-written file. `run` installs its own handler (_sigterm_as_interrupt) for the run.
+    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         cli(prog_name="cifcheck")
     except SystemExit as done:

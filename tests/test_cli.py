@@ -3,8 +3,10 @@
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -315,3 +317,37 @@ def test_a_usage_error_is_one_line_naming_what_was_wrong_and_exit_2(args, said):
     done = cifcheck(*args)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and said in done.stderr and "--help" in done.stderr
+
+
+WAITS_INSIDE_THE_COMMAND = """
+import pathlib, sys, time
+import cifcheck.merge, cifcheck.offline
+
+def waits(*args, **kwargs):
+    pathlib.Path(sys.argv[-1], "inside").touch()  # the command has started: its handlers are in place
+    time.sleep(60)
+
+cifcheck.offline.rejudge = cifcheck.merge.merge_runs = waits
+from cifcheck.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("command", ["report", "merge"])
+def test_sigterm_stops_any_command_in_one_line_with_exit_130(command, tmp_path):
+    # Before, only `run` turned SIGTERM into an interrupt: `report` and `merge` died of the signal (exit 143).
+    process = subprocess.Popen(
+        [sys.executable, "-c", WAITS_INSIDE_THE_COMMAND, command, str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for _ in range(600):
+        if (tmp_path / "inside").exists():
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert stderr == "cifcheck: interrupted\n"
