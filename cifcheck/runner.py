@@ -539,7 +539,9 @@ class _Pool:
 
     def phase(self, job: _Job) -> Phase:
         def told(name: str) -> None:
-            if self.progress is not None and job.index == self._told:  # only the target the live line shows
+            # Only the target the live line shows, and only while the run goes on: a worker still in a page load
+            # after an interrupt must not write to a terminal the command has closed.
+            if self.progress is not None and job.index == self._told and not self._stopped and not job.abandoned:
                 self.progress.phase(name)
 
         return told
