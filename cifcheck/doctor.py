@@ -61,6 +61,8 @@ def diagnose(config_path: str | None, *, launch: bool, cdp: str | None = None) -
     browser = config.browser if config else BrowserConfig()
     endpoint = cdp or browser.cdp_endpoint
     choice = _attached(doctor, endpoint) if endpoint else _browser(doctor, browser, launch)
+    if config is not None and config.browser.endpoints:
+        _servers(doctor, config, launch)
     if config is not None:
         for target in config.targets:
             reachable = target.is_sandbox or _org(doctor, target, config)
@@ -164,6 +166,43 @@ def _attached(doctor: Doctor, endpoint: str) -> BrowserChoice | None:
         return None
     doctor.say("ok", "browser", f"{endpoint} is {version or 'a browser'}'s DevTools endpoint; cifcheck will attach")
     return BrowserChoice(f"CDP {endpoint}")
+
+
+def _servers(doctor: Doctor, config: Config, launch: bool) -> None:
+    """Each browser server of browser.endpoints: it listens, and (unless --no-launch) gives cifcheck a browser, which
+    also tells a Playwright version it refuses (HTTP 428)."""
+    from cifcheck.remote import (
+        connect,
+        endpoint_label,
+        playwright_version,
+        register_endpoint_secrets,
+        why_not_connected,
+    )
+
+    mine = ".".join(playwright_version().split(".")[:2])
+    start = f"start it: `playwright run-server --port N` with Playwright {mine} (the same major.minor as cifcheck's)"
+    for url in config.browser.endpoints:
+        register_endpoint_secrets(url)
+        label = endpoint_label(url)
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "wss" else 80)
+        try:
+            socket.create_connection((parts.hostname or "", port), timeout=NETWORK_TIMEOUT_S).close()
+        except OSError as error:
+            doctor.say("fix", "browser server", f"nothing answers at {label} ({_why(error)})", start)
+            continue
+        if not launch:
+            doctor.say("ok", "browser server", f"something listens at {label}; not asked for a browser (--no-launch)")
+            continue
+        from playwright.sync_api import Error, sync_playwright
+
+        try:
+            with sync_playwright() as playwright:
+                browser = connect(playwright, url, config)
+                doctor.say("ok", "browser server", f"{label} gave a browser ({browser.version}) — OK")
+                browser.close()
+        except Error as error:
+            doctor.say("fix", "browser server", why_not_connected(url, error), start)
 
 
 def _org(doctor: Doctor, target: Target, config: Config) -> bool:

@@ -298,3 +298,46 @@ def test_a_browser_profile_is_not_opened_when_the_org_is_unreachable(tmp_path, c
     config = _org("local", f"http://127.0.0.1:{closed_port}", auth={"user_data_dir": str(profile)})
     code, _ = _doctor(tmp_path, capsys, config, launch=True)
     assert opened == [] and code == 1
+
+
+@pytest.mark.browser
+def test_doctor_tries_each_browser_server_and_names_the_one_that_is_down(tmp_path, closed_port, capsys):
+    from cifcheck.remote import endpoint_label
+    from tests.test_workers import BrowserServer
+
+    server = BrowserServer()
+    try:
+        config = tmp_path / "servers.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "targets": [{"name": "csw", "url": "sandbox://healthy-csw"}],
+                    "browser": {
+                        "executable_path": find_browser().executable_path,
+                        "endpoints": [server.url, f"ws://127.0.0.1:{closed_port}/"],
+                    },
+                }
+            )
+        )
+        code = diagnose(str(config), launch=True)
+    finally:
+        server.kill()
+    said = capsys.readouterr().out
+    assert code == 1
+    assert f"OK   browser server: {endpoint_label(server.url)} gave a browser" in said
+    assert f"FIX  browser server: nothing answers at ws://127.0.0.1:{closed_port}" in said
+    assert "playwright run-server --port N" in said
+
+
+def test_doctor_without_launching_only_says_whether_each_browser_server_listens(tmp_path, closed_port, capsys):
+    config = tmp_path / "servers.json"
+    config.write_text(
+        json.dumps(
+            {
+                "targets": [{"name": "csw", "url": "sandbox://healthy-csw"}],
+                "browser": {"endpoints": [f"ws://127.0.0.1:{closed_port}/"]},
+            }
+        )
+    )
+    assert diagnose(str(config), launch=False) == 1
+    assert f"nothing answers at ws://127.0.0.1:{closed_port}" in capsys.readouterr().out
