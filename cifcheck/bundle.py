@@ -194,12 +194,9 @@ def _decoded(picture: str) -> bytes:
 def make_bundle(run_dir: Path, targets: list[str], with_trace: bool) -> tuple[bytes, Manifest]:
     """The bundle of the run in `run_dir` (only `targets` when given) as zip bytes, and its manifest. Refuses
     (BundleError) when a known secret is left in any file."""
-    from cifcheck.merge import MergeError, read_result
+    from cifcheck.merge import read_result
 
-    try:
-        result = read_result(run_dir / "result.json")
-    except MergeError as error:
-        raise BundleError(str(error)) from None
+    result = read_result(run_dir / "result.json", BundleError, "bundle it with that version", "result.json")
     names = [t.target for t in result.targets]
     unknown = [name for name in targets if name not in names]
     if unknown:

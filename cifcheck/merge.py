@@ -66,56 +66,58 @@ def run_folder(path: Path) -> Path:
     raise MergeError(f"{path}: no result.json; give a run folder written by `cifcheck run`, or a reports folder")
 
 
-def read_result(file: Path) -> RunResult:
-    """A result.json cifcheck wrote, checked as a file from elsewhere (a CI artifact, a bundle) must be."""
-    regular_file(file, "result file", MergeError)
+def read_result(
+    file: Path, error: type[Exception] = MergeError, newer: str = "merge with that version", what: str = "result file"
+) -> RunResult:
+    """A result.json cifcheck wrote, checked as a file from elsewhere must be (a CI artifact, a baseline, a bundle):
+    each problem one line naming the file, as `error` (MergeError by default); `newer` is what to do with a result
+    of a newer schema."""
+    regular_file(file, what, error)
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise MergeError(f"{file}: {not_utf8(file)}") from None
-    except OSError as error:
-        raise MergeError(f"{file}: cannot read it: {error.strerror or error}") from None
-    data = parse_json_text(text, str(file), MergeError)
+        raise error(f"{file}: {not_utf8(file)}") from None
+    except OSError as problem:
+        raise error(f"{file}: cannot read it: {problem.strerror or problem}") from None
+    data = parse_json_text(text, str(file), error)
     version = data.get("schema_version") if isinstance(data, dict) else None
     if isinstance(version, int) and version > RESULT_SCHEMA_VERSION:
-        raise MergeError(f"{file}: written by a newer cifcheck (result schema {version}); merge with that version")
+        raise error(f"{file}: written by a newer cifcheck (result schema {version}); {newer}")
     try:
         result = RunResult.model_validate(data)
-    except ValidationError as error:
-        found = problems(error, RunResult)
+    except ValidationError as invalid:
+        found = problems(invalid, RunResult)
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-        raise MergeError(f"{file}: not a result.json cifcheck writes: {found[0]}{more}") from None
+        raise error(f"{file}: not a result.json cifcheck writes: {found[0]}{more}") from None
     if result.schema_version > RESULT_SCHEMA_VERSION:  # written as "2" or 2.0, which validation reads as 2
-        raise MergeError(
-            f"{file}: written by a newer cifcheck (result schema {result.schema_version}); merge with that version"
-        )
+        raise error(f"{file}: written by a newer cifcheck (result schema {result.schema_version}); {newer}")
     for index, target in enumerate(result.targets):
         # The name becomes a file name below and in the merged run: only names a config can hold.
         if not re.fullmatch(TARGET_NAME, target.target):
-            raise MergeError(f"{file}: targets[{index}].target: not a target name a config can hold")
+            raise error(f"{file}: targets[{index}].target: not a target name a config can hold")
         for number, check in enumerate(target.checks):
             # The report makes doc_url a link: a file that is not cifcheck's own may hold a script there.
             if check.doc_url and not _WEB_LINK.fullmatch(check.doc_url):
-                raise MergeError(f"{file}: targets[{index}].checks[{number}].doc_url: not an http(s) link")
+                raise error(f"{file}: targets[{index}].checks[{number}].doc_url: not an http(s) link")
     if not (math.isfinite(result.duration_ms) and 0 <= result.duration_ms <= MAX_DURATION_MS):
-        raise MergeError(f"{file}: duration_ms: not a run's length in milliseconds ({str(result.duration_ms)[:40]})")
-    _ended(result, file)
+        raise error(f"{file}: duration_ms: not a run's length in milliseconds ({str(result.duration_ms)[:40]})")
+    _ended(result, file, error)
     return result
 
 
-def _started(result: RunResult, file: Path) -> datetime:
+def _started(result: RunResult, file: Path, error: type[Exception] = MergeError) -> datetime:
     try:
         started = datetime.fromisoformat(result.started_at)
     except ValueError:
-        raise MergeError(f"{file}: started_at: not a date and time ({result.started_at[:40]!r})") from None
+        raise error(f"{file}: started_at: not a date and time ({result.started_at[:40]!r})") from None
     return started if started.tzinfo else started.replace(tzinfo=UTC)
 
 
-def _ended(result: RunResult, file: Path) -> datetime:
+def _ended(result: RunResult, file: Path, error: type[Exception] = MergeError) -> datetime:
     try:
-        return _started(result, file) + timedelta(milliseconds=result.duration_ms)
+        return _started(result, file, error) + timedelta(milliseconds=result.duration_ms)
     except OverflowError:  # a start in the year 9999: its end is past the last date there is
-        raise MergeError(f"{file}: started_at: too late for a run that lasted {result.duration_ms:,.0f} ms") from None
+        raise error(f"{file}: started_at: too late for a run that lasted {result.duration_ms:,.0f} ms") from None
 
 
 def load_input(path: Path) -> InputRun:

@@ -226,8 +226,8 @@ def test_latest_with_no_earlier_run_is_none(tmp_path):
         ("20261201-090000-000", "20261201-090000-000: not found (give latest, a run id in"),
         ("missing.json", "missing.json: not found (give latest, a run id in"),
         ("folder", "folder/result.json: baseline result.json not found"),
-        ("broken.json", "broken.json: not a cifcheck result.json"),
-        ("evidence.json", "evidence.json: not a cifcheck result.json (run_id:"),
+        ("broken.json", "broken.json: not valid JSON"),
+        ("evidence.json", "evidence.json: not a result.json cifcheck writes: run_id"),
     ],
 )
 def test_a_baseline_that_does_not_exist_or_is_no_result_is_one_line_naming_the_option_and_path(

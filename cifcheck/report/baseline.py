@@ -7,11 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from cifcheck.config import regular_file
 from cifcheck.report.history import RUN_ID
-from cifcheck.results import RESULT_SCHEMA_VERSION, CheckResult, RunResult, Status, check_changes
+from cifcheck.results import CheckResult, RunResult, Status, check_changes
 
 LATEST = "latest"
 NO_BASELINE_YET = "no baseline run yet: every check is compared with nothing"
@@ -47,27 +44,9 @@ def find_baseline(given: str, reports: Path) -> RunResult | None:
 
 
 def read_run(path: Path) -> RunResult:
-    regular_file(path, "baseline result.json", BaselineError)  # never opens a named pipe, which would wait for ever
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise BaselineError(f"{path}: not UTF-8 text") from None
-    except OSError as error:
-        raise BaselineError(f"{path}: cannot read the baseline result.json: {error.strerror or error}") from None
-    try:
-        run = RunResult.model_validate_json(text)
-    except ValidationError as error:
-        where = ".".join(str(part) for part in error.errors()[0]["loc"])
-        raise BaselineError(f"{path}: not a cifcheck result.json ({where or 'the file'}: {_first(error)})") from None
-    if run.schema_version > RESULT_SCHEMA_VERSION:  # its verdicts may not mean what this cifcheck's do
-        raise BaselineError(
-            f"{path}: written by a newer cifcheck (result schema {run.schema_version}); compare with that version"
-        )
-    return run
+    from cifcheck.merge import read_result
 
-
-def _first(error: ValidationError) -> str:
-    return str(error.errors()[0]["msg"])[:100]
+    return read_result(path, BaselineError, "compare with that version", "baseline result.json")
 
 
 def latest_run(reports: Path) -> RunResult | None:
