@@ -96,6 +96,22 @@ def _load(path: str) -> Config:
     return config
 
 
+def _not_used_under_pytest(config: Config) -> list[str]:
+    """What the config asks for that pytest's own fixtures and options do instead: said, not silently ignored."""
+    label = config.source_file
+    unused = []
+    if config.browser.endpoints:
+        unused.append(
+            f"cifcheck: {label}: browser.endpoints is not used under pytest: the checks run in pytest-playwright's "
+            "browser, on this machine (`cifcheck run` spreads targets over browser servers)"
+        )
+    if config.browser.workers:
+        unused.append(f"cifcheck: {label}: browser.workers is not used under pytest: pytest-xdist's -n N is")
+    if config.trace.mode != "off":
+        unused.append(f"cifcheck: {label}: trace.mode is not used under pytest: pytest-playwright's --tracing is")
+    return unused
+
+
 def _usage(*lines: str) -> pytest.UsageError:
     from cifcheck.text import safe_text
 
@@ -182,6 +198,8 @@ class CifcheckPlugin:
         if not (manager.hasplugin("playwright") or manager.hasplugin("pytest_playwright.pytest_playwright")):
             raise _usage(f"{OPTION}: needs pytest-playwright, whose browser it runs in: pip install pytest-playwright")
         self.config = _load(path)
+        for unused in _not_used_under_pytest(self.config):
+            pytest_config.issue_config_time_warning(pytest.PytestConfigWarning(unused), stacklevel=2)
         self.reports = _reports_folder(pytest_config, self.config)
         browsers = pytest_config.getoption("--browser", None) or []
         if any(name != "chromium" for name in browsers):

@@ -331,3 +331,18 @@ def test_a_check_skipped_behind_a_selected_prerequisite_is_a_skip():
     )
     verdict = item_verdict(result, "panel.docked", ["cif.library_loaded", "panel.docked"])
     assert (verdict.outcome, verdict.headline) == ("skip", "not checked")
+
+
+def test_settings_pytest_does_not_use_are_said_in_a_warning_not_ignored(tmp_path: Path):
+    project = _project(tmp_path, TARGETS)
+    config = json.loads((project / "cfg.json").read_text())
+    config |= {"browser": {"endpoints": ["ws://127.0.0.1:9/"], "workers": 2}, "trace": {"mode": "on", "dir": "t"}}
+    (project / "cfg.json").write_text(json.dumps(config))
+    process = _pytest(project, "--cifcheck", "cfg.json", "--collect-only", "-q")
+    assert process.returncode == 0, process.stdout + process.stderr
+    for setting, instead in [
+        ("browser.endpoints", "pytest-playwright's browser"),
+        ("browser.workers", "-n N"),
+        ("trace.mode", "--tracing"),
+    ]:
+        assert f"{setting} is not used under pytest" in process.stdout and instead in process.stdout
