@@ -18,6 +18,7 @@ import json
 import os
 import re
 import zipfile
+import zlib
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from cifcheck import __version__
 from cifcheck.checks.profile import channel_providers
-from cifcheck.config import Config, ConfigError, regular_file
+from cifcheck.config import Config, ConfigError, parse_json_text, regular_file
 from cifcheck.config_messages import capped, problems
 from cifcheck.credentials import load_secrets
 from cifcheck.evidence import EVIDENCE_VERSION, Evidence, ResourceLoad
@@ -156,7 +157,7 @@ def register_storage_state(path: Path) -> None:
         if not path.is_file() or path.stat().st_size > 64 * 1024**2:
             return
         state = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return
     if not isinstance(state, dict):
         return
@@ -296,7 +297,7 @@ def leaks(data: bytes, within: str = "") -> str:
         for name in archive.namelist():
             content = archive.read(name)
             where = f"{within}{name}"
-            if name.endswith(".zip"):
+            if name.endswith(".zip") and zipfile.is_zipfile(io.BytesIO(content)):
                 found = leaks(content, f"{where}:")
                 if found:
                     return found
@@ -310,6 +311,8 @@ def leaks(data: bytes, within: str = "") -> str:
 
 def write_bundle(data: bytes, path: Path, replace: bool) -> None:
     """`data` written to `path` whole or not at all; an existing file is kept unless `replace`."""
+    if path.is_dir():
+        raise BundleError(f"--out: {path} is a folder; give the zip's file name (--out {path / 'bundle.zip'})")
     if path.exists() and not replace:
         raise BundleError(f"--out: {path} exists; give another file or --force to replace it")
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -366,16 +369,13 @@ def _member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
         return archive.read(info).decode("utf-8")
     except UnicodeDecodeError:
         raise BundleError(f"{path}:{info.filename}: not UTF-8 text") from None
-    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as error:
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, zlib.error) as error:
         raise BundleError(f"{path}:{info.filename}: cannot be read ({error})") from None
 
 
 def _manifest(path: Path, text: str) -> Manifest:
     where = f"{path}:{MANIFEST}"
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise BundleError(f"{where}: not JSON ({error.msg} at line {error.lineno})") from None
+    data = parse_json_text(text, where, BundleError)  # numbers too long and nesting too deep too, on one line
     version = data.get("bundle_version") if isinstance(data, dict) else None
     if not isinstance(version, int) or isinstance(version, bool):
         raise BundleError(f"{where}: bundle_version: missing or not a number: not a bundle `cifcheck bundle` made")

@@ -800,23 +800,24 @@ def check_saved_sessions(config: Config) -> None:
         raise ConfigError(*found)
 
 
-def reports_folder_problem(folder: str) -> str | None:
-    """Why `folder` cannot hold reports, without creating it: a file or a loop in its place, or no way to write
-    where it would be created. None when it looks usable (creating it may still fail, and is reported then)."""
+def reports_folder_problem(folder: str, what: str = "reports") -> str | None:
+    """Why `folder` cannot hold reports (or `what` else), without creating it: a file or a loop in its place, or no
+    way to write where it would be created. None when it looks usable (creating it may still fail, and is reported
+    then)."""
     path = Path(folder)
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
         existing = next((parent for parent in path.absolute().parents if parent.exists()), None)
         if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
-            return f"cannot write reports to {folder}: {existing} is not writable"
+            return f"cannot write {what} to {folder}: {existing} is not writable"
         return None
     except OSError as error:
-        return f"{folder}: {path_problem(error, 'reports folder')}"
+        return f"{folder}: {path_problem(error, f'{what} folder')}"
     if not stat.S_ISDIR(mode):
         return f"{folder} is {not_a_file(mode) or 'a file'}, not a folder"
     if not os.access(path, os.W_OK | os.X_OK):
-        return f"cannot write reports to {folder}: permission denied"
+        return f"cannot write {what} to {folder}: permission denied"
     return None
 
 

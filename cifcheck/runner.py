@@ -108,7 +108,10 @@ def reports_problems(config: Config, output_dir: str | None) -> list[str]:
     for owner, state in owners:
         if resolved(state).is_relative_to(resolved(reports)):
             found.append(f"{option}: {reports} holds the saved session {owner} ({state}); write reports elsewhere")
-    if config.trace.mode != "off" and resolved(config.trace.dir).is_relative_to(resolved(reports)):
+    trace_problem = reports_folder_problem(config.trace.dir, "traces") if config.trace.mode != "off" else None
+    if trace_problem:  # else every trace is lost, silently, and a file in its place is made 0700
+        found.append(f"trace.dir: {trace_problem}")
+    elif config.trace.mode != "off" and resolved(config.trace.dir).is_relative_to(resolved(reports)):
         found.append(
             f"trace.dir: {config.trace.dir} is inside the reports folder {reports}; raw traces hold the session's "
             "cookies: write them elsewhere (share a scrubbed one with `cifcheck bundle --with-trace`)"

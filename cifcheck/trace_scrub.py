@@ -7,7 +7,11 @@ engineer needs to see the page load (the actions, the DOM, the CIF requests and 
 - Cookie, Set-Cookie, Authorization and every other credential header, and the HAR's cookie lists;
 - the bodies of requests that are not CIF-related, and every resource file no kept body needs;
 - the values typed into the page (sign-in), cookies cifcheck read or added, and any saved storage state;
-- screencast frames not showing one of the org's own pages (a sign-in page shows the account and the code typed);
+- every value named like a secret (an element's attributes, a form or query field, a property of what the page
+  returned), and query string values as the URL's are (default-deny);
+- screencast frames not showing one of the org's own pages (a sign-in page shows the account and the code typed),
+  and frames no event places;
+- files named outside the trace's folder (`..`, an absolute path);
 - the call stacks (trace.stacks: file paths of the machine that ran it);
 - from everything left, the known secrets (the cookie, credential header and typed values found in this trace, and
   those registered by the caller) and every value the redaction rules catch (redact.py).
@@ -22,12 +26,14 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from cifcheck.redact import (
+    KEPT_PARAMETERS,
     MIN_KNOWN_SECRET,
     REDACTED,
     encoded_forms,
@@ -57,6 +63,11 @@ STRUCTURE = frozenset(
     }
 )  # fmt: skip
 FIELD_VALUE = "__playwright_value_"  # a DOM snapshot's record of an input field's value
+# A record that names its own value: a DOM element's attributes (name="csrf-token" content="…"), a query string's
+# or a form's field ({"name": "password", "value": "…"}), a property of a value the page returned to cifcheck
+# ({"k": "token", "v": {"s": "…"}}, Playwright's serialized form). A secret name makes the value secret.
+NAME_FIELDS = ("name", "k", "id", "property", "key")
+VALUE_FIELDS = ("value", "v", "content")
 TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml", "application/x-javascript")
 TEXT_SUFFIXES = (".json", ".html", ".htm", ".js", ".css", ".txt", ".xml", ".svg")
 MAX_TRACE_BYTES = 512 * 1024**2  # uncompressed, in all: a page load's trace is a few MB
@@ -185,8 +196,37 @@ class _Scrubber:
         if isinstance(data, list):
             return [self.values(item) for item in data]
         if isinstance(data, dict):
-            return {name: self.values(value, name) for name, value in data.items()}
+            secret = self._names_a_secret(data)
+            shown = {}
+            for name, value in data.items():
+                if (secret and name in VALUE_FIELDS) or (name not in STRUCTURE and is_secret_name(name)):
+                    hidden = _hidden(value)
+                    if hidden is not None:
+                        self.removed["values of fields named like secrets (DOM attributes, parameters, page data)"] += 1
+                        shown[name] = hidden
+                        continue
+                shown[name] = self.values(value, name)
+            return shown
         return data
+
+    @staticmethod
+    def _names_a_secret(record: dict) -> bool:
+        named = [record[field] for field in NAME_FIELDS if isinstance(record.get(field), str)]
+        return any(is_secret_name(name) for name in named) or str(record.get("type", "")).lower() == "password"
+
+    def query_string(self, pairs: object) -> list:
+        """A request's query string as a HAR lists it, default-denied like the URL it comes from: the values of
+        the parameters redact.py keeps, and no other."""
+        shown = []
+        for pair in pairs if isinstance(pairs, list) else []:
+            if not isinstance(pair, dict):
+                continue
+            name, value = str(pair.get("name", "")), pair.get("value")
+            if value and (name.lower() not in KEPT_PARAMETERS or is_secret_name(name)):
+                self.removed["query string values (default-denied, as in the URL)"] += 1
+                pair = {**pair, "value": REDACTED}
+            shown.append(self.values(pair))
+        return shown
 
     def headers(self, headers: object) -> list:
         kept = []
@@ -225,7 +265,11 @@ class _Scrubber:
             part = entry.get(part_name)
             if isinstance(part, dict):
                 scrubbed[part_name] = {  # type: ignore[index]
-                    k: v if k in ("headers", "cookies", "postData", "content") else self.values(v, k)
+                    k: v
+                    if k in ("headers", "cookies", "postData", "content")
+                    else self.query_string(v)
+                    if k == "queryString"
+                    else self.values(v, k)
                     for k, v in part.items()
                 }
         return {**event, "snapshot": scrubbed}
@@ -320,13 +364,16 @@ class _Scrubber:
 def scrub_trace(raw: bytes, cif_url: Callable[[str], bool], org_origins: set[str]) -> Scrubbed:
     """The scrubbed copy of the raw trace zip `raw`: `cif_url` tells a CIF-related request (its body is kept,
     redacted), `org_origins` the org's own origins (their screencast frames are kept)."""
-    members = _read_zip(raw)
+    members, unplaced = _read_zip(raw)
     typed = learn_secrets(members)
     scrubber = _Scrubber(cif_url, {origin.lower() for origin in org_origins}, typed)
+    if unplaced:
+        scrubber.removed["files named outside the trace's folder (an absolute path, `..`)"] += unplaced
     resources = {name: data for name, data in members.items() if name.startswith("resources/")}
     out: dict[str, bytes] = {}
     calls: dict[str, str] = {}
     dropped_frames: set[str] = set()
+    shown_frames: set[str] = set()  # screencast files a kept event shows: any other frame is no one's to keep
     for name, data in members.items():
         if name.endswith(".network"):
             out[name] = _dump([scrubber.network(event, resources) for event in _lines(data)])
@@ -336,7 +383,12 @@ def scrub_trace(raw: bytes, cif_url: Callable[[str], bool], org_origins: set[str
             dropped_frames |= frames
             kept = []
             for event in events:
-                if event.get("type") == "screencast-frame" and str(event.get("file") or "") in frames:
+                if event.get("type") == "screencast-frame":
+                    if str(event.get("file") or "") in frames:
+                        continue
+                    shown_frames.add(str(event.get("file") or ""))
+                if event.get("type") == "resource-snapshot":  # older traces logged the network here
+                    kept.append(scrubber.network(event, resources))
                     continue
                 scrubbed = scrubber.action(event, calls)
                 if scrubbed is not None:
@@ -347,8 +399,10 @@ def scrub_trace(raw: bytes, cif_url: Callable[[str], bool], org_origins: set[str
             dropped_frames
         )
     for name, data in members.items():
-        if name.startswith("screencast/") and name not in dropped_frames:
+        if name.startswith("screencast/") and name in shown_frames:
             out[name] = data
+        elif name.startswith("screencast/") and name not in dropped_frames:
+            scrubber.removed["screencast frames no event of the trace shows (which page they showed is unknown)"] += 1
         elif name.endswith(".stacks"):
             scrubber.removed["call stacks (file paths of the machine that ran it)"] += 1
         elif not (name.startswith(("resources/", "screencast/")) or name.endswith((".trace", ".network"))):
@@ -369,7 +423,7 @@ def scrub_trace(raw: bytes, cif_url: Callable[[str], bool], org_origins: set[str
     return Scrubbed(buffer.getvalue(), scrubber.removed)
 
 
-def _read_zip(raw: bytes) -> dict[str, bytes]:
+def _read_zip(raw: bytes) -> tuple[dict[str, bytes], int]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
     except zipfile.BadZipFile:
@@ -380,12 +434,31 @@ def _read_zip(raw: bytes) -> dict[str, bytes]:
             raise TraceError(f"more than {MAX_TRACE_BYTES // 1024**2} MB uncompressed")
         if not any(info.filename.endswith(".trace") for info in infos):
             raise TraceError("no *.trace file in it: not a Playwright trace")
-        members = {}
+        members, unplaced = {}, 0
         for info in infos:
             if info.is_dir():
                 continue
+            if not _plain_name(info.filename):  # it would land outside the folder it is unzipped into
+                unplaced += 1
+                continue
             try:
                 members[info.filename] = archive.read(info)
-            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as error:
+            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, zlib.error) as error:
                 raise TraceError(f"{info.filename} cannot be read ({error})") from None
-        return members
+        return members, unplaced
+
+
+def _hidden(value: object) -> object | None:
+    """A text value (or Playwright's serialized one, `{"s": "…"}`) as `[redacted]`, in the same shape; None for
+    anything else (a number, a list, a record: judged by their own names)."""
+    if isinstance(value, str) and value:
+        return REDACTED
+    if isinstance(value, dict) and set(value) == {"s"} and isinstance(value["s"], str) and value["s"]:
+        return {"s": REDACTED}
+    return None
+
+
+def _plain_name(name: str) -> bool:
+    """A zip member name that stays inside the folder it is unzipped into: relative, no `..`, no drive."""
+    parts = name.replace("\\", "/").split("/")
+    return bool(name) and not name.startswith(("/", "\\")) and ":" not in name and ".." not in parts
