@@ -259,7 +259,10 @@ def make_bundle(run_dir: Path, targets: list[str], with_trace: bool) -> tuple[by
 def _scrubbed_trace(item: Evidence, manifest: Manifest) -> tuple[bytes, list[tuple[str, int]]] | None:
     name = item.target.name
     if not item.trace_file:
-        manifest.notes.append(f"{name}: no trace (none was kept: run with --trace on or retain-on-failure)")
+        manifest.notes.append(
+            f"{name}: no trace (none was kept for it: `--trace on` keeps every target's, `--trace retain-on-failure` "
+            "only a target's with a fail or an error)"
+        )
         return None
     path = Path(item.trace_file)
     try:
@@ -377,7 +380,7 @@ def _manifest(path: Path, text: str) -> Manifest:
     where = f"{path}:{MANIFEST}"
     data = parse_json_text(text, where, BundleError)  # numbers too long and nesting too deep too, on one line
     version = data.get("bundle_version") if isinstance(data, dict) else None
-    if not isinstance(version, int) or isinstance(version, bool):
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise BundleError(f"{where}: bundle_version: missing or not a number: not a bundle `cifcheck bundle` made")
     if version > BUNDLE_VERSION:
         made_by = data.get("cifcheck_version") if isinstance(data.get("cifcheck_version"), str) else "a newer cifcheck"

@@ -290,10 +290,16 @@ def _validate_target(
 ) -> Outcome:
     """One target: one page load, its evidence, and the verdicts on it (and its trace, when the run keeps one)."""
     opened, cookies = open_target(target, config, hosts)
+    kept_trace = ""  # of a page load that broke: what a support engineer needs most
     try:
         with browsers_.context_for(target, config, cookies) as context:
             traced = traces is not None and traces.start(context, target.name)
-            evidence = gather(context, opened, config, browsers_.info, phase)
+            try:
+                evidence = gather(context, opened, config, browsers_.info, phase)
+            except Exception:
+                if traced and not INTERRUPTED.is_set():
+                    kept_trace = traces.stop(context, target.name, failed=True)
+                raise
             if traced:
                 judged = judge_target(evidence, target.checks)
                 failed = bool(judged.counts["fail"] or judged.counts["error"])
@@ -311,6 +317,7 @@ def _validate_target(
         said = (str(error).splitlines() or [""])[0][:300]
         why = f"{CIFCHECK_FAILED} ({type(error).__name__}: {said})"
         evidence = _unusable_session(target, opened, config, browsers_.info, why)
+    evidence.trace_file = evidence.trace_file or kept_trace
     return judge_target(evidence, target.checks), evidence
 
 

@@ -21,13 +21,15 @@ TRACE_SUFFIX = ".trace.zip"
 
 
 def private_folder(path: Path) -> None:
-    """`path` and any missing parent created 0700 (parents that exist are left as they are: `trace.dir` may be a
-    shared folder such as /tmp). The folder itself is made 0700 even when it existed."""
+    """`path` and any missing parent created 0700, whatever the umask. Folders that exist are left as they are:
+    `trace.dir` may be a shared folder such as /tmp or the project's own; each run's folder inside it is 0700."""
     missing = [folder for folder in (path, *path.parents) if not folder.exists()]
     for folder in reversed(missing):
-        with contextlib.suppress(FileExistsError):  # another run made it meanwhile
+        try:
             folder.mkdir(mode=0o700)
-    os.chmod(path, 0o700)
+        except FileExistsError:  # another run made it meanwhile: its own
+            continue
+        os.chmod(folder, 0o700)
 
 
 class RunTraces:

@@ -185,27 +185,32 @@ class _Scrubber:
             self.removed["values the redaction rules caught (tokens, keys, secrets in URLs and text)"] += 1
         return shown
 
-    def values(self, data: object, key: str = "") -> object:
-        if key in STRUCTURE:
+    def values(self, data: object, key: str = "", page: bool = False) -> object:
+        """`data` with every value of the page redacted. Trace structure (ids, file names, cifcheck's own scripts)
+        is kept as it is, except inside a DOM snapshot (`page`), where every name is the page's: an attribute
+        called `class` or `source` is page text like any other."""
+        if key in STRUCTURE and not page:
             return data
         if key == FIELD_VALUE and data:  # what a field of the page held: masked, as in cifcheck's screenshots
             self.removed["values of the page's input fields"] += 1
             return REDACTED
+        page = page or key == "html"
         if isinstance(data, str):
             return self.text(data)
         if isinstance(data, list):
-            return [self.values(item) for item in data]
+            return [self.values(item, page=page) for item in data]
         if isinstance(data, dict):
             secret = self._names_a_secret(data)
             shown = {}
             for name, value in data.items():
-                if (secret and name in VALUE_FIELDS) or (name not in STRUCTURE and is_secret_name(name)):
+                named_secret = (page or name not in STRUCTURE) and is_secret_name(name)
+                if (secret and name in VALUE_FIELDS) or named_secret:
                     hidden = _hidden(value)
                     if hidden is not None:
                         self.removed["values of fields named like secrets (DOM attributes, parameters, page data)"] += 1
                         shown[name] = hidden
                         continue
-                shown[name] = self.values(value, name)
+                shown[name] = self.values(value, name, page)
             return shown
         return data
 

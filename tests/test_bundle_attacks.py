@@ -71,6 +71,14 @@ def test_a_dom_snapshot_keeps_no_value_of_an_element_named_like_a_secret(element
     assert SECRET not in everything(raw)
 
 
+@pytest.mark.parametrize("attribute", ["class", "source", "type", "selector", "origin"])
+def test_a_dom_attribute_named_like_trace_structure_is_still_the_pages_text(attribute):
+    # Names such as `class` or `source` are trace structure in an event, and were kept unredacted inside a DOM
+    # snapshot too, where they are the page's own attributes.
+    raw = trace_zip([snapshot(f"{ORG}/main.aspx", 1, ["DIV", {attribute: f"password={SECRET}"}])])
+    assert SECRET not in everything(raw)
+
+
 def test_a_dom_snapshot_keeps_the_value_of_an_ordinary_element():
     raw = trace_zip([snapshot(f"{ORG}/main.aspx", 1, ["INPUT", {"type": "search", "name": "q", "value": "queue"}])])
     assert '"value":"queue"' in everything(raw)

@@ -209,3 +209,11 @@ def test_a_zip_bomb_is_refused_before_it_is_read(run_dir, tmp_path, monkeypatch)
     bomb.write_bytes(buffer.getvalue())
     code, output = report_of(bomb, tmp_path)
     assert code == 2 and "uncompressed: not a cifcheck bundle" in output
+
+
+@pytest.mark.parametrize("version", [0, -5])
+def test_a_bundle_version_below_the_first_is_not_a_bundle(run_dir, tmp_path, version):
+    _, _, bundle = bundle_of(run_dir)
+    manifest = {**member(bundle, "manifest.json"), "bundle_version": version}
+    code, output = report_of(rewritten(bundle, {"manifest.json": json.dumps(manifest).encode()}), tmp_path)
+    assert code == 2 and "bundle_version" in output

@@ -224,3 +224,41 @@ def test_a_scrubbed_trace_opens_in_playwright_show_trace_listing_its_actions(tra
         viewer.terminate()
         viewer.wait(10)
     assert any(action.startswith("Navigate") and "parity-custom-params" in action for action in actions)
+
+
+def test_a_page_load_that_broke_keeps_its_trace_with_the_error(tmp_path, sandbox, browser, monkeypatch):
+    from cifcheck import runner
+
+    def gathers_then_breaks(*args, **kwargs):
+        runner_gather(*args, **kwargs)
+        raise RuntimeError("a probe's bug")
+
+    runner_gather = runner.gather
+    monkeypatch.setattr(runner, "gather", gathers_then_breaks)
+    config = Config(
+        targets=[Target(name="csw", url="sandbox://healthy-csw")],
+        output_dir=str(tmp_path / "reports"),
+        trace=TraceOptions(mode="retain-on-failure", dir=str(tmp_path / "traces")),
+    )
+    (evidence,) = run(config, sandbox=sandbox, browser=browser).evidence
+    assert "cifcheck itself failed" in (evidence.navigation.error or "")
+    assert evidence.trace_file and zipfile.is_zipfile(evidence.trace_file)
+
+
+def test_an_existing_trace_folder_keeps_its_mode_and_each_runs_folder_is_private(tmp_path):
+    from cifcheck.trace import RunTraces
+
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    folder = RunTraces(TraceOptions(mode="on", dir=str(shared)), "20261201-120000-000").folder()
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755
+    assert folder.parent == shared and stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_missing_trace_folders_are_made_private(tmp_path):
+    from cifcheck.trace import RunTraces
+
+    RunTraces(TraceOptions(mode="on", dir=str(tmp_path / "a" / "b")), "20261201-120000-000").folder()
+    assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "a" / "b").stat().st_mode) == 0o700
