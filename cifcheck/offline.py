@@ -42,6 +42,8 @@ def parse_evidence(text: str, where: str, error_class: type[Exception]) -> Evide
     mean something else); older evidence is read, the fields added since taking their defaults."""
     data = parse_json_text(text, where, error_class)
     if isinstance(data, dict) and "run_id" in data and "target" not in data:
+        if ".zip:" in where:  # a bundle's member: no folder to point to
+            raise error_class(f"{where}: a run's result.json, not an evidence file")
         run = Path(where).parent
         raise error_class(
             f"{where}: a run's result.json, not an evidence file; pass the run folder ({run}) or its evidence files "
