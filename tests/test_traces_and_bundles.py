@@ -77,8 +77,8 @@ def traced(tmp_path_factory, sandbox, browser) -> TracedRun:
 
 # Every other shape a secret comes in, each traced: a session that expired (the sign-in page), an org that answers
 # 503, records the user may not read, storage under other field names, two providers, a widget that redirects,
-# Omnichannel's storage. Not the 300-provider profile: its trace takes over a minute (a DOM snapshot of every frame
-# at every action) and holds the same tokens as two providers.
+# Omnichannel's storage. Not the 300-provider profile: its page load alone takes a minute or more on a 2-CPU machine,
+# and it holds the same tokens as two providers.
 EVERY_SHAPE = (
     "signed-out",
     "org-503",
