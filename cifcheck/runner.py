@@ -385,6 +385,8 @@ def run(
         if isinstance(error, PlaywrightError) and not INTERRUPTED.is_set():
             raise
         interrupted = True
+    if traces is not None:
+        traces.prune(config.history.keep_runs)
     results = [outcomes[i][0] if i in outcomes else _not_run(t) for i, t in enumerate(config.targets)]
     run_result = RunResult(
         run_id=run_id,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import threading
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from playwright.sync_api import Error as PlaywrightError
 from cifcheck.config import TraceOptions
 
 TRACE_SUFFIX = ".trace.zip"
+RUN_FOLDER = re.compile(r"\d{8}-\d{6}-\d{3}(-\d{1,3})?")  # a run id, and the suffix of a second run in its millisecond
 
 
 def private_folder(path: Path) -> None:
@@ -90,3 +93,22 @@ class RunTraces:
             os.chmod(folder, 0o700)  # whatever the umask
             return folder
         raise FileExistsError(f"no free trace folder for run {self.run_id} in {self.root}")
+
+    def prune(self, keep_runs: int) -> None:
+        """Removes the oldest run folders of `trace.dir` beyond the newest `keep_runs` (`history.keep_runs`, as the
+        reports folder; 0 keeps every one), never this run's. Only folders named as cifcheck names them, never
+        through a link. Best effort: a folder that cannot be removed now is removed by a later run."""
+        if keep_runs <= 0:
+            return
+        try:
+            entries = list(self.root.iterdir())
+        except OSError:
+            return
+        folders = sorted(
+            (e for e in entries if RUN_FOLDER.fullmatch(e.name) and not e.is_symlink() and e.is_dir()),
+            key=lambda entry: entry.name,
+            reverse=True,
+        )
+        for folder in folders[keep_runs:]:
+            if folder != self._folder:
+                shutil.rmtree(folder, ignore_errors=True)

@@ -304,3 +304,23 @@ def test_missing_trace_folders_are_made_private(tmp_path):
     RunTraces(TraceOptions(mode="on", dir=str(tmp_path / "a" / "b")), "20261201-120000-000").folder()
     assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "a" / "b").stat().st_mode) == 0o700
+
+
+def test_trace_folders_beyond_the_history_kept_are_removed_oldest_first(tmp_path):
+    from cifcheck.trace import RunTraces
+
+    root = tmp_path / "traces"
+    for run_id in ("20261101-000000-000", "20261102-000000-000", "20261103-000000-000", "20261103-000000-000-1"):
+        (root / run_id).mkdir(parents=True)
+    (root / "notes").mkdir()
+    (root / "20261001-000000-001").symlink_to(root / "notes")
+    traces = RunTraces(TraceOptions(mode="on", dir=str(root)), "20261201-120000-000")
+    traces.folder()
+    traces.prune(3)
+    assert sorted(entry.name for entry in root.iterdir()) == [
+        "20261001-000000-001",  # a link: never followed, never removed
+        "20261103-000000-000",
+        "20261103-000000-000-1",
+        "20261201-120000-000",
+        "notes",
+    ]
