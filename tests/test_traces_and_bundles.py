@@ -9,15 +9,16 @@ import io
 import json
 import os
 import re
+import signal
 import stat
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
+from playwright._impl._driver import compute_driver_executable
 
 from cifcheck.cli import cli
 from cifcheck.config import Config, Credentials, Target, TraceOptions
@@ -244,12 +245,14 @@ def test_a_scrubbed_trace_opens_in_playwright_show_trace_listing_its_actions(tra
     files = every_file(bundle(traced.run_dir, tmp_path / "t.zip", "--with-trace", "--target", "tokens").read_bytes())
     trace = tmp_path / "tokens.trace.zip"
     trace.write_bytes(files["traces/tokens.trace.zip"])
+    node, cli_js = compute_driver_executable()  # the driver itself: `python -m playwright` would leave it orphaned
     viewer = subprocess.Popen(
-        [sys.executable, "-m", "playwright", "show-trace", "--host", "127.0.0.1", "--port", "0", str(trace)],
+        [node, cli_js, "show-trace", "--host", "127.0.0.1", "--port", "0", str(trace)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "BROWSER": "none"},
+        start_new_session=True,
     )
     try:
         address = None
@@ -263,7 +266,7 @@ def test_a_scrubbed_trace_opens_in_playwright_show_trace_listing_its_actions(tra
         actions = page.get_by_role("treeitem").all_inner_texts()
         page.close()
     finally:
-        viewer.terminate()
+        os.killpg(viewer.pid, signal.SIGKILL)  # the viewer and anything it started
         viewer.wait(10)
     assert any(action.startswith("Navigate") and "parity-custom-params" in action for action in actions)
 
