@@ -71,9 +71,10 @@ TIMED: dict[str, tuple[str, ...]] = {
         "session-has-detached-provider",
     ),
     # The provider first asks for the other mode, then for its own 1.5 s later: only providers that call setMode are
-    # reached. Docked in the end after a minimized start (healthy), minimized or hidden in the end after a docked start
-    # (the panel's own late changes, panel-docked-late and panel-minimized-late, are on their own timelines), and two
-    # providers whose setMode calls, twice as many, the host refuses on the home session.
+    # reached. Docked in the end after a minimized start (healthy), minimized or hidden in the end after a docked start,
+    # and two providers whose setMode calls, twice as many, the host refuses on the home session. The late-change
+    # scenarios are left out: the flip replaces their calls with the other mode, then the final one 1.5 s later, which
+    # is panel-docked-late's and panel-minimized-late's own timeline (and panel-minimized-after-4s's, sooner).
     "mode-flip": ("healthy-csw", "panel-minimized", "panel-hidden", "several-providers-set-mode"),
 }
 CASES = [(name, DEFAULT_TIMING) for name in SCENARIOS] + [
