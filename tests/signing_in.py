@@ -9,12 +9,15 @@ from playwright.sync_api import Page
 
 from cifcheck.config import Config, Target
 from cifcheck.sandbox.signin import SANDBOX_PASSWORD
+from tests.short_waits import SHORT_WAITS
 
 
 def config_for(tmp_path: Path, **target: object) -> Config:
+    """The sandbox's healthy org as one target, with short windows: signing in is the subject, not waiting."""
     return Config(
         targets=[Target(name="csw", url="sandbox://healthy-csw", **target)],
         output_dir=str(tmp_path / "reports"),
+        timeouts=SHORT_WAITS,
     )
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.short_waits import short_config
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -111,8 +113,11 @@ def test_run_with_no_arguments_validates_the_sandbox_and_writes_the_report(tmp_p
 
 
 def test_report_rejudges_saved_evidence_offline(tmp_path):
-    # A hidden panel: a failure judged once every signal came, without the absence window's wait.
-    assert cifcheck("run", "--scenario", "panel-hidden", "--output", str(tmp_path / "first")).returncode == 1
+    # A hidden panel: a failure judged once every signal came, without the absence window's wait; and with short
+    # windows, as re-judging is the subject, not waiting.
+    config = short_config(tmp_path / "short.json")
+    ran = cifcheck("run", "--config", str(config), "--scenario", "panel-hidden", "--output", str(tmp_path / "first"))
+    assert ran.returncode == 1, ran.stdout + ran.stderr
     evidence = tmp_path / "first" / "latest" / "evidence" / "panel-hidden.json"
     done = cifcheck("report", str(evidence), "--output", str(tmp_path / "again"))
     assert done.returncode == 1

@@ -15,6 +15,7 @@ import pytest
 from cifcheck.config import config_schema, load_config
 from cifcheck.runner import storage_state_path
 from tests.evidence_factory import healthy_evidence
+from tests.short_waits import SHORT_WAITS
 
 ROOT = Path(__file__).resolve().parent.parent
 ORG = "https://contoso.crm.dynamics.com"
@@ -48,9 +49,10 @@ def test_run_in_an_empty_folder_validates_the_bundled_sandbox_and_writes_reports
 
 @pytest.mark.browser
 def test_run_with_a_scenario_needs_no_config_file(tmp_path):
-    done = cifcheck("run", "--scenario", "library-missing", cwd=tmp_path)
+    # A hidden panel: a failure judged once every signal came, not after the default 10 s absence window.
+    done = cifcheck("run", "--scenario", "panel-hidden", cwd=tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert (tmp_path / "reports" / "latest" / "evidence" / "library-missing.json").is_file()
+    assert (tmp_path / "reports" / "latest" / "evidence" / "panel-hidden.json").is_file()
 
 
 def test_config_check_in_an_empty_folder_names_the_bundled_default(tmp_path):
@@ -400,7 +402,7 @@ def test_report_given_a_run_folder_rejudges_all_its_evidence(tmp_path):
 
 @pytest.mark.browser
 def test_output_given_on_the_command_line_replaces_the_config_reports_folder_in_every_check(tmp_path):
-    write(tmp_path / "c.json", {"targets": [SANDBOX_TARGET], "output_dir": "notes.txt"})
+    write(tmp_path / "c.json", {"targets": [SANDBOX_TARGET], "output_dir": "notes.txt", "timeouts": SHORT_WAITS})
     (tmp_path / "notes.txt").write_text("kept")
     done = cifcheck("run", "--config", "c.json", "--output", "out", "--quiet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr

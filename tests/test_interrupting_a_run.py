@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.short_waits import SHORT_WAITS
+
 ROOT = Path(__file__).resolve().parent.parent
 # The second target would keep the run busy for a minute (its widget never answers: judged at settle_max_ms);
 # the others take seconds each under the slow network.
@@ -29,7 +31,13 @@ def five_targets(tmp_path: Path) -> Path:
         {"name": f"t{n}", "url": f"sandbox://{scenario}", "app": get_scenario(scenario).app}
         for n, scenario in enumerate(SCENARIOS, start=1)
     ]
-    config = {"targets": targets, "browser": {"headless": True}, "sandbox": {"timing": "slow-network"}}
+    # Short windows: the healthy targets pass seconds sooner; the second still waits for its settle_max_ms.
+    config = {
+        "targets": targets,
+        "browser": {"headless": True},
+        "sandbox": {"timing": "slow-network"},
+        "timeouts": SHORT_WAITS,
+    }
     path = tmp_path / "five.json"
     path.write_text(json.dumps(config))
     return path

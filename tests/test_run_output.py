@@ -9,14 +9,17 @@ import sys
 from pathlib import Path
 
 from cifcheck.terminal import first_sentence
+from tests.short_waits import short_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def cifcheck_run(tmp_path: Path, *args: str, **environment: str) -> subprocess.CompletedProcess:
+    """`cifcheck run` with short windows: what it prints is the subject, not how long it waits."""
     env = {key: value for key, value in os.environ.items() if key not in ("CI", "NO_COLOR", "TERM")}
+    options = ["--config", str(short_config(tmp_path / "short.json")), "--output", str(tmp_path / "reports")]
     return subprocess.run(
-        [sys.executable, "-m", "cifcheck", "run", "--output", str(tmp_path / "reports"), *args],
+        [sys.executable, "-m", "cifcheck", "run", *options, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

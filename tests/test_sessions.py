@@ -22,6 +22,7 @@ from cifcheck.report import write_run
 from cifcheck.runner import run
 from cifcheck.sandbox.signin import SANDBOX_PASSWORD, SANDBOX_TOTP_SECRET
 
+from .short_waits import SHORT_WAITS
 from .signing_in import as_a_person, config_for, verdicts
 
 pytestmark = pytest.mark.browser
@@ -217,6 +218,7 @@ def test_cdp_attach_validates_in_the_users_browser_and_leaves_its_tabs_open(
         "targets": [{"name": "customer", "url": org}],
         "sign_in": {"hosts": ["login.localhost"]},
         "output_dir": str(tmp_path / "reports"),
+        "timeouts": SHORT_WAITS,
     }
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config))
@@ -285,6 +287,7 @@ def test_a_persistent_profile_stays_signed_in_between_runs(tmp_path, sandbox):
         "targets": [{"name": "org", "url": sandbox.urls.org("healthy-csw")}],
         "sign_in": {"credential_hosts": ["login.localhost"]},
         "output_dir": str(tmp_path / "reports"),
+        "timeouts": SHORT_WAITS,
     }
     profile = str(tmp_path / "profile")
     with_credentials = tmp_path / "login.json"

@@ -21,10 +21,12 @@ from click.testing import CliRunner
 from playwright._impl._driver import compute_driver_executable
 
 from cifcheck.cli import cli
-from cifcheck.config import Config, Credentials, Target, TraceOptions
+from cifcheck.config import Config, Credentials, Target, Timeouts, TraceOptions
 from cifcheck.report import write_run
 from cifcheck.runner import RunOutput, check_targets, run
 from cifcheck.sandbox.signin import SANDBOX_PASSWORD, SANDBOX_TOTP_SECRET
+
+from .short_waits import SHORT_WAITS
 
 pytestmark = pytest.mark.browser
 
@@ -68,6 +70,7 @@ def traced(tmp_path_factory, sandbox, browser) -> TracedRun:
         ],
         output_dir=str(folder / "reports"),
         trace=TraceOptions(mode="retain-on-failure", dir=str(folder / "traces")),
+        timeouts=Timeouts(**SHORT_WAITS),  # what is traced and bundled is the subject, not how long a run waits
     )
     before = set(sandbox.app.state.sessions)
     output = run(config, sandbox=sandbox, browser=browser)
@@ -99,6 +102,7 @@ def every_shape(tmp_path_factory, sandbox) -> TracedRun:
         targets=[Target(name=name, url=f"sandbox://{name}") for name in EVERY_SHAPE],
         output_dir=str(folder / "reports"),
         trace=TraceOptions(mode="on", dir=str(folder / "traces")),
+        timeouts=Timeouts(**SHORT_WAITS),
     )
     before = set(sandbox.app.state.sessions)
     output = run(config, sandbox=sandbox, workers=2)

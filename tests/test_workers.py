@@ -24,6 +24,7 @@ from cifcheck.results import TargetResult
 from cifcheck.runner import RunOutput, default_workers, run
 from cifcheck.sandbox.scenarios import SCENARIOS
 from cifcheck.sandbox.server import SandboxServer
+from tests.short_waits import SHORT_WAITS
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +42,7 @@ EIGHT = [
 
 
 # Short waits keep eight page loads to seconds; both runs compared wait alike.
-QUICK = {"observe_ms": 1_500, "absence_ms": 3_000}
+QUICK = SHORT_WAITS
 
 
 def _config(scenarios: list[str], **browser: object) -> Config:

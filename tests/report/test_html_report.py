@@ -14,6 +14,7 @@ from cifcheck.report import write_run
 from cifcheck.results import RunResult
 from cifcheck.runner import run
 from tests.evidence_factory import PROVIDERS, healthy_evidence, storage
+from tests.short_waits import SHORT_WAITS
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
@@ -23,7 +24,8 @@ SECRET = "s3cr3t-widget-token-77"
 
 @pytest.fixture(scope="module")
 def failing_report(sandbox, browser, tmp_path_factory) -> Path:
-    config = Config(targets=[Target(name="trusted-domain-mismatch", url="sandbox://trusted-domain-mismatch")])
+    target = Target(name="trusted-domain-mismatch", url="sandbox://trusted-domain-mismatch")
+    config = Config(targets=[target], timeouts=SHORT_WAITS)  # the report is the subject, not the waiting
     output = run(config, sandbox=sandbox, browser=browser)
     return write_run(output.result, output.evidence, tmp_path_factory.mktemp("reports"))
 

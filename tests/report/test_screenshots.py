@@ -18,6 +18,7 @@ from cifcheck.redact import register_secret
 from cifcheck.report import write_run
 from cifcheck.runner import run
 from tests.report.html_tree import Element, parse
+from tests.short_waits import SHORT_WAITS
 
 pytestmark = pytest.mark.browser
 JPEG_START = b"\xff\xd8\xff"
@@ -37,7 +38,7 @@ def written(sandbox, browser, tmp_path_factory) -> tuple[Path, dict[str, Evidenc
         Target(name="signed-out", url="sandbox://signed-out"),
         Target(name="unreachable", url=f"http://127.0.0.1:{closed_port()}"),
     ]
-    output = run(Config(targets=targets), sandbox=sandbox, browser=browser)
+    output = run(Config(targets=targets, timeouts=SHORT_WAITS), sandbox=sandbox, browser=browser)  # pictures, not waits
     run_dir = write_run(output.result, output.evidence, tmp_path_factory.mktemp("reports"))
     evidence = {path.stem: Evidence.model_validate_json(path.read_text()) for path in (run_dir / "evidence").iterdir()}
     return run_dir, evidence
