@@ -319,11 +319,16 @@ def test_doctor_tries_each_browser_server_and_names_the_one_that_is_down(tmp_pat
                 }
             )
         )
-        code = diagnose(str(config), launch=True)
+        # In a thread of its own, as in the command: this process's pytest-playwright session may hold the main
+        # thread's event loop, where a second sync Playwright refuses to start.
+        codes: list[int] = []
+        doctor = threading.Thread(target=lambda: codes.append(diagnose(str(config), launch=True)))
+        doctor.start()
+        doctor.join(120)
     finally:
         server.kill()
     said = capsys.readouterr().out
-    assert code == 1
+    assert codes == [1], said
     assert f"OK   browser server: {endpoint_label(server.url)} gave a browser" in said
     assert f"FIX  browser server: nothing answers at ws://127.0.0.1:{closed_port}" in said
     assert "playwright run-server --port N" in said
