@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from cifcheck import __version__
 from cifcheck.checks.profile import channel_providers
+from cifcheck.checks.resources import host
 from cifcheck.config import Config, ConfigError, parse_json_text, regular_file
 from cifcheck.config_messages import capped, problems
 from cifcheck.credentials import load_secrets
@@ -88,13 +89,6 @@ class Manifest(BaseModel):
 # ---- what is CIF-related ---------------------------------------------------------------------------------------
 
 
-def _host(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
-
-
 def _origin(url: str) -> str:
     try:
         parts = urlsplit(url)
@@ -104,9 +98,9 @@ def _origin(url: str) -> str:
 
 
 def provider_hosts(evidence: Evidence) -> set[str]:
-    hosts = {_host(p.channel_url) for p in channel_providers(evidence) or [] if p.channel_url}
-    hosts |= {_host(w.src or w.url) for w in (evidence.panel.widgets if evidence.panel else [])}
-    org = _host(evidence.target.opened_url)
+    hosts = {host(p.channel_url) for p in channel_providers(evidence) or [] if p.channel_url}
+    hosts |= {host(w.src or w.url) for w in (evidence.panel.widgets if evidence.panel else [])}
+    org = host(evidence.target.opened_url)
     return hosts - {"", org}
 
 
@@ -117,7 +111,7 @@ def cif_related_url(url: str, evidence: Evidence, hosts: set[str] | None = None)
     path = (urlsplit(url).path if "://" in url else url).lower()
     if (library and path.endswith("/" + library)) or CIF_FILES.search(path) or CIF_TABLES.search(url):
         return True
-    return _host(url) in (provider_hosts(evidence) if hosts is None else hosts)
+    return host(url) in (provider_hosts(evidence) if hosts is None else hosts)
 
 
 def cif_requests(evidence: Evidence) -> list[ResourceLoad]:

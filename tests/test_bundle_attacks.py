@@ -4,7 +4,6 @@ trace folder that is not a folder. Each is kept out of the bundle, or refused on
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import os
@@ -16,16 +15,14 @@ import pytest
 from click.testing import CliRunner
 
 from cifcheck.bundle import leaks, write_bundle
-from cifcheck.checks import judge_target
 from cifcheck.cli import cli
 from cifcheck.config import Config, Target, TraceOptions
 from cifcheck.redact import REDACTED
-from cifcheck.report import write_run
-from cifcheck.results import RunResult
 from cifcheck.runner import check_targets
 from cifcheck.trace_scrub import TraceError, scrub_trace
 
 from .evidence_factory import healthy_evidence
+from .test_bundle_files import written_run
 from .test_trace_scrub import ORG, PROFILE, SIGN_IN, cif, network_entry, snapshot
 
 SECRET = "Short-Kept-Secret-42"  # shaped like no token: only its name tells that it is secret
@@ -181,16 +178,7 @@ def test_a_cif_body_named_zip_in_a_trace_does_not_crash_the_bundle_scan():
 
 @pytest.fixture
 def bundle(tmp_path: Path) -> Path:
-    evidence = healthy_evidence()
-    evidence.panel.screenshot_png_base64 = base64.b64encode(b"\x89PNG\r\n\x1a\n a panel").decode()
-    result = RunResult(
-        run_id="20261201-120000-000",
-        cifcheck_version="test",
-        started_at="2026-12-01T12:00:00+00:00",
-        duration_ms=1,
-        targets=[judge_target(evidence)],
-    )
-    run_dir = write_run(result, [evidence], tmp_path / "reports")
+    run_dir = written_run(tmp_path)
     out = tmp_path / "bundle.zip"
     assert CliRunner().invoke(cli, ["bundle", str(run_dir), "--out", str(out)]).exit_code == 0
     return out

@@ -23,8 +23,8 @@ from cifcheck.results import RunResult
 from .evidence_factory import healthy_evidence
 
 
-@pytest.fixture
-def run_dir(tmp_path: Path) -> Path:
+def written_run(tmp_path: Path) -> Path:
+    """A run of the healthy hand-built evidence (with a panel picture), written under `tmp_path`/reports."""
     evidence = healthy_evidence()
     evidence.panel.screenshot_png_base64 = base64.b64encode(b"\x89PNG\r\n\x1a\n a panel").decode()
     result = RunResult(
@@ -35,6 +35,11 @@ def run_dir(tmp_path: Path) -> Path:
         targets=[judge_target(evidence)],
     )
     return write_run(result, [evidence], tmp_path / "reports")
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    return written_run(tmp_path)
 
 
 def bundle_of(run_dir: Path, *args: str) -> tuple[int, str, Path]:
